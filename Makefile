@@ -1,0 +1,50 @@
+# Two commands set everything up: `make demo` (example pipeline on the local stack) and `make test`.
+# Needs only python3 and access to PyPI: uv is bootstrapped into .tools/, the venv is built from uv.lock.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.synced-dev
+export UV_PYTHON := $(shell command -v $(PYTHON))
+export UV_NO_PROGRESS := 1
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: venv test test-fast demo bench lint lock clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(STAMP): $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen --extra dev
+	touch $(STAMP)
+
+venv: $(STAMP)  ## create/refresh .venv from the lock file
+
+test: $(STAMP)  ## the whole suite (unit, integration on the local stack, DAG runs)
+	$(BIN)/pytest
+
+test-fast: $(STAMP)  ## unit tests only
+	$(BIN)/pytest -m "not integration and not slow"
+
+demo: $(STAMP)  ## run the example pipeline end to end on the local stack
+	$(BIN)/python scripts/demo.py
+
+bench: $(UV)  ## benchmarks side by side with peers; prints a table
+	$(UV) sync --frozen --extra dev --extra bench
+	rm -f $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check airflow_provider_dataeng tests dags benchmarks
+	$(BIN)/ruff format --check airflow_provider_dataeng
+	$(BIN)/mypy airflow_provider_dataeng
+
+lock: $(UV)  ## re-resolve uv.lock after changing dependencies in pyproject.toml
+	$(UV) lock
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .dataeng-local

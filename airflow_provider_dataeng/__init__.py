@@ -1,0 +1,43 @@
+"""airflow-provider-dataeng: reliable REST API -> S3 -> Snowflake pipelines for Airflow 3.
+
+Importing the package is cheap on purpose (it runs on every DAG parse): public classes are resolved
+lazily on first attribute access, so ``import airflow_provider_dataeng`` loads no Airflow, Snowflake
+connector, dbt, boto3, pyarrow or requests module.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# Public name -> module that defines it. Add each operator/hook here when it lands.
+_LAZY_ATTRIBUTES: dict[str, str] = {
+    "SnowflakeHook": "airflow_provider_dataeng.hooks.snowflake",
+}
+
+__all__ = ["__version__", "get_provider_info", *_LAZY_ATTRIBUTES]
+
+if TYPE_CHECKING:
+    from airflow_provider_dataeng.hooks.snowflake import SnowflakeHook
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Entry point ``apache_airflow_provider``: Airflow calls this to register the provider."""
+    from airflow_provider_dataeng.provider_info import provider_info
+
+    return provider_info()
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY_ATTRIBUTES.get(name)
+    if module_name is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value  # cache: later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY_ATTRIBUTES))

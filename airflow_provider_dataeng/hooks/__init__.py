@@ -1,0 +1,1 @@
+"""Hooks: they own connections and I/O (HTTP, Snowflake, dbt)."""

@@ -20,7 +20,7 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
 __all__ = ["__version__", "get_provider_info", *_LAZY_ATTRIBUTES]
 
 if TYPE_CHECKING:
-    from airflow_provider_dataeng.hooks.snowflake import SnowflakeHook
+    from airflow_provider_dataeng.hooks.snowflake import SnowflakeHook as SnowflakeHook
 
 
 def get_provider_info() -> dict[str, Any]:

@@ -47,7 +47,9 @@ class ObjectName:
 def parse_object_name(text: str, *, param: str, max_parts: int = 3) -> ObjectName:
     """Parse ``name``, ``schema.name`` or ``db.schema.name`` (parts quoted or not) into an ObjectName."""
     if not isinstance(text, str):
-        raise IdentifierError(f"{param} must be a string naming a Snowflake object, got {type(text).__name__}")
+        raise IdentifierError(
+            f"{param} must be a string naming a Snowflake object, got {type(text).__name__}"
+        )
     parts = _split_parts(text.strip(), param=param)
     if len(parts) > max_parts:
         raise IdentifierError(
@@ -81,7 +83,9 @@ def quote_string(value: str) -> str:
 
 def _split_parts(text: str, *, param: str) -> list[str]:
     if not text:
-        raise IdentifierError(f"{param} is empty: give a Snowflake identifier such as MY_TABLE or RAW.MY_TABLE")
+        raise IdentifierError(
+            f"{param} is empty: give a Snowflake identifier such as MY_TABLE or RAW.MY_TABLE"
+        )
     parts: list[str] = []
     pos = 0
     while True:
@@ -101,7 +105,9 @@ def _split_parts(text: str, *, param: str) -> list[str]:
                 break
             part = "".join(chars)
             if not part or _CONTROL.search(part):
-                raise IdentifierError(f"{param}={text!r}: quoted identifier is empty or has control characters")
+                raise IdentifierError(
+                    f"{param}={text!r}: quoted identifier is empty or has control characters"
+                )
         else:
             match = _UNQUOTED.match(text, pos)
             if match is None:
@@ -112,7 +118,9 @@ def _split_parts(text: str, *, param: str) -> list[str]:
             part = match.group().upper()
             pos = match.end()
         if len(part) > MAX_IDENTIFIER_LENGTH:
-            raise IdentifierError(f"{param}={text!r}: identifiers are limited to {MAX_IDENTIFIER_LENGTH} characters")
+            raise IdentifierError(
+                f"{param}={text!r}: identifiers are limited to {MAX_IDENTIFIER_LENGTH} characters"
+            )
         parts.append(part)
         if pos == len(text):
             return parts

@@ -16,6 +16,9 @@ from pathlib import Path
 
 import pytest
 
+# The local stack (Snowflake stand-in, S3 stand-in, demo API) as a session fixture: `local_stack`.
+pytest_plugins = ["airflow_provider_dataeng.local.pytest_plugin"]
+
 ROOT = Path(__file__).resolve().parents[1]
 DAGS_FOLDER = ROOT / "dags"
 AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="dataeng-test-airflow-"))

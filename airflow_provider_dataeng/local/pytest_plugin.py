@@ -1,0 +1,46 @@
+"""pytest plugin: a ``local_stack`` fixture, one stack per test session.
+
+Enable with ``pytest -p airflow_provider_dataeng.local.pytest_plugin`` or
+``pytest_plugins = ["airflow_provider_dataeng.local.pytest_plugin"]`` in a root ``conftest.py``.
+The fixture starts the services on free ports in a temporary directory, sets the ``AIRFLOW_CONN_*``
+variables for the whole session (restored at the end), and stops every process when the session
+ends. Choose services with the ini option ``dataeng_local_services`` or ``$DATAENG_LOCAL_SERVICES``
+(comma-separated; default all three).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from airflow_provider_dataeng.local.stack import SERVICES, LocalStack
+
+SERVICES_ENV = "DATAENG_LOCAL_SERVICES"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(
+        "dataeng_local_services",
+        "services the local_stack fixture starts (comma-separated)",
+        default=",".join(SERVICES),
+    )
+
+
+def _services(config: pytest.Config) -> list[str]:
+    text = os.environ.get(SERVICES_ENV) or str(config.getini("dataeng_local_services"))
+    return [s.strip() for s in text.split(",") if s.strip()]
+
+
+@pytest.fixture(scope="session")
+def local_stack(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
+    """The running local stack; ``AIRFLOW_CONN_*`` point at it while the session lasts."""
+    with LocalStack(services=_services(request.config)) as stack:
+        patch = pytest.MonkeyPatch()
+        try:
+            for key, value in stack.env.items():
+                patch.setenv(key, value)
+            yield stack
+        finally:
+            patch.undo()

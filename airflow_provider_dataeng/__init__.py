@@ -15,12 +15,14 @@ __version__ = "0.1.0"
 # Public name -> module that defines it. Add each operator/hook here when it lands.
 _LAZY_ATTRIBUTES: dict[str, str] = {
     "SnowflakeHook": "airflow_provider_dataeng.hooks.snowflake",
+    "S3StageLoadOperator": "airflow_provider_dataeng.operators.snowflake_load",
 }
 
 __all__ = ["__version__", "get_provider_info", *_LAZY_ATTRIBUTES]
 
 if TYPE_CHECKING:
     from airflow_provider_dataeng.hooks.snowflake import SnowflakeHook as SnowflakeHook
+    from airflow_provider_dataeng.operators.snowflake_load import S3StageLoadOperator as S3StageLoadOperator
 
 
 def get_provider_info() -> dict[str, Any]:

@@ -35,6 +35,11 @@ def provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider_dataeng.hooks.snowflake"],
             },
         ],
-        "operators": [],
+        "operators": [
+            {
+                "integration-name": "Snowflake (dataeng)",
+                "python-modules": ["airflow_provider_dataeng.operators.snowflake_load"],
+            },
+        ],
         "connection-types": [],
     }

@@ -16,6 +16,7 @@ __version__ = "0.1.0"
 _LAZY_ATTRIBUTES: dict[str, str] = {
     "SnowflakeHook": "airflow_provider_dataeng.hooks.snowflake",
     "S3StageLoadOperator": "airflow_provider_dataeng.operators.snowflake_load",
+    "SnowflakeStreamMergeOperator": "airflow_provider_dataeng.operators.snowflake_merge",
 }
 
 __all__ = ["__version__", "get_provider_info", *_LAZY_ATTRIBUTES]
@@ -23,6 +24,9 @@ __all__ = ["__version__", "get_provider_info", *_LAZY_ATTRIBUTES]
 if TYPE_CHECKING:
     from airflow_provider_dataeng.hooks.snowflake import SnowflakeHook as SnowflakeHook
     from airflow_provider_dataeng.operators.snowflake_load import S3StageLoadOperator as S3StageLoadOperator
+    from airflow_provider_dataeng.operators.snowflake_merge import (
+        SnowflakeStreamMergeOperator as SnowflakeStreamMergeOperator,
+    )
 
 
 def get_provider_info() -> dict[str, Any]:

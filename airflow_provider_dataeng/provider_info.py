@@ -38,7 +38,10 @@ def provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": "Snowflake (dataeng)",
-                "python-modules": ["airflow_provider_dataeng.operators.snowflake_load"],
+                "python-modules": [
+                    "airflow_provider_dataeng.operators.snowflake_load",
+                    "airflow_provider_dataeng.operators.snowflake_merge",
+                ],
             },
         ],
         "connection-types": [],

@@ -1,0 +1,394 @@
+"""SnowflakeStreamMergeOperator: apply a stream's changes (CDC) from a raw table to a modelled table.
+
+One MERGE reads the stream and applies every change, so the batch is atomic: Snowflake advances the
+stream's offset only when that MERGE commits, and a failed run leaves the stream as it was (a retry
+applies the batch once, never twice). Before it, at most three small statements: SHOW STREAMS (exists,
+not stale) and ``SYSTEM$STREAM_HAS_DATA`` (neither resumes a warehouse, so an empty stream costs no
+compute), then one query with the counts of changes and NULL keys and both tables' columns.
+All SQL comes from the pure builders in ``airflow_provider_dataeng.sql.stream`` and ``.sql.merge``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+
+from airflow_provider_dataeng.sql.identifiers import (
+    IdentifierError,
+    ObjectName,
+    parse_column_name,
+    parse_object_name,
+)
+from airflow_provider_dataeng.sql.merge import (
+    DELETE_MODES,
+    SCD_TYPES,
+    ColumnPlan,
+    MergeConfigError,
+    MergeSpec,
+    build_add_columns_sql,
+    build_merge_sql,
+    check_expression,
+    missing_bookkeeping_columns,
+    normalize_columns_arg,
+    parse_merge_counts,
+    plan_columns,
+    source_key_expressions,
+)
+from airflow_provider_dataeng.sql.stream import (
+    ColumnInfo,
+    Preflight,
+    StreamError,
+    build_columns_sql,
+    build_create_stream_sql,
+    build_has_data_sql,
+    build_preflight_sql,
+    build_show_streams_sql,
+    default_stream_name,
+    parse_has_data,
+    parse_preflight,
+    parse_show_streams,
+)
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+SCHEMA_EVOLUTION_MODES = ("fail", "add_columns")
+IF_EMPTY_MODES = ("skip", "succeed")
+_TARGET, _SOURCE = "TARGET", "SOURCE"
+
+
+@dataclass(frozen=True)
+class _Options:
+    """The operator's arguments, validated and normalized (names parsed, expressions checked)."""
+
+    target: ObjectName
+    stream: ObjectName
+    source_table: ObjectName | None
+    key_columns: tuple[str, ...]
+    columns: None | tuple[str, ...] | dict[str, str]
+    dedupe_order_by: tuple[str, ...]
+    delete_condition: str | None
+    soft_delete_column: str
+
+
+class SnowflakeStreamMergeOperator(BaseOperator):
+    """Merge the changes in a Snowflake stream into a modelled table with one atomic MERGE.
+
+    :param snowflake_conn_id: Snowflake connection id.
+    :param target_table: the modelled table (``[db.][schema.]name``); it must exist.
+    :param key_columns: target column(s) identifying a row.
+    :param stream: the stream to consume; defaults to ``<source_table>_STREAM``.
+    :param source_table: the raw table; when given, the stream is created if it does not exist.
+    :param append_only: create the stream ``APPEND_ONLY`` (inserts only: cheaper for landing tables).
+    :param show_initial_rows: create the stream ``SHOW_INITIAL_ROWS`` (its first batch is every row).
+    :param columns: ``None`` (the target's columns the stream also has), a list of names, or a mapping
+        ``{target_column: sql_expression_over_stream_columns}``.
+    :param dedupe_order_by: SQL expression(s) over the stream's columns; the newest wins when one key
+        changes several times in a batch (e.g. ``"UPDATED_AT"``).
+    :param delete_mode: ``hard`` (delete the row), ``soft`` (set ``soft_delete_column``) or ``ignore``.
+    :param delete_condition: SQL over the stream's columns that marks a record as a delete
+        (e.g. ``"IS_DELETED"`` in an append-only landing table).
+    :param soft_delete_column: the timestamp column ``soft`` deletes set.
+    :param scd_type: 1 (overwrite) or 2 (history in ``_VALID_FROM``, ``_VALID_TO``, ``_IS_CURRENT``).
+    :param schema_evolution: ``fail`` (name the stream columns the target lacks) or ``add_columns``.
+    :param if_empty: ``skip`` (mark the task skipped) or ``succeed`` when the stream has no changes.
+    :return: ``{"inserted": int, "updated": int, "deleted": int, "skipped": bool}``, the MERGE's own counts.
+
+    ``max_active_tis_per_dag`` defaults to 1: runs of the task never consume the stream concurrently.
+    """
+
+    template_fields: Sequence[str] = (
+        "target_table",
+        "stream",
+        "source_table",
+        "columns",
+        "dedupe_order_by",
+        "delete_condition",
+    )
+    template_fields_renderers = {"columns": "json", "delete_condition": "sql", "dedupe_order_by": "json"}
+    ui_color = "#e8f4fd"
+
+    def __init__(
+        self,
+        *,
+        snowflake_conn_id: str = "snowflake_default",
+        target_table: str,
+        key_columns: str | Sequence[str],
+        stream: str | None = None,
+        source_table: str | None = None,
+        append_only: bool = False,
+        show_initial_rows: bool = True,
+        columns: Sequence[str] | Mapping[str, str] | None = None,
+        dedupe_order_by: str | Sequence[str] | None = None,
+        delete_mode: str = "hard",
+        delete_condition: str | None = None,
+        soft_delete_column: str = "_DELETED_AT",
+        scd_type: int = 1,
+        schema_evolution: str = "fail",
+        if_empty: str = "skip",
+        **kwargs: Any,
+    ) -> None:
+        # Two runs consuming one stream at once would race for the same offset: one at a time by default.
+        kwargs.setdefault("max_active_tis_per_dag", 1)
+        super().__init__(**kwargs)
+        self.snowflake_conn_id = snowflake_conn_id
+        self.target_table = target_table
+        self.key_columns = [key_columns] if isinstance(key_columns, str) else list(key_columns)
+        self.stream = stream
+        self.source_table = source_table
+        self.append_only = append_only
+        self.show_initial_rows = show_initial_rows
+        self.columns = columns
+        self.dedupe_order_by = dedupe_order_by
+        self.delete_mode = delete_mode
+        self.delete_condition = delete_condition
+        self.soft_delete_column = soft_delete_column
+        self.scd_type = scd_type
+        self.schema_evolution = schema_evolution
+        self.if_empty = if_empty
+        _check_choice("delete_mode", delete_mode, DELETE_MODES)
+        _check_choice("scd_type", scd_type, SCD_TYPES)
+        _check_choice("schema_evolution", schema_evolution, SCHEMA_EVOLUTION_MODES)
+        _check_choice("if_empty", if_empty, IF_EMPTY_MODES)
+        if stream is None and source_table is None:
+            raise ValueError(
+                "give stream (an existing stream) or source_table (its stream is created if missing)"
+            )
+        if not _templated(target_table, stream, source_table, columns, dedupe_order_by, delete_condition):
+            self._options(parse_expressions=False)  # fail at DAG parse time, without importing sqlglot
+
+    def _options(self, *, parse_expressions: bool = True) -> _Options:
+        """Validate and normalize the (rendered) arguments; raises ValueError naming the parameter.
+
+        Names are checked always; SQL expressions are parsed with sqlglot only when ``parse_expressions``
+        (at run time, before any SQL is sent), so building the operator in a DAG file stays cheap.
+        """
+        try:
+            target = parse_object_name(self.target_table, param="target_table")
+            source = parse_object_name(self.source_table, param="source_table") if self.source_table else None
+            if self.stream:
+                stream = parse_object_name(self.stream, param="stream")
+            else:
+                assert source is not None
+                stream = default_stream_name(source)
+            keys = tuple(parse_column_name(k, param="key_columns") for k in self.key_columns)
+            if not keys:
+                raise MergeConfigError("key_columns is empty: name the column(s) that identify a row")
+            orders = self.dedupe_order_by
+            orders = [] if orders is None else [orders] if isinstance(orders, str) else list(orders)
+            parse = parse_expressions
+            options = _Options(
+                target=target,
+                stream=stream,
+                source_table=source,
+                key_columns=keys,
+                columns=normalize_columns_arg(self.columns, parse_expressions=parse),
+                dedupe_order_by=tuple(
+                    check_expression(o, param="dedupe_order_by", parse=parse) for o in orders
+                ),
+                delete_condition=(
+                    check_expression(self.delete_condition, param="delete_condition", parse=parse)
+                    if self.delete_condition
+                    else None
+                ),
+                soft_delete_column=parse_column_name(self.soft_delete_column, param="soft_delete_column"),
+            )
+            if isinstance(options.columns, Mapping):
+                # the same checks MergeSpec makes, with the mapping alone (no table metadata needed)
+                MergeSpec(
+                    target=target,
+                    stream=stream,
+                    key_columns=keys,
+                    columns=tuple((name, f"({e})") for name, e in options.columns.items()),
+                    delete_mode=self.delete_mode,
+                    soft_delete_column=options.soft_delete_column,
+                    scd_type=self.scd_type,
+                )
+            return options
+        except (IdentifierError, MergeConfigError) as err:
+            raise ValueError(f"{self.task_id}: {err}") from None
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from airflow_provider_dataeng.hooks.snowflake import SnowflakeHook
+
+        options = self._options()
+        hook = SnowflakeHook(snowflake_conn_id=self.snowflake_conn_id)
+        conn = hook.get_conn()
+        try:
+            try:
+                return self._merge(_Session(conn, self.log), options)
+            except (StreamError, MergeConfigError) as err:
+                raise AirflowFailException(str(err)) from None  # retrying cannot fix it
+        finally:
+            conn.close()
+
+    def _merge(self, db: _Session, options: _Options) -> dict[str, Any]:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        stream = options.stream
+        if options.source_table is not None:
+            db.run(
+                build_create_stream_sql(
+                    stream,
+                    options.source_table,
+                    append_only=self.append_only,
+                    show_initial_rows=self.show_initial_rows,
+                )
+            )
+        info = parse_show_streams(db.run(build_show_streams_sql(stream)), stream)
+        if options.source_table is not None and (info.mode == "APPEND_ONLY") != self.append_only:
+            self.log.warning(
+                "stream %s already exists with mode %s (append_only=%s is not applied)",
+                stream,
+                info.mode,
+                self.append_only,
+            )
+        source = options.source_table or info.source_table
+        self.log.info("stream %s on %s: mode %s, stale after %s", stream, source, info.mode, info.stale_after)
+
+        if not parse_has_data(db.run(build_has_data_sql(stream))):
+            return self._empty(stream, consumed=False)
+
+        tables = {_TARGET: options.target, _SOURCE: source}
+        keys = source_key_expressions(options.key_columns, options.columns)
+        preflight = self._preflight(db, options, tables, keys)
+        plan, bookkeeping = self._plan(options, preflight)
+        spec = MergeSpec(
+            target=options.target,
+            stream=stream,
+            key_columns=options.key_columns,
+            columns=plan.columns,
+            dedupe_order_by=options.dedupe_order_by,
+            delete_mode=self.delete_mode,
+            delete_condition=options.delete_condition,
+            soft_delete_column=options.soft_delete_column,
+            scd_type=self.scd_type,
+        )
+        _check_schema(options.target, plan.missing, bookkeeping, self.schema_evolution)
+        changes, null_keys = preflight.changes, preflight.null_keys
+        if null_keys:
+            raise AirflowFailException(
+                f"{null_keys} of the {changes} changes in stream {stream} have a NULL in key_columns "
+                f"{list(options.key_columns)}: nothing was applied and the stream is unchanged. Fix the rows in the "
+                f"source (or the key mapping in columns), or filter them out with a view and a stream on it."
+            )
+        self.log.info("stream %s holds %d change rows", stream, changes)
+
+        to_add = (*plan.missing, *bookkeeping)
+        if to_add:
+            self.log.info(
+                "adding columns to %s: %s",
+                options.target,
+                ", ".join(f"{c.name} {c.data_type}" for c in to_add),
+            )
+            db.run(build_add_columns_sql(options.target, to_add))
+
+        started = time.monotonic()
+        rows = db.run(build_merge_sql(spec))
+        counts = parse_merge_counts(rows[0] if rows else None)
+        self.log.info("MERGE into %s took %.2fs: %s", options.target, time.monotonic() - started, counts)
+        if changes == 0:
+            # SYSTEM$STREAM_HAS_DATA may report changes that net out to none; the MERGE consumed them anyway.
+            return self._empty(stream, consumed=True)
+        return {**counts, "skipped": False}
+
+    def _preflight(
+        self, db: _Session, options: _Options, tables: dict[str, ObjectName], keys: Sequence[str]
+    ) -> Preflight:
+        """Change and NULL-key counts with both tables' columns, in one query.
+
+        If that query fails (a key column the stream lacks, a missing table), the columns alone are read
+        so that the error names the problem; any other failure is raised as it is.
+        """
+        import snowflake.connector.errors
+
+        try:
+            return parse_preflight(db.run(build_preflight_sql(options.stream, tables, keys)), tables)
+        except snowflake.connector.errors.ProgrammingError:
+            columns_only = parse_preflight(db.run(build_columns_sql(tables)), tables)
+            self._plan(options, columns_only)  # raises MergeConfigError when the tables explain it
+            raise
+
+    def _plan(self, options: _Options, preflight: Preflight) -> tuple[ColumnPlan, tuple[ColumnInfo, ...]]:
+        """The merged columns and the missing bookkeeping columns, from the tables' columns."""
+        source_columns = [c for c in preflight.columns[_SOURCE] if not c.name.upper().startswith("METADATA$")]
+        plan = plan_columns(
+            target=options.target,
+            target_columns=preflight.columns[_TARGET],
+            source_columns=source_columns,
+            key_columns=options.key_columns,
+            columns=options.columns,
+            scd_type=self.scd_type,
+            delete_mode=self.delete_mode,
+            soft_delete_column=options.soft_delete_column,
+        )
+        bookkeeping = missing_bookkeeping_columns(
+            preflight.columns[_TARGET],
+            scd_type=self.scd_type,
+            delete_mode=self.delete_mode,
+            soft_delete_column=options.soft_delete_column,
+        )
+        return plan, bookkeeping
+
+    def _empty(self, stream: ObjectName, *, consumed: bool) -> dict[str, Any]:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        message = f"stream {stream} has no changes" + (" (its offset was advanced)" if consumed else "")
+        if self.if_empty == "skip":
+            raise AirflowSkipException(message)
+        self.log.info("%s: nothing to merge", message)
+        return {"inserted": 0, "updated": 0, "deleted": 0, "skipped": True}
+
+
+class _Session:
+    """One Snowflake connection: run a statement, log it with its query id and time, return dict rows."""
+
+    def __init__(self, conn: Any, log: Any) -> None:
+        self._conn = conn
+        self._log = log
+
+    def run(self, sql: str) -> list[dict[str, Any]]:
+        from airflow_provider_dataeng.hooks.snowflake import rows_as_dicts
+
+        self._log.info("Running: %s", sql)
+        started = time.monotonic()
+        with self._conn.cursor() as cur:
+            cur.execute(sql)
+            rows = rows_as_dicts(cur.description, cur.fetchall()) if cur.description else []
+            self._log.info(
+                "query id %s: %d row(s) in %.3fs", cur.sfqid, len(rows), time.monotonic() - started
+            )
+        return rows
+
+
+def _check_schema(target: ObjectName, missing: Sequence[Any], bookkeeping: Sequence[Any], mode: str) -> None:
+    scd_missing = [c for c in bookkeeping if c.name in ("_VALID_FROM", "_VALID_TO", "_IS_CURRENT")]
+    if scd_missing:
+        raise MergeConfigError(
+            f"scd_type=2 needs columns {[c.name for c in scd_missing]} in target_table {target}; add them and mark "
+            f"the existing rows current, e.g. ALTER TABLE {target} ADD COLUMN _VALID_FROM TIMESTAMP_LTZ, "
+            f"_VALID_TO TIMESTAMP_LTZ, _IS_CURRENT BOOLEAN; UPDATE {target} SET _VALID_FROM = CURRENT_TIMESTAMP(), "
+            f"_IS_CURRENT = TRUE"
+        )
+    if mode == "fail" and (missing or bookkeeping):
+        names = [f"{c.name} {c.data_type}" for c in (*missing, *bookkeeping)]
+        raise MergeConfigError(
+            f"target_table {target} lacks columns {names} (in the stream, or needed by delete_mode): set "
+            f"schema_evolution='add_columns' to add them, pass columns=[...] to merge a subset, or ALTER TABLE yourself"
+        )
+
+
+def _check_choice(param: str, value: Any, allowed: Sequence[Any]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{param}={value!r}: use one of {', '.join(repr(a) for a in allowed)}")
+
+
+def _templated(*values: Any) -> bool:
+    """True when any argument still holds a Jinja template (validated after rendering instead)."""
+    return any("{{" in repr(v) or "{%" in repr(v) for v in values)

@@ -17,12 +17,14 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     "SnowflakeHook": "airflow_provider_dataeng.hooks.snowflake",
     "S3StageLoadOperator": "airflow_provider_dataeng.operators.snowflake_load",
     "SnowflakeStreamMergeOperator": "airflow_provider_dataeng.operators.snowflake_merge",
+    "QualityGateOperator": "airflow_provider_dataeng.operators.quality",
 }
 
 __all__ = ["__version__", "get_provider_info", *_LAZY_ATTRIBUTES]
 
 if TYPE_CHECKING:
     from airflow_provider_dataeng.hooks.snowflake import SnowflakeHook as SnowflakeHook
+    from airflow_provider_dataeng.operators.quality import QualityGateOperator as QualityGateOperator
     from airflow_provider_dataeng.operators.snowflake_load import S3StageLoadOperator as S3StageLoadOperator
     from airflow_provider_dataeng.operators.snowflake_merge import (
         SnowflakeStreamMergeOperator as SnowflakeStreamMergeOperator,

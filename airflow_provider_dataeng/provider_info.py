@@ -28,6 +28,11 @@ def provider_info() -> dict[str, Any]:
                 "external-doc-url": "https://docs.snowflake.com/",
                 "tags": ["service"],
             },
+            {
+                "integration-name": "Data Quality (dataeng)",
+                "external-doc-url": "https://github.com/airflow-provider-dataeng/airflow-provider-dataeng#quality-gate",
+                "tags": ["software"],
+            },
         ],
         "hooks": [
             {
@@ -42,6 +47,10 @@ def provider_info() -> dict[str, Any]:
                     "airflow_provider_dataeng.operators.snowflake_load",
                     "airflow_provider_dataeng.operators.snowflake_merge",
                 ],
+            },
+            {
+                "integration-name": "Data Quality (dataeng)",
+                "python-modules": ["airflow_provider_dataeng.operators.quality"],
             },
         ],
         "connection-types": [],

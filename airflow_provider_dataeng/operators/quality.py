@@ -1,0 +1,298 @@
+"""QualityGateOperator: run declarative checks on a table in one scan, record them, block on failure.
+
+Orchestration only: checks come from :mod:`airflow_provider_dataeng.quality` (constructors or YAML), SQL
+from its compiler, verdicts from its evaluator; this module runs the queries over one connection, writes
+the results table, logs a table of results, and raises ``AirflowFailException`` (no retries: the data will
+not fix itself) when an error-severity check fails.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseHook, BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
+
+from airflow_provider_dataeng.quality import compiler, history
+from airflow_provider_dataeng.quality.checks import Check, CustomSql, RowCountAnomaly
+from airflow_provider_dataeng.quality.dialects import Dialect, dialect_for
+from airflow_provider_dataeng.quality.evaluate import CheckResult, evaluate, format_table, jsonable, summarize
+from airflow_provider_dataeng.quality.yaml_loader import load_checks_file
+from airflow_provider_dataeng.sql.identifiers import parse_object_name, validate_sql_expression
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+FAIL_ON = ("error", "warn", "never")
+
+
+def _utcnow() -> datetime:
+    """The gate's clock (one place, so freshness can be tested against a fixed time)."""
+    return datetime.now(timezone.utc)
+
+
+def _templated(value: Any) -> bool:
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+class QualityGateOperator(BaseOperator):
+    """Run data-quality checks on ``table``; fail the task (and block downstream) when one fails.
+
+    :param conn_id: any Airflow SQL connection: Snowflake, Postgres or SQLite.
+    :param table: the table to check (``name``, ``schema.name`` or ``db.schema.name``). Templated.
+    :param checks: checks built with ``airflow_provider_dataeng.quality`` constructors.
+    :param checks_file: a YAML file of checks (dbt names); relative paths resolve against the DAG's folder.
+        Templated. May be combined with ``checks``.
+    :param where: SQL filter applied to every check (e.g. ``"ds = '{{ ds }}'"``). Templated.
+    :param results_table: table the results are appended to (created if missing); needed by
+        ``row_count_anomaly``. Templated.
+    :param fail_on: ``"error"`` (fail on error-severity failures), ``"warn"`` (warnings fail too) or
+        ``"never"`` (record and log only).
+    :param sample_size: failing rows (or keys) fetched per failed check; 0 fetches none.
+    :returns: ``{"table", "passed", "summary", "queries", "results": [...]}`` (also pushed to XCom under
+        ``quality_results`` before a failure is raised).
+    """
+
+    template_fields: Sequence[str] = ("table", "where", "results_table", "checks_file")
+    template_fields_renderers = {"where": "sql"}
+    ui_color = "#f6d7a7"
+
+    def __init__(
+        self,
+        *,
+        conn_id: str,
+        table: str,
+        checks: Sequence[Check] | None = None,
+        checks_file: str | None = None,
+        where: str | None = None,
+        results_table: str | None = None,
+        fail_on: str = "error",
+        sample_size: int = 5,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if not isinstance(conn_id, str) or not conn_id:
+            raise ValueError("conn_id must name an Airflow SQL connection (Snowflake, Postgres or SQLite)")
+        if checks is None and checks_file is None:
+            raise ValueError("give checks=[...] (airflow_provider_dataeng.quality constructors) or checks_file=")
+        checks = list(checks or [])
+        for i, check in enumerate(checks):
+            if not isinstance(check, Check):
+                raise ValueError(
+                    f"checks[{i}] is {type(check).__name__}, not a check: build it with "
+                    f"airflow_provider_dataeng.quality (e.g. unique('id'))"
+                )
+        if fail_on not in FAIL_ON:
+            raise ValueError(f"fail_on must be one of {FAIL_ON}, got {fail_on!r}")
+        if isinstance(sample_size, bool) or not isinstance(sample_size, int) or sample_size < 0:
+            raise ValueError(f"sample_size must be a non-negative integer, got {sample_size!r}")
+        self.conn_id = conn_id
+        self.table = table
+        self.checks = checks
+        self.checks_file = checks_file
+        self.where = where
+        self.results_table = results_table
+        self.fail_on = fail_on
+        self.sample_size = sample_size
+        if checks_file is not None and not _templated(checks_file):
+            self._file_checks: list[Check] | None = load_checks_file(self._resolve(checks_file))
+        else:
+            self._file_checks = None
+        self._validate(final=False)
+
+    # ------------------------------------------------------------------------------------------- setup
+
+    def _resolve(self, path: str) -> Path:
+        candidate = Path(path)
+        if not candidate.is_absolute() and not candidate.exists():
+            fileloc = getattr(getattr(self, "dag", None), "fileloc", None) if self.has_dag() else None
+            if fileloc:
+                candidate = Path(fileloc).parent / path
+        return candidate
+
+    def _all_checks(self) -> list[Check]:
+        return [*self.checks, *(self._file_checks or [])]
+
+    def _validate(self, *, final: bool) -> None:
+        """Refuse bad arguments as early as possible (construction unless templated, else at execute)."""
+        if final or not _templated(self.table):
+            parse_object_name(self.table, param="table")
+        if self.where is not None and (final or not _templated(self.where)):
+            self.where = validate_sql_expression(self.where, param="where")
+        if self.results_table is not None and (final or not _templated(self.results_table)):
+            parse_object_name(self.results_table, param="results_table")
+        checks = self._all_checks()
+        if final and not checks:
+            raise ValueError("no checks to run: checks=[] and the checks_file holds none")
+        names = [c.name for c in checks]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"checks: several checks are named {duplicates}; give each a distinct name=")
+        if self.results_table is None and any(isinstance(c, RowCountAnomaly) for c in checks):
+            raise ValueError("row_count_anomaly needs results_table= (its history of counts lives there)")
+
+    # --------------------------------------------------------------------------------------------- run
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        if self.checks_file is not None and self._file_checks is None:
+            self._file_checks = load_checks_file(self._resolve(self.checks_file))
+        self._validate(final=True)
+        checks = self._all_checks()
+        connection = BaseHook.get_connection(self.conn_id)
+        dialect = dialect_for(connection.conn_type or "")
+        hook = self._hook(connection)
+        ti = context["ti"]
+        ids = history.RunIds(ti.dag_id, ti.task_id, ti.run_id, context.get("logical_date"))
+        session = _SqlSession(hook.get_conn(), self.log)
+        try:
+            results = self._run(session, checks, dialect, ids)
+        finally:
+            session.close()
+        output = {
+            "table": self.table,
+            "passed": not self._blocking(results),
+            "summary": summarize(results),
+            "queries": session.counts(),
+            "results": [r.to_dict() for r in results],
+        }
+        output = jsonable_tree(output)
+        self.log.info("Quality gate on %s: %s\n%s", self.table, output["summary"], format_table(results))
+        for r in results:
+            if r.status == "warn":
+                self.log.warning("Check %s warned: observed %s, threshold %s %s", r.name, r.observed,
+                                 r.threshold, r.note)
+        blocking = self._blocking(results)
+        if blocking:
+            ti.xcom_push(key="quality_results", value=output)
+            raise AirflowFailException(
+                f"Quality gate failed on {self.table}: {len(blocking)} check(s) failed "
+                f"(fail_on={self.fail_on!r})\n{format_table(blocking)}"
+            )
+        return output
+
+    def _blocking(self, results: Sequence[CheckResult]) -> list[CheckResult]:
+        if self.fail_on == "never":
+            return []
+        bad = ("fail", "warn") if self.fail_on == "warn" else ("fail",)
+        return [r for r in results if r.status in bad]
+
+    def _hook(self, connection: Any) -> Any:
+        if (connection.conn_type or "").lower() == "snowflake":
+            from airflow_provider_dataeng.hooks.snowflake import SnowflakeHook
+
+            return SnowflakeHook(snowflake_conn_id=self.conn_id)
+        return connection.get_hook()
+
+    def _run(self, session: _SqlSession, checks: list[Check], dialect: Dialect,
+             ids: history.RunIds) -> list[CheckResult]:
+        plan = compiler.compile_plan(self.table, checks, dialect, self.where)
+        observed: dict[str, Any] = {}
+        content: dict[str, str] = {}
+        if plan.scan is not None:
+            row = session.fetch(plan.scan, "checks")[0]
+            for name, position in plan.scan.positions.items():
+                observed[name] = row[position]
+        for relationship, query in plan.relationships:
+            observed[relationship.name] = session.fetch(query, "checks")[0][0]
+            content[relationship.name] = query.sql
+        custom_rows: dict[str, list[dict[str, Any]]] = {}
+        for custom, query in plan.custom:
+            rows, names = session.fetch_with_names(query, "checks")
+            if len(rows) == 1 and len(names) == 1:
+                observed[custom.name] = rows[0][0]
+            else:
+                observed[custom.name] = len(rows)
+                custom_rows[custom.name] = [dict(zip(names, r)) for r in rows[: self.sample_size]]
+            content[custom.name] = query.sql
+
+        histories: dict[str, list[float]] = {}
+        if self.results_table is not None:
+            session.execute(compiler.Query(history.create_table_sql(self.results_table, dialect), None,
+                                           "history:create"), "history")
+            for check in checks:
+                if isinstance(check, RowCountAnomaly):
+                    past = history.count_history_sql(self.results_table, self.table, check.name, check.lookback,
+                                                     ids, dialect)
+                    histories[check.name] = [float(r[0]) for r in session.fetch(past, "history")]
+
+        now = _utcnow()
+        results = [
+            evaluate(c, observed.get(c.name), table=self.table, now=now, content=content.get(c.name),
+                     history=histories.get(c.name))
+            for c in checks
+        ]
+        for check, result in zip(checks, results):
+            if result.status == "pass" or self.sample_size == 0:
+                continue
+            if isinstance(check, CustomSql):
+                result.failing_rows = jsonable_tree(custom_rows.get(check.name, []))
+                continue
+            sample = compiler.compile_sample(self.table, check, dialect, self.where, self.sample_size)
+            if sample is not None:
+                rows, names = session.fetch_with_names(sample, "samples")
+                result.failing_rows = jsonable_tree([dict(zip(names, r)) for r in rows])
+
+        if self.results_table is not None:
+            session.execute(history.delete_run_sql(self.results_table, self.table, ids, dialect), "history")
+            session.execute(history.insert_results_sql(self.results_table, results, ids, now, dialect), "history")
+            session.commit()
+        return results
+
+
+def jsonable_tree(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): jsonable_tree(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable_tree(v) for v in value]
+    return jsonable(value)
+
+
+class _SqlSession:
+    """One DB-API connection for the whole gate: runs queries, logs them with timings, counts them."""
+
+    def __init__(self, conn: Any, log: Any) -> None:
+        self.conn = conn
+        self.log = log
+        self._counts: dict[str, int] = {}
+
+    def _cursor_run(self, query: compiler.Query, category: str) -> Any:
+        self._counts[category] = self._counts.get(category, 0) + 1
+        cursor = self.conn.cursor()
+        started = time.monotonic()
+        if query.params:
+            cursor.execute(query.sql, query.params)
+        else:
+            cursor.execute(query.sql)
+        self.log.info("%s query (%.3fs):\n%s", query.purpose, time.monotonic() - started, query.sql)
+        return cursor
+
+    def fetch(self, query: compiler.Query, category: str) -> list[tuple[Any, ...]]:
+        return self.fetch_with_names(query, category)[0]
+
+    def fetch_with_names(self, query: compiler.Query, category: str) -> tuple[list[tuple[Any, ...]], list[str]]:
+        cursor = self._cursor_run(query, category)
+        try:
+            rows = [tuple(r) for r in cursor.fetchall()]
+            names = [d[0] for d in cursor.description or ()]
+        finally:
+            cursor.close()
+        return rows, names
+
+    def execute(self, query: compiler.Query, category: str) -> None:
+        self._cursor_run(query, category).close()
+
+    def commit(self) -> None:
+        self.conn.commit()
+
+    def counts(self) -> dict[str, int]:
+        return dict(self._counts)
+
+    def close(self) -> None:
+        try:
+            self.conn.close()
+        except Exception:  # noqa: BLE001 - closing is best effort; the results are already computed
+            self.log.debug("closing the connection failed", exc_info=True)

@@ -1,0 +1,132 @@
+"""The results table: DDL, idempotent append, and the count history ``row_count_anomaly`` reads.
+
+One row per check per run. Re-running a task for the same run replaces that run's rows (DELETE then
+INSERT), so the table's final state does not depend on how many times a run was retried.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from airflow_provider_dataeng.quality.compiler import Query
+from airflow_provider_dataeng.quality.dialects import Dialect
+from airflow_provider_dataeng.quality.evaluate import CheckResult, jsonable
+
+#: (column, kind) of the results table; kinds map to the dialect's types.
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("DAG_ID", "text"),
+    ("TASK_ID", "text"),
+    ("RUN_ID", "text"),
+    ("LOGICAL_DATE", "timestamp"),
+    ("CHECKED_AT", "timestamp"),
+    ("TABLE_NAME", "text"),
+    ("CHECK_NAME", "text"),
+    ("CHECK_TYPE", "text"),
+    ("COLUMN_NAMES", "text"),
+    ("OBSERVED", "text"),
+    ("OBSERVED_NUMBER", "float"),
+    ("THRESHOLD", "text"),
+    ("STATUS", "text"),
+    ("SEVERITY", "text"),
+    ("NOTE", "text"),
+)
+
+
+@dataclass(frozen=True)
+class RunIds:
+    """Which task run wrote a row."""
+
+    dag_id: str
+    task_id: str
+    run_id: str
+    logical_date: datetime | None
+
+
+def _c(dialect: Dialect, name: str) -> str:
+    return dialect.column(name, param="results_table column")
+
+
+def create_table_sql(results_table: str, dialect: Dialect) -> str:
+    types = {"text": dialect.text_type, "timestamp": dialect.timestamp_type, "float": dialect.float_type}
+    columns = ",\n".join(f"  {_c(dialect, name)} {types[kind]}" for name, kind in COLUMNS)
+    return f"CREATE TABLE IF NOT EXISTS {dialect.table(results_table, param='results_table')} (\n{columns}\n)"
+
+
+def _run_filter(dialect: Dialect, ids: RunIds, params: dict[str, Any]) -> str:
+    params.update(dag_id=ids.dag_id, task_id=ids.task_id, run_id=ids.run_id)
+    return " AND ".join(
+        f"{_c(dialect, col)} = {dialect.placeholder(key)}"
+        for col, key in (("DAG_ID", "dag_id"), ("TASK_ID", "task_id"), ("RUN_ID", "run_id"))
+    )
+
+
+def delete_run_sql(results_table: str, table: str, ids: RunIds, dialect: Dialect) -> Query:
+    """Remove this run's earlier rows for ``table`` (a retry or a cleared task re-run)."""
+    params: dict[str, Any] = {"table_name": table}
+    run = _run_filter(dialect, ids, params)
+    sql = (f"DELETE FROM {dialect.table(results_table, param='results_table')}\n"
+           f"WHERE {run} AND {_c(dialect, 'TABLE_NAME')} = {dialect.placeholder('table_name')}")
+    return Query(sql, params, "history:delete")
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def insert_results_sql(results_table: str, results: Sequence[CheckResult], ids: RunIds, checked_at: datetime,
+                       dialect: Dialect) -> Query:
+    """One multi-row INSERT of every result, all values bound."""
+    if not results:
+        raise ValueError("insert_results_sql needs at least one result")
+    params: dict[str, Any] = {}
+    rows = []
+    for i, r in enumerate(results):
+        observed = jsonable(r.observed)
+        values = {
+            "DAG_ID": ids.dag_id, "TASK_ID": ids.task_id, "RUN_ID": ids.run_id,
+            "LOGICAL_DATE": dialect.bind_timestamp(ids.logical_date),
+            "CHECKED_AT": dialect.bind_timestamp(checked_at),
+            "TABLE_NAME": r.table, "CHECK_NAME": r.name, "CHECK_TYPE": r.check_type,
+            "COLUMN_NAMES": ",".join(r.columns) or None,
+            "OBSERVED": None if observed is None else json.dumps(observed),
+            "OBSERVED_NUMBER": _number(observed), "THRESHOLD": r.threshold, "STATUS": r.status,
+            "SEVERITY": r.severity, "NOTE": r.note or None,
+        }
+        placeholders = []
+        for j, (name, _) in enumerate(COLUMNS):
+            key = f"v{i}_{j}"
+            params[key] = values[name]
+            placeholders.append(dialect.placeholder(key))
+        rows.append(f"({', '.join(placeholders)})")
+    column_list = ", ".join(_c(dialect, name) for name, _ in COLUMNS)
+    sql = (f"INSERT INTO {dialect.table(results_table, param='results_table')} ({column_list})\n"
+           f"VALUES\n" + ",\n".join(f"  {row}" for row in rows))
+    return Query(sql, params, "history:insert")
+
+
+def count_history_sql(results_table: str, table: str, check_name: str, lookback: int, ids: RunIds,
+                      dialect: Dialect) -> Query:
+    """The last ``lookback`` observed counts of a check, newest first, excluding this run's own rows."""
+    params: dict[str, Any] = {"table_name": table, "check_name": check_name}
+    run = _run_filter(dialect, ids, params)
+    conditions = [
+        f"{_c(dialect, 'TABLE_NAME')} = {dialect.placeholder('table_name')}",
+        f"{_c(dialect, 'CHECK_NAME')} = {dialect.placeholder('check_name')}",
+        f"{_c(dialect, 'OBSERVED_NUMBER')} IS NOT NULL",
+        f"NOT ({run})",
+    ]
+    if ids.logical_date is not None:
+        params["logical_date"] = dialect.bind_timestamp(ids.logical_date)
+        conditions.append(f"{_c(dialect, 'LOGICAL_DATE')} <= {dialect.placeholder('logical_date')}")
+    sql = (f"SELECT {_c(dialect, 'OBSERVED_NUMBER')}\n"
+           f"FROM {dialect.table(results_table, param='results_table')}\n"
+           f"WHERE " + "\n  AND ".join(conditions) + "\n"
+           f"ORDER BY {_c(dialect, 'LOGICAL_DATE')} DESC, {_c(dialect, 'CHECKED_AT')} DESC\n"
+           f"LIMIT {int(lookback)}")
+    return Query(sql, params, f"history:{check_name}")

@@ -276,10 +276,6 @@ def test_schema_evolution_add_columns_adds_and_fills_them(db: Db, schemas: tuple
     assert db.table(f"DEMO.{stg}.USERS") == [(1, "ann", 1, "a@x", 1.5)]
 
 
-@pytest.mark.xfail(
-    reason="local Snowflake stand-in: a stream keeps the columns its table had when it was created",
-    strict=False,
-)
 def test_schema_evolution_follows_a_column_added_to_the_source(db: Db, schemas: tuple[str, str]) -> None:
     raw, stg = schemas
     make_tables(db, raw, stg)

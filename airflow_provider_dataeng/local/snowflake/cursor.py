@@ -2,7 +2,8 @@
 
 Routing, in order: no-op session statements; stream DDL/SHOW/DESCRIBE; DROP STAGE/FILE FORMAT;
 statements that read streams (rewritten to the change views, and consuming them when DML);
-COPY INTO from named stages; MERGE (native DuckDB); everything else goes to fakesnow unchanged.
+LIST/REMOVE on named stages; COPY INTO from named stages; MERGE (native DuckDB); everything else goes to
+fakesnow unchanged.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlglot import exp
 from airflow_provider_dataeng.local.snowflake import catalog as catalog_mod
 from airflow_provider_dataeng.local.snowflake import copy as copy_mod
 from airflow_provider_dataeng.local.snowflake import merge as merge_mod
+from airflow_provider_dataeng.local.snowflake import stage_files as stage_files_mod
 from airflow_provider_dataeng.local.snowflake import streams as streams_mod
 from airflow_provider_dataeng.local.snowflake._sql import (
     programming_error,
@@ -134,6 +136,10 @@ class LocalCursor(FakeSnowflakeCursor):
             ext.catalog.save(self._duck_conn)
             set_result(self, ["status"], [(status,)])
             return self
+        if upper.startswith(("LIST", "LS", "REMOVE", "RM")) and stage_files_mod.handles(body):
+            columns, rows = stage_files_mod.execute(self, body)
+            set_result(self, columns, rows)
+            return self
         if tx := TX_RE.match(body):
             super().execute(command, params, *args, **kwargs)
             self._after_transaction_statement(tx["op"].upper())
@@ -160,7 +166,9 @@ class LocalCursor(FakeSnowflakeCursor):
         if params is not None and not isinstance(params, (list, dict)):
             params = list(params)
         expression = parse_one(command)
-        read, rewritten = self.extensions.streams.rewrite(expression, conn.database, conn.schema)
+        read, rewritten = self.extensions.streams.rewrite(
+            expression, conn.database, conn.schema, self._duck_conn
+        )
         consumes = bool(read) and (
             isinstance(expression, DML_TYPES)
             or (isinstance(expression, exp.Create) and expression.expression is not None)

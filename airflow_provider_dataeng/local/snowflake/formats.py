@@ -73,14 +73,44 @@ class FileFormat:
 
 
 @dataclass
+class RowError:
+    """A record COPY could not load: where it is and Snowflake's first-error fields for it."""
+
+    row: int  # the record's number in the file (METADATA$FILE_ROW_NUMBER)
+    line: int
+    character: int
+    message: str
+    column: str | None = None  # first_error_column_name, e.g. '"T"["C":2]' or '"T"[11]'
+
+
+@dataclass
 class ParsedFile:
-    """A file's rows: ``columns`` holds $1..$n (CSV: text fields; JSON: the record's JSON text)."""
+    """A file's rows: ``columns`` holds $1..$n (CSV: text fields; JSON: the record's JSON text).
+
+    ``errors`` holds the records that failed to parse (only when parsing leniently, for ON_ERROR other than
+    ABORT_STATEMENT); ``row_numbers``/``lines`` give each good row's record number and line in the file.
+    """
 
     columns: list[list[Any]]
     num_rows: int
     header: list[str] | None = None
     records: list[Any] | None = None
     table: pa.Table | None = None
+    errors: list[RowError] = field(default_factory=list)
+    row_numbers: list[int] | None = None
+    lines: list[int] | None = None
+
+    @property
+    def rows_parsed(self) -> int:
+        return self.num_rows + len(self.errors)
+
+
+@dataclass(frozen=True)
+class CsvTarget:
+    """What CSV records are checked against: the table's columns when fields map by position."""
+
+    table: str
+    columns: list[str] | None = None  # None: transforms and PARSE_HEADER (no count check against a table)
 
 
 def decompress(data: bytes, compression: str, name: str) -> bytes:
@@ -110,12 +140,22 @@ def decompress(data: bytes, compression: str, name: str) -> bytes:
             return zlib.decompress(data, wbits=-15 if kind == "RAW_DEFLATE" else 15)
         if kind == "NONE":
             return data
-    except (OSError, EOFError, ValueError, zlib.error) as e:
+    except Exception as e:  # gzip, zstandard, bz2 and zlib each raise their own errors for corrupt data
         raise programming_error(f"Error decompressing file '{name}' as {kind}: {e}", 100073, "22000") from e
     raise programming_error(f"COMPRESSION = {kind} is not supported by the local Snowflake.", 1008, "22023")
 
 
-def parse(data: bytes, ff: FileFormat, name: str, keep_records: bool = False) -> ParsedFile:
+def parse(
+    data: bytes,
+    ff: FileFormat,
+    name: str,
+    keep_records: bool = False,
+    *,
+    strict: bool = True,
+    target: CsvTarget | None = None,
+) -> ParsedFile:
+    """Parse one file. ``strict`` raises on the first bad record (ABORT_STATEMENT); otherwise bad records
+    are collected in ``ParsedFile.errors`` and left out of the rows."""
     if ff.type == "PARQUET":
         import pyarrow.parquet as pq
 
@@ -126,71 +166,130 @@ def parse(data: bytes, ff: FileFormat, name: str, keep_records: bool = False) ->
         return ParsedFile(columns=[], num_rows=table.num_rows, header=list(table.column_names), table=table)
     text = decompress(data, ff.compression, name).decode("utf-8")
     if ff.type == "JSON":
-        return _parse_json(text, ff, name, keep_records)
-    return _parse_csv(text, ff, name)
+        return _parse_json(text, ff, name, keep_records, strict)
+    return _parse_csv(text, ff, name, strict, target or CsvTarget(table=""))
 
 
-def _parse_json(text: str, ff: FileFormat, name: str, keep_records: bool) -> ParsedFile:
-    values: list[str] = []
+def _parse_json(text: str, ff: FileFormat, name: str, keep_records: bool, strict: bool) -> ParsedFile:
+    parsed = ParsedFile(columns=[[]], num_rows=0, row_numbers=[], lines=[])
+    values: list[str] = parsed.columns[0]
     records: list[Any] = []
     if ff.strip_outer_array:
         try:
             doc = orjson.loads(text)
         except orjson.JSONDecodeError as e:
-            raise _json_error(e, name, 1) from e
-        for item in doc if isinstance(doc, list) else [doc]:
+            if strict:
+                raise _json_error(e, name, 1) from e
+            parsed.errors.append(RowError(1, e.lineno, e.colno, _json_message(e)))
+            return parsed
+        items = doc if isinstance(doc, list) else [doc]
+        for number, item in enumerate(items, start=1):
             values.append(orjson.dumps(item).decode())
+            parsed.row_numbers.append(number)  # type: ignore[union-attr]
+            parsed.lines.append(1)  # type: ignore[union-attr]
             if keep_records:
                 records.append(item)
     else:
+        number = 0
         for line_no, line in enumerate(text.splitlines(), start=1):
             stripped = line.strip()
             if not stripped:
                 continue
+            number += 1
             try:
                 record = orjson.loads(stripped)
             except orjson.JSONDecodeError as e:
-                raise _json_error(e, name, line_no) from e
+                if strict:
+                    raise _json_error(e, name, line_no) from e
+                parsed.errors.append(RowError(number, line_no, e.colno, _json_message(e)))
+                continue
             values.append(stripped)
+            parsed.row_numbers.append(number)  # type: ignore[union-attr]
+            parsed.lines.append(line_no)  # type: ignore[union-attr]
             if keep_records:
                 records.append(record)
-    return ParsedFile(columns=[values], num_rows=len(values), records=records if keep_records else None)
+    parsed.num_rows = len(values)
+    parsed.records = records if keep_records else None
+    return parsed
+
+
+def _json_message(e: orjson.JSONDecodeError) -> str:
+    return f"Error parsing JSON: {e.msg}, pos {e.colno}"
 
 
 def _json_error(e: orjson.JSONDecodeError, name: str, line: int) -> Exception:
     return programming_error(
-        f"Error parsing JSON: {e.msg}\n  File '{name}', line {line}, character {e.colno}", 100069, "22P02"
+        f"{_json_message(e)}\n  File '{name}', line {line}, character {e.colno}", 100069, "22P02"
     )
 
 
-def _parse_csv(text: str, ff: FileFormat, name: str) -> ParsedFile:
+def _parse_csv(text: str, ff: FileFormat, name: str, strict: bool, target: CsvTarget) -> ParsedFile:
     if ff.enclosed_by:
         reader = csv.reader(
             io.StringIO(text), delimiter=ff.field_delimiter, quotechar=ff.enclosed_by, doublequote=True
         )
     else:
         reader = csv.reader(io.StringIO(text), delimiter=ff.field_delimiter, quoting=csv.QUOTE_NONE)
-    rows = [r for r in reader if r]
+    rows: list[tuple[int, list[str]]] = []
+    for row in reader:
+        if row:
+            rows.append((reader.line_num, row))
     header = None
     if ff.parse_header:
-        header, rows = (rows[0] if rows else []), rows[1:]
+        header, rows = (rows[0][1] if rows else []), rows[1:]
     rows = rows[ff.skip_header :]
-    width = max((len(r) for r in rows), default=len(header or []))
     if header is not None:
         width = len(header)
-    columns: list[list[Any]] = [[] for _ in range(width)]
-    for line_no, row in enumerate(rows, start=1 + ff.skip_header + (1 if ff.parse_header else 0)):
+    elif target.columns is not None:
+        width = len(target.columns)
+    else:
+        width = max((len(r) for _, r in rows), default=0)
+    parsed = ParsedFile(
+        columns=[[] for _ in range(width)], num_rows=0, header=header, row_numbers=[], lines=[]
+    )
+    for number, (line_no, row) in enumerate(rows, start=1):
         if len(row) != width and ff.error_on_column_count_mismatch:
-            raise programming_error(
-                f"Number of columns in file ({len(row)}) does not match that of the corresponding table ({width}), "
-                f"use file format option error_on_column_count_mismatch=false to ignore this error\n"
-                f"  File '{name}', line {line_no}, character 1",
-                100080,
-                "22000",
-            )
+            error = _column_count_error(row, width, line_no, number, target, ff.field_delimiter)
+            if strict:
+                raise programming_error(
+                    f"{error.message}\n  File '{name}', line {line_no}, character {error.character}",
+                    100080,
+                    "22000",
+                )
+            parsed.errors.append(error)
+            continue
         for i in range(width):
-            columns[i].append(_csv_value(row[i] if i < len(row) else None, ff))
-    return ParsedFile(columns=columns, num_rows=len(rows), header=header)
+            parsed.columns[i].append(_csv_value(row[i] if i < len(row) else None, ff))
+        parsed.row_numbers.append(number)  # type: ignore[union-attr]
+        parsed.lines.append(line_no)  # type: ignore[union-attr]
+    parsed.num_rows = len(parsed.row_numbers or [])
+    return parsed
+
+
+def _column_count_error(
+    row: list[str], width: int, line: int, number: int, target: CsvTarget, delimiter: str
+) -> RowError:
+    """Snowflake's two messages: too many fields, or the record ended before the table's last column."""
+    table = f'"{target.table}"' if target.table else '""'
+    if len(row) > width:
+        return RowError(
+            number,
+            line,
+            1,
+            f"Number of columns in file ({len(row)}) does not match that of the corresponding table ({width}), "
+            "use file format option error_on_column_count_mismatch=false to ignore this error",
+            f"{table}[{width + 1}]",
+        )
+    position = len(row) + 1
+    column = target.columns[len(row)] if target.columns and len(row) < len(target.columns) else str(position)
+    label = f'{table}["{column}":{position}]'
+    return RowError(
+        number,
+        line,
+        len(delimiter.join(row)) + 1,
+        f"End of record reached while expected to parse column '{label}'",
+        label,
+    )
 
 
 def _csv_value(value: str | None, ff: FileFormat) -> str | None:

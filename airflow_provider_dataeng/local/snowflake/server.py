@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from airflow_provider_dataeng.local.snowflake import arrow_nulls
 from airflow_provider_dataeng.local.snowflake._sql import strip_leading_comments
 from airflow_provider_dataeng.local.snowflake.catalog import CatalogStore
 from airflow_provider_dataeng.local.snowflake.cursor import Extensions, LocalConnection
@@ -121,6 +122,7 @@ def _lenient_parse_one(sql: str, *args: Any, **kwargs: Any) -> Any:
 
 _fs_parse_one = fs_server.parse_one
 fs_server.parse_one = _lenient_parse_one
+arrow_nulls.install()  # NULL timestamps stay NULL over the wire (fakesnow sends epoch 0)
 
 
 def _use_stage_dir(path: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -25,6 +26,16 @@ class StagedFile:
     name: str
     result_name: str
     last_modified: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A file as LIST shows it: ``md5`` is the S3 ETag (unquoted), or the content's MD5 for local files."""
+
+    url: str
+    size: int
+    md5: str | None
+    modified: datetime | None
 
 
 class Storage:
@@ -66,6 +77,12 @@ class Storage:
         self, location: str, credentials: dict[str, str] | None = None
     ) -> list[tuple[str, datetime | None]]:
         """Files whose URL starts with ``location`` (a prefix, as Snowflake matches it), sorted."""
+        return [(f.url, f.modified) for f in self.list_details(location, credentials, checksums=False)]
+
+    def list_details(
+        self, location: str, credentials: dict[str, str] | None = None, checksums: bool = True
+    ) -> Sequence[StoredFile]:
+        """Like :meth:`list`, with each file's ``size``, ``md5`` (S3: the ETag, unquoted) and ``modified``."""
         fs = self.filesystem(location, credentials)
         if urlparse(location).scheme == "s3":
             path = location[len("s3://") :]
@@ -74,9 +91,17 @@ class Storage:
                 return []
             infos = fs.find(base.rstrip("/"), detail=True)
             return sorted(
-                (f"s3://{p}", _modified(info))
-                for p, info in infos.items()
-                if p.startswith(path) and info.get("type") != "directory"
+                (
+                    StoredFile(
+                        url=f"s3://{p}",
+                        size=int(info.get("size") or 0),
+                        md5=str(info.get("ETag") or "").strip('"'),
+                        modified=_modified(info),
+                    )
+                    for p, info in infos.items()
+                    if p.startswith(path) and info.get("type") != "directory"
+                ),
+                key=lambda f: f.url,
             )
         path = _local_path(location)
         base = path if path.endswith("/") else os.path.dirname(path)
@@ -87,8 +112,19 @@ class Storage:
             for f in files:
                 full = os.path.join(root, f)
                 if full.startswith(path):
-                    found.append((full, datetime.fromtimestamp(os.path.getmtime(full), tz=timezone.utc)))
-        return sorted(found)
+                    md5 = None
+                    if checksums:
+                        with open(full, "rb") as fh:
+                            md5 = hashlib.md5(fh.read()).hexdigest()  # noqa: S324 - a checksum
+                    found.append(
+                        StoredFile(
+                            url=full,
+                            size=os.path.getsize(full),
+                            md5=md5,
+                            modified=datetime.fromtimestamp(os.path.getmtime(full), tz=timezone.utc),
+                        )
+                    )
+        return sorted(found, key=lambda f: f.url)
 
     def read(self, url: str, credentials: dict[str, str] | None = None) -> bytes:
         fs = self.filesystem(url, credentials)

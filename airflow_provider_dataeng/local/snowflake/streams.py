@@ -4,8 +4,10 @@ view with the net changes since then.
 Objects (all hidden in the database's ``_fs_information_schema``, which fakesnow keeps out of
 SHOW and INFORMATION_SCHEMA):
 
-- ``_fs_streams``: one row per stream (name, base table, mode, tracked columns);
-- ``"_fs_stream_<SCHEMA>_<NAME>"``: the snapshot, base table rows keyed by their DuckDB ``rowid``;
+- ``_fs_streams``: one row per stream (name, base table, mode, columns at creation);
+- ``"_fs_stream_<SCHEMA>_<NAME>"``: the offset: for default streams the base table rows keyed by their
+  DuckDB ``rowid`` with a hash of each row, for append-only streams just the high-water rowid
+  (see :mod:`stream_changes`, which also builds the change SQL and applies consumption);
 - ``"_fs_stream_<SCHEMA>_<NAME>_changes"``: the view a query of the stream is rewritten to.
 
 A row's identity is its DuckDB ``rowid``. DuckDB keeps rowids stable as long as checkpoints do not
@@ -14,8 +16,10 @@ is how an update shows up as a DELETE + INSERT pair with ``METADATA$ISUPDATE = T
 ``METADATA$ROW_ID`` is an md5 of the base table name and the rowid.
 
 Consuming: a DML statement (INSERT, UPDATE, DELETE, MERGE, CREATE TABLE AS) that reads a stream
-refreshes the snapshot in the same transaction, so the offset moves if and only if the statement
-commits (at once in autocommit mode, at COMMIT inside a transaction). A SELECT never moves it.
+applies the net changes to the snapshot in the same transaction, so the offset moves if and only if
+the statement commits (at once in autocommit mode, at COMMIT inside a transaction). A SELECT never
+moves it. ``SYSTEM$STREAM_HAS_DATA`` is answered before the statement runs: TRUE as soon as a row sits
+above the offset's high-water mark, else (default streams) an EXISTS over the change view.
 """
 
 from __future__ import annotations
@@ -30,15 +34,14 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 from sqlglot import exp
 
-from airflow_provider_dataeng.local.snowflake._sql import literal, normalise, programming_error, quote
+from airflow_provider_dataeng.local.snowflake import stream_changes
+from airflow_provider_dataeng.local.snowflake._sql import duckdb_errors, normalise, programming_error, quote
+from airflow_provider_dataeng.local.snowflake.stream_changes import HIDDEN_SCHEMA, LOCAL_ROWIDS, RID
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection
 
-HIDDEN_SCHEMA = "_fs_information_schema"
-RID = "__FS_RID"
-# rows a transaction inserted have provisional rowids from here on until it commits (DuckDB's MAX_ROW_ID)
-LOCAL_ROWIDS = 36_000_000_000_000_000
+__all__ = ["HIDDEN_SCHEMA", "LOCAL_ROWIDS", "RID", "Stream", "StreamRegistry"]
 _IDENT = r'(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)'
 _NAME = rf"{_IDENT}(?:\s*\.\s*{_IDENT}){{0,2}}"
 CREATE_RE = re.compile(
@@ -175,6 +178,8 @@ class StreamRegistry:
                     row[8] or "",
                 )
                 streams[s.key] = s
+        for s in streams.values():
+            stream_changes.migrate(duck, s)
         with self._lock:
             self._streams = streams
             self._set_names()
@@ -245,7 +250,6 @@ class StreamRegistry:
         return f"Stream {name} successfully created."
 
     def _create_objects(self, duck: DuckDBPyConnection, stream: Stream, show_initial_rows: bool) -> None:
-        cols = ", ".join(quote(c) for c in stream.columns)
         hidden = f"{quote(stream.database)}.{HIDDEN_SCHEMA}"
         _begin_ddl(duck)
         try:
@@ -256,11 +260,9 @@ class StreamRegistry:
                 "created_on TIMESTAMPTZ, comment VARCHAR)"
             )
             self._drop_objects(duck, stream.database, stream.schema, stream.name)
-            where = " WHERE false" if show_initial_rows else ""
-            duck.execute(
-                f"CREATE TABLE {stream.snapshot} AS SELECT rowid AS {RID}, {cols} FROM {stream.base}{where}"
-            )
-            duck.execute(f"CREATE VIEW {hidden}.{quote(stream.view_name)} AS {changes_sql(stream)}")
+            columns = stream_changes.base_columns(duck, stream)
+            stream_changes.create_snapshot(duck, stream, columns, empty=show_initial_rows)
+            stream_changes.create_view(duck, stream, columns)
             duck.execute(
                 f"INSERT INTO {hidden}._fs_streams VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
@@ -384,9 +386,15 @@ class StreamRegistry:
 
     # -- queries -------------------------------------------------------------------------------------------
     def rewrite(
-        self, expression: exp.Expr, database: str | None, schema: str | None
+        self,
+        expression: exp.Expr,
+        database: str | None,
+        schema: str | None,
+        duck: DuckDBPyConnection | None = None,
     ) -> tuple[list[Stream], bool]:
         """Point references to streams at their change views (in place).
+
+        With ``duck``, a view left behind by ALTER TABLE on the base table is re-created first.
 
         Returns the streams the statement reads (their offsets move if it is DML) and whether anything
         changed (SYSTEM$STREAM_HAS_DATA reads a stream without consuming it).
@@ -404,6 +412,8 @@ class StreamRegistry:
             stream = self.get(key)  # type: ignore[arg-type]
             if not stream:
                 continue
+            if duck is not None and stream.key not in read:
+                stream_changes.refresh_view(duck, stream)
             read[stream.key] = stream
             alias = table.args.get("alias") or exp.TableAlias(
                 this=exp.to_identifier(table.name, quoted=table.this.quoted)
@@ -432,6 +442,15 @@ class StreamRegistry:
                     2003,
                     "02000",
                 )
+            # rows above the offset's high-water mark answer it at once (all an append-only stream has)
+            if duck is not None:
+                with duckdb_errors(2003, "42S02"):  # e.g. the base table was dropped
+                    has_new = stream_changes.has_new_rows(duck, stream)
+                if has_new or stream.append_only:
+                    func.replace(exp.true() if has_new else exp.false())
+                    changed = True
+                    continue
+                stream_changes.refresh_view(duck, stream)
             view = exp.Table(
                 this=exp.to_identifier(stream.view_name, quoted=True),
                 db=exp.to_identifier(HIDDEN_SCHEMA),
@@ -442,13 +461,8 @@ class StreamRegistry:
         return list(read.values()), changed or bool(read)
 
     def advance(self, duck: DuckDBPyConnection, stream: Stream) -> None:
-        """Move the stream's offset to now: the snapshot becomes the base table as this transaction sees it."""
-        cols = ", ".join(quote(c) for c in stream.columns)
-        duck.execute(f"DELETE FROM {stream.snapshot}")
-        # rows this transaction inserted get their final rowids at COMMIT: they stay "new" (shown later)
-        duck.execute(
-            f"INSERT INTO {stream.snapshot} ({RID}, {cols}) SELECT rowid, {cols} FROM {stream.base} WHERE rowid < {LOCAL_ROWIDS}"
-        )
+        """Move the stream's offset to the base table as this transaction sees it (net changes only)."""
+        stream_changes.advance(duck, stream)
 
 
 def _begin_ddl(duck: DuckDBPyConnection) -> None:
@@ -462,29 +476,3 @@ def _ident(node: Any) -> str | None:
     if isinstance(node, exp.Identifier):
         return node.this if node.quoted else node.this.upper()
     return str(node.name).upper()
-
-
-def changes_sql(stream: Stream) -> str:
-    """The net changes between the snapshot (offset) and the base table, in Snowflake's stream shape."""
-    cols = [quote(c) for c in stream.columns]
-    prefix = literal(f"{stream.table_database}.{stream.table_schema}.{stream.table_name}#")
-    cur = f"(SELECT rowid AS {RID}, {', '.join(cols)} FROM {stream.base})"
-    same = " AND ".join(f"o.{c} IS NOT DISTINCT FROM c.{c}" for c in cols) or "true"
-
-    def branch(side: str, other: str, action: str, isupdate: str, changed: str) -> str:
-        return (
-            f"SELECT {', '.join(f'{side}.{c}' for c in cols)}, '{action}' AS \"METADATA$ACTION\", "
-            f'{isupdate} AS "METADATA$ISUPDATE", '
-            f'md5({prefix} || CAST({side}.{RID} AS VARCHAR)) AS "METADATA$ROW_ID" '
-            f"FROM {stream.snapshot if side == 'o' else cur} {side} "
-            f"LEFT JOIN {cur if side == 'o' else stream.snapshot} {other} ON o.{RID} = c.{RID} "
-            f"WHERE {other}.{RID} IS NULL{changed}"
-        )
-
-    if stream.append_only:
-        return branch("c", "o", "INSERT", "false", "")
-    return (
-        branch("o", "c", "DELETE", f"(c.{RID} IS NOT NULL)", f" OR NOT ({same})")
-        + " UNION ALL "
-        + branch("c", "o", "INSERT", f"(o.{RID} IS NOT NULL)", f" OR NOT ({same})")
-    )

@@ -126,8 +126,8 @@ def _differences(cur: Any, n: int, table: str) -> int:
 def _merge_alone(cur: Any, n: int) -> float:
     """The operator's MERGE statement, with the same changes in a plain table instead of the stream.
 
-    Separates the cost of the SQL from the local stand-in's stream emulation (which re-snapshots the
-    base table on every consume). Runs on a copy of the target; the result is checked like the rest.
+    Separates the cost of the SQL from the local stand-in's stream emulation (reading and consuming
+    the emulated stream). Runs on a copy of the target; the result is checked like the rest.
     """
     from airflow_provider_dataeng.sql.identifiers import parse_object_name
     from airflow_provider_dataeng.sql.merge import MergeSpec, build_merge_sql

@@ -53,11 +53,13 @@ class QualityGateOperator(BaseOperator):
     :param fail_on: ``"error"`` (fail on error-severity failures), ``"warn"`` (warnings fail too) or
         ``"never"`` (record and log only).
     :param sample_size: failing rows (or keys) fetched per failed check; 0 fetches none.
+    :param freshness_as_of: the time freshness checks measure age against; default the wall clock.
+        Templated, e.g. ``"{{ data_interval_end }}"`` so a backfill judges each interval as of its end.
     :returns: ``{"table", "passed", "summary", "queries", "results": [...]}`` (also pushed to XCom under
         ``quality_results`` before a failure is raised).
     """
 
-    template_fields: Sequence[str] = ("table", "where", "results_table", "checks_file")
+    template_fields: Sequence[str] = ("table", "where", "results_table", "checks_file", "freshness_as_of")
     template_fields_renderers = {"where": "sql"}
     ui_color = "#f6d7a7"
 
@@ -72,6 +74,7 @@ class QualityGateOperator(BaseOperator):
         results_table: str | None = None,
         fail_on: str = "error",
         sample_size: int = 5,
+        freshness_as_of: str | datetime | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -98,6 +101,7 @@ class QualityGateOperator(BaseOperator):
         self.results_table = results_table
         self.fail_on = fail_on
         self.sample_size = sample_size
+        self.freshness_as_of = freshness_as_of
         if checks_file is not None and not _templated(checks_file):
             self._file_checks: list[Check] | None = load_checks_file(self._resolve(checks_file))
         else:
@@ -125,6 +129,8 @@ class QualityGateOperator(BaseOperator):
             self.where = validate_sql_expression(self.where, param="where")
         if self.results_table is not None and (final or not _templated(self.results_table)):
             parse_object_name(self.results_table, param="results_table")
+        if self.freshness_as_of is not None and (final or not _templated(self.freshness_as_of)):
+            _parse_as_of(self.freshness_as_of)
         checks = self._all_checks()
         if final and not checks:
             raise ValueError("no checks to run: checks=[] and the checks_file holds none")
@@ -220,8 +226,9 @@ class QualityGateOperator(BaseOperator):
                     histories[check.name] = [float(r[0]) for r in session.fetch(past, "history")]
 
         now = _utcnow()
+        as_of = now if self.freshness_as_of is None else _parse_as_of(self.freshness_as_of)
         results = [
-            evaluate(c, observed.get(c.name), table=self.table, now=now, content=content.get(c.name),
+            evaluate(c, observed.get(c.name), table=self.table, now=as_of, content=content.get(c.name),
                      history=histories.get(c.name))
             for c in checks
         ]
@@ -241,6 +248,21 @@ class QualityGateOperator(BaseOperator):
             session.execute(history.insert_results_sql(self.results_table, results, ids, now, dialect), "history")
             session.commit()
         return results
+
+
+def _parse_as_of(value: str | datetime) -> datetime:
+    """``freshness_as_of`` as an aware datetime (ISO-8601 text or a datetime; naive means UTC)."""
+    if isinstance(value, datetime):
+        parsed = value
+    else:
+        try:
+            parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(
+                f"freshness_as_of={value!r} is not an ISO-8601 timestamp (e.g. '{{{{ data_interval_end }}}}' "
+                f"or '2026-01-02T00:00:00+00:00')"
+            ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 def jsonable_tree(value: Any) -> Any:

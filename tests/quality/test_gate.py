@@ -138,6 +138,19 @@ def test_freshness_warn_after_warns_before_error_after(conn_id: str) -> None:
     ]
 
 
+def test_freshness_as_of_measures_age_against_the_given_time(conn_id: str) -> None:
+    # BAD_ORDERS' newest created_at is 2025-12-30T00:00:00; judged as of 2025-12-31T12:00:00Z it is 36 h old
+    check = freshness("created_at", warn_after="1 day", error_after="2 days")
+    out = gate(conn_id, "BAD_ORDERS", checks=[check], freshness_as_of="2025-12-31T12:00:00Z").execute(context())
+    assert [(r["status"], r["observed"]) for r in out["results"]] == [("warn", 129600.0)]
+
+
+def test_freshness_as_of_must_be_a_timestamp() -> None:
+    with pytest.raises(ValueError, match="freshness_as_of='yesterday' is not an ISO-8601 timestamp"):
+        QualityGateOperator(task_id="g", conn_id="x", table="T", checks=[row_count(min=1)],
+                            freshness_as_of="yesterday")
+
+
 def test_global_and_check_where_filters(conn_id: str) -> None:
     checks = [
         not_null("email", name="emails_of_placed", where="status = 'placed'"),

@@ -333,13 +333,19 @@ def _build_scd1(spec: MergeSpec) -> str:
     upsert_only = f' AND NOT "S".{_DELETE}' if deletes else ""
     soft = quote_identifier(spec.soft_delete_column)
     clauses = []
+    sets = [f'{quote_identifier(c)} = "S".{quote_identifier(c)}' for c in spec.value_columns]
     if spec.delete_mode == "hard":
         clauses.append(f'WHEN MATCHED AND "S".{_DELETE} THEN DELETE')
     elif spec.delete_mode == "soft":
-        clauses.append(
-            f'WHEN MATCHED AND "S".{_DELETE} AND "T".{soft} IS NULL THEN UPDATE SET {soft} = {NOW}'
-        )
-    sets = [f'{quote_identifier(c)} = "S".{quote_identifier(c)}' for c in spec.value_columns]
+        # A tombstone's values are the entity's last state (its updated_at, say): take them, so downstream
+        # incremental models that filter on such a column see the deletion; a tombstone that carries only
+        # the key keeps the row's last known values (COALESCE).
+        kept = [
+            f'{quote_identifier(c)} = COALESCE("S".{quote_identifier(c)}, "T".{quote_identifier(c)})'
+            for c in spec.value_columns
+        ]
+        stamp = ", ".join([*kept, f"{soft} = {NOW}"])
+        clauses.append(f'WHEN MATCHED AND "S".{_DELETE} AND "T".{soft} IS NULL THEN UPDATE SET {stamp}')
     if spec.delete_mode == "soft":
         sets.append(f"{soft} = NULL")  # a key deleted earlier and sent again is live again
     if sets:

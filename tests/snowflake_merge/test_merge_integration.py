@@ -136,6 +136,22 @@ def test_soft_deletes_stamp_the_row_and_a_resent_key_revives_it(db: Db, schemas:
     assert rows == [(1, "ann", False), (2, "bob again", False)]
 
 
+def test_soft_delete_by_tombstone_keeps_the_tombstones_values(db: Db, schemas: tuple[str, str]) -> None:
+    # a tombstone record is the entity's last state: its UPDATED_AT must reach the target, so an
+    # incremental model downstream that filters on UPDATED_AT sees the deletion
+    raw, stg = schemas
+    make_tables(db, raw, stg, raw_extra=", IS_DELETED BOOLEAN", stg_extra=", _DELETED_AT TIMESTAMP_LTZ")
+    options = dict(append_only=True, delete_condition="IS_DELETED", delete_mode="soft",
+                   dedupe_order_by=["UPDATED_AT"], columns=["ID", "NAME", "UPDATED_AT"])
+    db.run(f"INSERT INTO DEMO.{raw}.USERS VALUES (1, 'ann', 1, FALSE), (2, 'bob', 1, FALSE), (3, 'cy', 1, FALSE)")
+    assert merge(raw, stg, **options) == counts(inserted=3)
+    # 2: a full tombstone; 3: a key-only tombstone keeps the row's last known values
+    db.run(f"INSERT INTO DEMO.{raw}.USERS VALUES (2, 'bob', 7, TRUE), (3, NULL, NULL, TRUE)")
+    assert merge(raw, stg, **options) == counts(updated=2)
+    rows = db.run(f"SELECT ID, NAME, UPDATED_AT, _DELETED_AT IS NOT NULL FROM DEMO.{stg}.USERS ORDER BY ID")
+    assert rows == [(1, "ann", 1, False), (2, "bob", 7, True), (3, "cy", 1, True)]
+
+
 def test_ignore_deletes_keeps_the_row(db: Db, schemas: tuple[str, str]) -> None:
     raw, stg = schemas
     make_tables(db, raw, stg)

@@ -101,10 +101,12 @@ def test_ignore_mode_drops_deletes_before_dedupe_and_has_no_delete_clause() -> N
     assert "THEN DELETE" not in sql and "__DATAENG_DELETE" not in sql
 
 
-def test_soft_delete_stamps_only_live_rows_and_revives_resent_keys() -> None:
+def test_soft_delete_stamps_only_live_rows_keeps_the_deletes_values_and_revives_resent_keys() -> None:
     sql = build_merge_sql(spec(delete_mode="soft"))
     assert (
-        'WHEN MATCHED AND "S"."__DATAENG_DELETE" AND "T"."_DELETED_AT" IS NULL THEN UPDATE SET "_DELETED_AT" = CURRENT_TIMESTAMP()'
+        'WHEN MATCHED AND "S"."__DATAENG_DELETE" AND "T"."_DELETED_AT" IS NULL THEN UPDATE SET '
+        '"NAME" = COALESCE("S"."NAME", "T"."NAME"), "UPDATED_AT" = COALESCE("S"."UPDATED_AT", "T"."UPDATED_AT"), '
+        '"_DELETED_AT" = CURRENT_TIMESTAMP()'
         in sql
     )
     assert '"_DELETED_AT" = NULL' in sql

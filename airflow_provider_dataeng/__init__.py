@@ -15,6 +15,19 @@ __version__ = "0.1.0"
 # Public name -> module that defines it. Add each operator/hook here when it lands.
 _LAZY_ATTRIBUTES: dict[str, str] = {
     "SnowflakeHook": "airflow_provider_dataeng.hooks.snowflake",
+    "DbtHook": "airflow_provider_dataeng.hooks.dbt",
+    "DbtRunOperator": "airflow_provider_dataeng.operators.dbt",
+    "RestApiHook": "airflow_provider_dataeng.hooks.rest_api",
+    "RestApiExtractOperator": "airflow_provider_dataeng.operators.rest_api",
+    "HttpRetryPolicy": "airflow_provider_dataeng.hooks.rest_retry",
+    "BasePaginator": "airflow_provider_dataeng.pagination.base",
+    "SinglePagePaginator": "airflow_provider_dataeng.pagination.paginators",
+    "PageNumberPaginator": "airflow_provider_dataeng.pagination.paginators",
+    "OffsetPaginator": "airflow_provider_dataeng.pagination.paginators",
+    "CursorPaginator": "airflow_provider_dataeng.pagination.paginators",
+    "LinkHeaderPaginator": "airflow_provider_dataeng.pagination.paginators",
+    "NextUrlPaginator": "airflow_provider_dataeng.pagination.paginators",
+    "GraphQLCursorPaginator": "airflow_provider_dataeng.pagination.paginators",
     "S3StageLoadOperator": "airflow_provider_dataeng.operators.snowflake_load",
     "SnowflakeStreamMergeOperator": "airflow_provider_dataeng.operators.snowflake_merge",
     "QualityGateOperator": "airflow_provider_dataeng.operators.quality",
@@ -23,11 +36,38 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
 __all__ = ["__version__", "get_provider_info", *_LAZY_ATTRIBUTES]
 
 if TYPE_CHECKING:
+    from airflow_provider_dataeng.hooks.dbt import DbtHook as DbtHook
+    from airflow_provider_dataeng.hooks.rest_api import RestApiHook as RestApiHook
+    from airflow_provider_dataeng.hooks.rest_retry import HttpRetryPolicy as HttpRetryPolicy
     from airflow_provider_dataeng.hooks.snowflake import SnowflakeHook as SnowflakeHook
+    from airflow_provider_dataeng.operators.dbt import DbtRunOperator as DbtRunOperator
     from airflow_provider_dataeng.operators.quality import QualityGateOperator as QualityGateOperator
+    from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator as RestApiExtractOperator
     from airflow_provider_dataeng.operators.snowflake_load import S3StageLoadOperator as S3StageLoadOperator
     from airflow_provider_dataeng.operators.snowflake_merge import (
         SnowflakeStreamMergeOperator as SnowflakeStreamMergeOperator,
+    )
+    from airflow_provider_dataeng.pagination.base import BasePaginator as BasePaginator
+    from airflow_provider_dataeng.pagination.paginators import (
+        CursorPaginator as CursorPaginator,
+    )
+    from airflow_provider_dataeng.pagination.paginators import (
+        GraphQLCursorPaginator as GraphQLCursorPaginator,
+    )
+    from airflow_provider_dataeng.pagination.paginators import (
+        LinkHeaderPaginator as LinkHeaderPaginator,
+    )
+    from airflow_provider_dataeng.pagination.paginators import (
+        NextUrlPaginator as NextUrlPaginator,
+    )
+    from airflow_provider_dataeng.pagination.paginators import (
+        OffsetPaginator as OffsetPaginator,
+    )
+    from airflow_provider_dataeng.pagination.paginators import (
+        PageNumberPaginator as PageNumberPaginator,
+    )
+    from airflow_provider_dataeng.pagination.paginators import (
+        SinglePagePaginator as SinglePagePaginator,
     )
 
 

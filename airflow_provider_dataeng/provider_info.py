@@ -23,6 +23,12 @@ def provider_info() -> dict[str, Any]:
         ),
         "versions": [__version__],
         "integrations": [
+            {"integration-name": "dbt", "external-doc-url": "https://docs.getdbt.com/", "tags": ["software"]},
+            {
+                "integration-name": "REST API (dataeng)",
+                "external-doc-url": "https://github.com/airflow-provider-dataeng/airflow-provider-dataeng#extract",
+                "tags": ["protocol"],
+            },
             {
                 "integration-name": "Snowflake (dataeng)",
                 "external-doc-url": "https://docs.snowflake.com/",
@@ -35,12 +41,22 @@ def provider_info() -> dict[str, Any]:
             },
         ],
         "hooks": [
+            {"integration-name": "dbt", "python-modules": ["airflow_provider_dataeng.hooks.dbt"]},
+            {
+                "integration-name": "REST API (dataeng)",
+                "python-modules": ["airflow_provider_dataeng.hooks.rest_api"],
+            },
             {
                 "integration-name": "Snowflake (dataeng)",
                 "python-modules": ["airflow_provider_dataeng.hooks.snowflake"],
             },
         ],
         "operators": [
+            {"integration-name": "dbt", "python-modules": ["airflow_provider_dataeng.operators.dbt"]},
+            {
+                "integration-name": "REST API (dataeng)",
+                "python-modules": ["airflow_provider_dataeng.operators.rest_api"],
+            },
             {
                 "integration-name": "Snowflake (dataeng)",
                 "python-modules": [
@@ -53,5 +69,74 @@ def provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider_dataeng.operators.quality"],
             },
         ],
-        "connection-types": [],
+        "connection-types": [REST_API_CONNECTION_TYPE],
     }
+
+
+def _optional(kind: str, label: str, description: str | None = None) -> dict[str, Any]:
+    field: dict[str, Any] = {"label": label, "schema": {"type": [kind, "null"]}}
+    if description:
+        field["description"] = description
+    return field
+
+
+# The REST API connection form: UI widgets and field behaviour are declared here as data (the hook
+# methods for them are deprecated since Airflow 3.2).
+REST_API_CONNECTION_TYPE: dict[str, Any] = {
+    "connection-type": "rest_api",
+    "hook-class-name": "airflow_provider_dataeng.hooks.rest_api.RestApiHook",
+    "hook-name": "REST API (dataeng)",
+    "ui-field-behaviour": {
+        "hidden-fields": [],
+        "relabeling": {
+            "schema": "Scheme",
+            "login": "Login / OAuth2 client id",
+            "password": "Password / token / API key / client secret",
+        },
+        "placeholders": {
+            "host": "api.example.com (or a base URL: https://api.example.com/v2)",
+            "schema": "https",
+            "port": "443",
+            "login": "user name (basic) or client id (oauth2)",
+            "password": "password, bearer token, API key or client secret",
+            "extra": '{"auth_type": "bearer", "headers": {"X-Tenant": "acme"}, "timeout": [10, 60], '
+            '"max_requests_per_second": 5}',
+        },
+    },
+    "conn-fields": {
+        "auth_type": _optional(
+            "string",
+            "Auth type",
+            "none, basic, bearer, api_key or oauth2 (empty: basic when a login is set, else none)",
+        ),
+        "api_key_name": _optional(
+            "string", "API key name", "Header or query parameter carrying the API key (default X-API-Key)"
+        ),
+        "api_key_in": _optional("string", "API key in", "header (default) or query"),
+        "token_url": _optional(
+            "string",
+            "OAuth2 token URL",
+            "Client-credentials token endpoint; absolute, or relative to the base URL",
+        ),
+        "scope": _optional("string", "OAuth2 scope"),
+        "audience": _optional("string", "OAuth2 audience"),
+        "token_client_auth": _optional(
+            "string",
+            "OAuth2 client auth",
+            "basic (default: HTTP Basic to the token endpoint) or body (form fields)",
+        ),
+        "timeout": _optional(
+            "number",
+            "Timeout (seconds)",
+            "Connect and read timeout; extra JSON may give [connect, read] (default [10, 60])",
+        ),
+        "verify": _optional(
+            "boolean",
+            "Verify TLS",
+            "Verify certificates (default true); extra JSON may give a CA bundle path",
+        ),
+        "max_requests_per_second": _optional(
+            "number", "Max requests per second", "Client-side rate limit (default: none)"
+        ),
+    },
+}

@@ -1,0 +1,454 @@
+"""REST API hook: connection -> session, auth, retries, rate limit, and page-by-page pagination.
+
+Works with this provider's ``rest_api`` connection type and with a stock ``http`` connection. Heavy
+libraries (``requests``, ``urllib3``) are imported when the first request is made, not at module import,
+so DAG files that import the operator stay cheap to parse.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import os
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from airflow.sdk import BaseHook
+from airflow.sdk.exceptions import AirflowException
+
+from airflow_provider_dataeng.hooks.rest_redact import Redactor
+from airflow_provider_dataeng.hooks.rest_retry import HttpRetryPolicy, RetryableHTTPError, server_wait_hint
+from airflow_provider_dataeng.hooks.rest_settings import (
+    RestApiSettings,
+    extra_value,
+    settings_from_connection,
+)
+from airflow_provider_dataeng.pagination import (
+    BasePaginator,
+    PageDecoder,
+    PageRequest,
+    PageResponse,
+    PageShapeError,
+    PaginationError,
+    PaginationLoopError,
+    SinglePagePaginator,
+    parse_path,
+)
+
+if TYPE_CHECKING:
+    import requests
+
+_EXCERPT = 300
+
+
+class RestApiHTTPError(AirflowException):
+    """A request failed for good: a non-retryable status, or retries exhausted. The URL is redacted."""
+
+    def __init__(self, message: str, status: int | None = None, url: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.url = url
+
+
+class _TransientError(Exception):
+    """A network-level failure worth retrying (connection refused/reset, timeout, truncated body)."""
+
+
+@dataclass
+class RawPage:
+    """One fetched page: records as raw JSON bytes (``msgspec.Raw``) or decoded objects."""
+
+    number: int
+    url: str  # redacted
+    status: int
+    records: list[Any]
+    body_bytes: int
+
+
+@dataclass
+class _Fetched:
+    url: str
+    status: int
+    headers: Mapping[str, str]
+    links: Mapping[str, str]
+    body: bytes
+    content_type: str
+
+
+class RestApiHook(BaseHook):
+    """Talks to one REST API: base URL and auth from an Airflow connection, retries, rate limit, pages.
+
+    :param conn_id: a ``rest_api`` (or ``http``) connection. Host is the host or a full base URL; schema is
+        the URL scheme (``https`` by default). Extras: ``auth_type`` (``none``, ``basic``, ``bearer``,
+        ``api_key``, ``oauth2``), ``headers``, ``timeout`` (seconds or ``[connect, read]``), ``verify``
+        (TLS, on by default), ``max_requests_per_second``; for ``api_key``: ``api_key_name``,
+        ``api_key_in`` (``header``/``query``); for ``oauth2``: ``token_url``, ``scope``, ``audience``,
+        ``token_client_auth`` (``basic``/``body``). Secrets (password/token/key/client secret) go in the
+        password field.
+    :param retry_policy: attempts and waits (see :class:`HttpRetryPolicy`).
+    """
+
+    conn_name_attr = "conn_id"
+    default_conn_name = "rest_api_default"
+    conn_type = "rest_api"
+    hook_name = "REST API (dataeng)"
+
+    def __init__(
+        self, conn_id: str = default_conn_name, *, retry_policy: HttpRetryPolicy | None = None
+    ) -> None:
+        super().__init__()
+        self.conn_id = conn_id
+        self.retry_policy = retry_policy or HttpRetryPolicy()
+        self._next_slot = 0.0
+        self._throttle_lock = threading.Lock()
+        self.redactor = Redactor()
+
+    # -- connection ------------------------------------------------------------------------------
+    @cached_property
+    def connection(self) -> Any:
+        conn = self.get_connection(self.conn_id)
+        self.redactor.add(conn.password)
+        return conn
+
+    @cached_property
+    def settings(self) -> RestApiSettings:
+        return settings_from_connection(self.connection)
+
+    def get_conn(self) -> requests.Session:
+        """The (cached) ``requests.Session`` with auth, default headers and TLS settings applied."""
+        return self._session
+
+    @cached_property
+    def _session(self) -> requests.Session:
+        import requests
+        from requests.adapters import HTTPAdapter
+
+        from airflow_provider_dataeng.hooks.rest_auth import build_auth
+
+        settings = self.settings
+        conn = self.connection
+        auth, secret_params = build_auth(
+            settings.auth_type,
+            login=conn.login,
+            password=conn.password,
+            extras=settings.extras,
+            base_url=settings.base_url,
+            timeout=settings.timeout,
+            verify=settings.verify,
+            on_token=self._register_secret,
+            conn_id=self.conn_id,
+        )
+        for name in secret_params:
+            self.redactor.add_param(name)
+        for secret in (extra_value(settings.extras, "token"), extra_value(settings.extras, "api_key")):
+            self._register_secret(secret)
+        session = requests.Session()
+        # Proxy settings are read from the environment once here instead of on every request
+        # (requests re-reads them per request when trust_env is on, which costs more than the parse).
+        session.proxies.update(requests.utils.get_environ_proxies(settings.base_url))
+        if settings.verify is True:
+            bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+            session.verify = bundle or True
+        else:
+            session.verify = settings.verify
+        session.trust_env = False
+        session.auth = auth
+        session.headers.update({"Accept": "application/json", **settings.headers})
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=8, max_retries=0)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        return session
+
+    def prepare(self) -> None:
+        """Build the session and fetch an OAuth2 token now (in the calling thread), not on the first page."""
+        from airflow_provider_dataeng.hooks.rest_auth import OAuth2ClientCredentials
+
+        auth = self.get_conn().auth
+        if isinstance(auth, OAuth2ClientCredentials):
+            auth.token()
+
+    def test_connection(self) -> tuple[bool, str]:
+        """The UI's "Test" button: one GET of the base URL (or extra ``test_path``) with auth and retries."""
+        try:
+            path = str(extra_value(self.settings.extras, "test_path", ""))
+            fetched = self.fetch(PageRequest(url=self.url_for(path)))
+        except Exception as exc:
+            return False, self.redactor.text(exc)
+        return True, f"Connected: HTTP {fetched.status} from {self.redactor.url(fetched.url)}"
+
+    def _register_secret(self, secret: Any) -> None:
+        if not secret:
+            return
+        self.redactor.add(str(secret))
+        try:
+            from airflow.sdk.log import mask_secret
+
+            mask_secret(str(secret))
+        except Exception:  # outside a task (e.g. a unit test) masking is best effort
+            pass
+
+    def url_for(self, endpoint: str) -> str:
+        """``endpoint`` joined to the base URL; an absolute ``http(s)://`` endpoint is used as is."""
+        if endpoint.startswith(("http://", "https://")):
+            return endpoint
+        return f"{self.settings.base_url.rstrip('/')}/{endpoint.lstrip('/')}"
+
+    # -- one request with retries -----------------------------------------------------------------
+    def _throttle(self) -> None:
+        rps = self.settings.max_requests_per_second
+        if not rps:
+            return
+        with self._throttle_lock:
+            now = time.monotonic()
+            wait = self._next_slot - now
+            self._next_slot = max(now, self._next_slot) + 1.0 / rps
+        if wait > 0:
+            time.sleep(wait)
+
+    def _send_once(self, request: PageRequest, headers: Mapping[str, str] | None) -> _Fetched:
+        import requests
+        import urllib3
+
+        session = self._session
+        self._throttle()
+        response = None
+        try:
+            response = session.request(
+                request.method,
+                request.url,
+                params=dict(request.params) or None,
+                json=request.json,
+                headers=dict(headers) if headers else None,
+                timeout=self.settings.timeout,
+                stream=True,
+            )
+            # One read of the whole body at urllib3 speed (requests' .content reads 10 KB chunks).
+            body = response.raw.read(decode_content=True)
+        except (requests.ConnectionError, requests.Timeout, urllib3.exceptions.HTTPError) as exc:
+            raise _TransientError(f"{type(exc).__name__}: {self.redactor.text(exc)}") from None
+        finally:
+            if response is not None:
+                response.close()
+        return _Fetched(
+            url=response.url,
+            status=response.status_code,
+            headers=response.headers,
+            links={rel: link["url"] for rel, link in response.links.items() if "url" in link},
+            body=body,
+            content_type=response.headers.get("Content-Type", ""),
+        )
+
+    def _send_checked(self, request: PageRequest, headers: Mapping[str, str] | None) -> _Fetched:
+        from airflow_provider_dataeng.hooks.rest_auth import OAuth2ClientCredentials
+
+        fetched = self._send_once(request, headers)
+        auth = self._session.auth
+        if fetched.status == 401 and isinstance(auth, OAuth2ClientCredentials):
+            self.log.info(
+                "HTTP 401 from %s: fetching a new OAuth2 token and retrying once",
+                self.redactor.url(fetched.url),
+            )
+            auth.invalidate()
+            fetched = self._send_once(request, headers)
+        if fetched.status in self.retry_policy.statuses:
+            seconds, source = server_wait_hint(fetched.headers)
+            error = RetryableHTTPError(fetched.status, self.redactor.url(fetched.url), seconds, source)
+            error.excerpt = self._excerpt(fetched.body)  # type: ignore[attr-defined]
+            raise error
+        if fetched.status >= 400:
+            url = self.redactor.url(fetched.url)
+            raise RestApiHTTPError(
+                f"HTTP {fetched.status} from {request.method} {url}: {self._excerpt(fetched.body)}",
+                status=fetched.status,
+                url=url,
+            )
+        return fetched
+
+    def _excerpt(self, body: bytes) -> str:
+        text = body[:_EXCERPT].decode("utf-8", "replace")
+        more = "..." if len(body) > _EXCERPT else ""
+        return repr(self.redactor.text(text) + more)
+
+    def fetch(self, request: PageRequest, headers: Mapping[str, str] | None = None) -> _Fetched:
+        """Send one request, retrying transient failures per the retry policy (attempts are logged)."""
+        from airflow_provider_dataeng.hooks.rest_retry import build_retrying
+
+        policy = self.retry_policy
+
+        def is_retryable(exc: BaseException) -> bool:
+            return isinstance(exc, (RetryableHTTPError, _TransientError))
+
+        def before_sleep(state: Any) -> None:
+            exc = state.outcome.exception()
+            wait = state.next_action.sleep if state.next_action else 0.0
+            if isinstance(exc, RetryableHTTPError):
+                reason = f"HTTP {exc.status}"
+                if exc.hint_source:
+                    reason += f" ({exc.hint_source}: {exc.retry_after:g}s)"
+            else:
+                reason = str(exc)
+            self.log.warning(
+                "%s %s failed on attempt %d/%d: %s; retrying in %.2fs",
+                request.method,
+                self.redactor.url(request.url),
+                state.attempt_number,
+                policy.max_attempts,
+                reason,
+                wait,
+            )
+
+        retrying = build_retrying(policy, is_retryable=is_retryable, before_sleep=before_sleep)
+        try:
+            return retrying(self._send_checked, request, headers)
+        except RetryableHTTPError as exc:
+            raise RestApiHTTPError(
+                f"HTTP {exc.status} from {request.method} {exc.url} after {policy.max_attempts} attempts: "
+                f"{getattr(exc, 'excerpt', '')}",
+                status=exc.status,
+                url=exc.url,
+            ) from None
+        except _TransientError as exc:
+            raise RestApiHTTPError(
+                f"{request.method} {self.redactor.url(request.url)} failed after {policy.max_attempts} "
+                f"attempts: {exc}",
+                url=self.redactor.url(request.url),
+            ) from None
+
+    # -- pagination -------------------------------------------------------------------------------
+    def iter_pages(
+        self,
+        endpoint: str,
+        *,
+        method: str = "GET",
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        json: Any = None,
+        paginator: BasePaginator | None = None,
+        records_path: str | Sequence[str] | None = None,
+        max_pages: int | None = None,
+        raw: bool = True,
+    ) -> Iterator[RawPage]:
+        """Pages as they arrive; ``raw=True`` keeps each record as its JSON bytes (no dict per record)."""
+        paginator = paginator if paginator is not None else SinglePagePaginator()
+        for member in ("first_request", "next_request", "body_paths"):
+            if not hasattr(paginator, member):
+                raise TypeError(
+                    f"paginator must implement first_request, next_request and body_paths (see BasePaginator), "
+                    f"got {paginator!r}"
+                )
+        if max_pages is not None and (not isinstance(max_pages, int) or max_pages < 1):
+            raise ValueError(f"max_pages must be a positive integer or None, got {max_pages!r}")
+        path = parse_path(records_path, name="records_path")
+        decoder = PageDecoder(path, paginator.body_paths, raw_records=raw)
+        limits = [n for n in (max_pages, getattr(paginator, "max_pages", None)) if n]
+        limit = min(limits) if limits else None
+        request: PageRequest | None = paginator.first_request(
+            PageRequest(
+                url=self.url_for(endpoint), method=method.upper(), params=dict(params or {}), json=json
+            )
+        )
+        seen: set[bytes] = set()
+        origin = _origin(request.url) if request is not None else ""
+        number = 0
+        warned_link = False
+        while request is not None:
+            fingerprint = request.fingerprint()
+            if fingerprint in seen:
+                raise PaginationLoopError(
+                    self.redactor.text(
+                        f"page {number + 1} would fetch {self._describe(request)} again, which an earlier page already "
+                        "returned: the API is looping (a repeated cursor or next link); check the paginator settings"
+                    )
+                )
+            seen.add(fingerprint)
+            number += 1
+            fetched = self.fetch(request, headers)
+            url = self.redactor.url(fetched.url)
+            try:
+                records, fields = decoder.decode(fetched.body)
+            except PageShapeError as exc:
+                raise PageShapeError(self._shape_message(exc, number, url, fetched)) from None
+            yield RawPage(
+                number=number, url=url, status=fetched.status, records=records, body_bytes=len(fetched.body)
+            )
+            if limit is not None and number >= limit:
+                self.log.warning("Stopped after max_pages=%d pages; the API may have more", limit)
+                return
+            if isinstance(paginator, SinglePagePaginator) and not warned_link and "next" in fetched.links:
+                warned_link = True
+                self.log.warning(
+                    '%s sent a Link rel="next" header but no paginator is set: only the first page is read; '
+                    "pass paginator=LinkHeaderPaginator() to follow it",
+                    url,
+                )
+            response = PageResponse(
+                url=fetched.url,
+                status=fetched.status,
+                headers=fetched.headers,
+                links=fetched.links,
+                fields=fields,
+                record_count=len(records),
+                page_number=number,
+            )
+            try:
+                request = paginator.next_request(request, response)
+            except PaginationError as exc:
+                raise type(exc)(self.redactor.text(exc)) from None
+            if request is not None and _origin(request.url) != origin:
+                # Never send the connection's credentials to a host the API merely pointed at.
+                raise PaginationError(
+                    f"page {number + 1} would be fetched from {self.redactor.url(request.url)}, another host "
+                    f"than {origin}: refusing to send credentials there; check the paginator settings"
+                )
+
+    def paginate(
+        self,
+        endpoint: str,
+        *,
+        method: str = "GET",
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        json: Any = None,
+        paginator: BasePaginator | None = None,
+        records_path: str | Sequence[str] | None = None,
+        max_pages: int | None = None,
+    ) -> Iterator[list[dict]]:
+        """Yield one page of records (decoded) at a time; memory stays at one page."""
+        for page in self.iter_pages(
+            endpoint,
+            method=method,
+            params=params,
+            headers=headers,
+            json=json,
+            paginator=paginator,
+            records_path=records_path,
+            max_pages=max_pages,
+            raw=False,
+        ):
+            yield page.records
+
+    def _describe(self, request: PageRequest) -> str:
+        from urllib.parse import urlencode
+
+        query = urlencode({k: v for k, v in request.params.items()}) if request.params else ""
+        url = f"{request.url}{'&' if '?' in request.url else '?'}{query}" if query else request.url
+        text = f"{request.method} {self.redactor.url(url)}"
+        if request.json is not None:
+            text += f" with body {self.redactor.text(jsonlib.dumps(request.json, default=str))[:200]}"
+        return text
+
+    def _shape_message(self, exc: Exception, number: int, url: str, fetched: _Fetched) -> str:
+        where = f"page {number} ({url}, HTTP {fetched.status}, Content-Type {fetched.content_type or 'none'})"
+        problem = str(exc)
+        if "not valid JSON" in problem:
+            problem = f"expected a JSON body (an HTML error or proxy page?): {problem}"
+        return f"{where}: {problem}; body starts {self._excerpt(fetched.body[:120])}"
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()

@@ -1,0 +1,146 @@
+"""The paginator protocol: immutable request/response views and the base class users subclass.
+
+A paginator is pure configuration plus a state machine over pages: given the request that produced a page
+and a small view of that page (status, headers, links, a few body fields, the record count), it returns the
+next request or ``None`` to stop. It never sees the records themselves, so the hook can split a page into
+raw record bytes without building a dict per record. All per-run state lives in the requests, so one
+paginator object can be reused by any number of runs (and deep-copied by Airflow).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+Path = tuple[str, ...]
+
+
+class _Missing:
+    """Marker for a body path that is absent from a page (distinct from a JSON ``null``)."""
+
+    _instance: _Missing | None = None
+
+    def __new__(cls) -> _Missing:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __reduce__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+
+
+class PaginationError(ValueError):
+    """A page cannot be paginated as configured (shape, contradicting values, a loop)."""
+
+
+class PaginationLoopError(PaginationError):
+    """The API sent the client back to a page it already fetched."""
+
+
+def parse_path(value: str | Sequence[str] | None, *, name: str) -> Path | None:
+    """``"data.items"`` or ``["@odata.nextLink"]`` -> a tuple of keys; ``None`` stays ``None``."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        keys = tuple(value.split("."))
+    elif isinstance(value, Sequence) and all(isinstance(k, str) for k in value):
+        keys = tuple(value)
+    else:
+        raise TypeError(f"{name} must be a dotted string like 'data.items' or a list of keys, got {value!r}")
+    if not keys or any(k == "" for k in keys):
+        raise ValueError(f"{name} {value!r} has an empty key: use a dotted path like 'data.items'")
+    return keys
+
+
+def format_path(path: Path) -> str:
+    return ".".join(path)
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """One HTTP request of a pagination run. ``url`` is absolute; ``params`` go into the query string."""
+
+    url: str
+    method: str = "GET"
+    params: Mapping[str, Any] = field(default_factory=dict)
+    json: Any = None
+
+    def with_params(self, **params: Any) -> PageRequest:
+        return replace(self, params={**self.params, **params})
+
+    def with_url(self, url: str, *, keep_params: bool = False) -> PageRequest:
+        """Follow a next-page URL; it carries its own query, so the original params are dropped."""
+        return replace(self, url=url, params=self.params if keep_params else {})
+
+    def fingerprint(self) -> bytes:
+        """A digest of everything that identifies the request: the same digest twice means a loop."""
+        canonical = json.dumps(
+            [self.method, self.url, sorted((str(k), str(v)) for k, v in self.params.items()), self.json],
+            sort_keys=True,
+            default=str,
+        )
+        return hashlib.blake2b(canonical.encode(), digest_size=16).digest()
+
+
+@dataclass(frozen=True)
+class PageResponse:
+    """What a paginator may look at: never the records, only their count and the fields it asked for."""
+
+    url: str
+    status: int
+    headers: Mapping[str, str]
+    links: Mapping[str, str]
+    fields: Mapping[Path, Any]
+    record_count: int
+    page_number: int
+
+    def field(self, path: Path) -> Any:
+        """The body value at ``path`` (``MISSING`` when absent)."""
+        return self.fields.get(path, MISSING)
+
+
+class BasePaginator(ABC):
+    """Subclass this (or implement the same three members) for an API none of the built-ins fits.
+
+    * ``body_paths``: the body fields this paginator reads; the hook decodes only these and the records.
+    * ``first_request(request)``: add the first page's parameters (page 1, offset 0, ...).
+    * ``next_request(request, response)``: the next request, or ``None`` when this was the last page.
+
+    ``max_pages`` stops after that many pages; ``stop_on_empty_page`` stops at a page with no records.
+    The hook adds the checks every paginator needs: a request repeating an earlier one is a loop error.
+    """
+
+    body_paths: tuple[Path, ...] = ()
+
+    def __init__(self, *, max_pages: int | None = None, stop_on_empty_page: bool = True) -> None:
+        if max_pages is not None and (not isinstance(max_pages, int) or max_pages < 1):
+            raise ValueError(f"max_pages must be a positive integer or None, got {max_pages!r}")
+        self.max_pages = max_pages
+        self.stop_on_empty_page = stop_on_empty_page
+
+    def first_request(self, request: PageRequest) -> PageRequest:
+        return request
+
+    @abstractmethod
+    def next_request(self, request: PageRequest, response: PageResponse) -> PageRequest | None:
+        """The request for the page after ``response``, or ``None`` to stop."""
+
+    def _empty_stop(self, response: PageResponse) -> bool:
+        return self.stop_on_empty_page and response.record_count == 0
+
+    def __repr__(self) -> str:
+        settings = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if v is not None)
+        return f"{type(self).__name__}({settings})"

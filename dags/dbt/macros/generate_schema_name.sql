@@ -1,0 +1,8 @@
+{#- Build into the schema named by +schema (ANALYTICS) exactly, not <target_schema>_ANALYTICS. -#}
+{% macro generate_schema_name(custom_schema_name, node) -%}
+    {%- if custom_schema_name is none -%}
+        {{ target.schema }}
+    {%- else -%}
+        {{ custom_schema_name | trim }}
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,178 @@
+"""Against the local stack: the demo API in every pagination style and auth mode, and S3 (moto) as destination."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+import s3fs
+import zstandard
+
+from airflow_provider_dataeng.hooks.rest_api import RestApiHook, RestApiHTTPError
+from airflow_provider_dataeng.hooks.rest_retry import HttpRetryPolicy
+from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator
+from airflow_provider_dataeng.pagination import (
+    CursorPaginator,
+    GraphQLCursorPaginator,
+    LinkHeaderPaginator,
+    NextUrlPaginator,
+    OffsetPaginator,
+    PageNumberPaginator,
+    PageShapeError,
+    PaginationLoopError,
+)
+
+pytestmark = pytest.mark.integration
+
+RETRIES = HttpRetryPolicy(max_attempts=3, backoff_initial=0.05, jitter=0.0, retry_after_floor=0.1, retry_after_cap=3.0)
+WINDOW = {"updated_since": "2024-01-03T00:00:00Z", "updated_before": "2024-01-05T00:00:00Z"}
+GRAPHQL = """query($after: String) {
+  orders(first: 70, after: $after, updatedSince: "2024-01-03T00:00:00Z", updatedBefore: "2024-01-05T00:00:00Z") {
+    nodes { id customer_id status amount currency ordered_at updated_at is_deleted }
+    pageInfo { hasNextPage endCursor }
+  }
+}"""
+
+STYLES = {
+    "page": ({"paginate": "page", **WINDOW},
+             PageNumberPaginator(page_size=70, page_size_param="per_page", total_pages_path="total_pages")),
+    "offset": ({"paginate": "offset", **WINDOW}, OffsetPaginator(limit=70, total_path="total")),
+    "cursor": ({"paginate": "cursor", "limit": 70, **WINDOW},
+               CursorPaginator(cursor_path="next_cursor", has_more_path="has_more")),
+    "link": ({"paginate": "link", "limit": 70, **WINDOW}, LinkHeaderPaginator()),
+    "next_url": ({"paginate": "next_url", "limit": 70, **WINDOW}, NextUrlPaginator("links.next")),
+}
+
+
+@pytest.fixture(scope="module")
+def demo(local_stack) -> RestApiHook:  # noqa: F811
+    return RestApiHook("demo_api", retry_policy=RETRIES)
+
+
+@pytest.fixture(scope="module")
+def expected_orders(demo: RestApiHook) -> list[dict]:
+    """The window's orders in one request (page size 10,000): what every pagination style must return."""
+    (page,) = demo.paginate("/v1/orders", params={"paginate": "offset", "limit": 10_000, **WINDOW},
+                            records_path="data")
+    assert 140 < len(page) < 10_000
+    return page
+
+
+@pytest.mark.parametrize("style", list(STYLES))
+def test_each_rest_pagination_style_returns_the_whole_window(demo, expected_orders, style: str) -> None:
+    params, paginator = STYLES[style]
+    pages = list(demo.paginate("/v1/orders", params=params, records_path="data", paginator=paginator))
+    assert [r for p in pages for r in p] == expected_orders
+    assert [len(p) for p in pages[:-1]] == [70] * (len(pages) - 1)
+
+
+def test_graphql_relay_pagination(demo, expected_orders) -> None:
+    pages = list(demo.paginate("/graphql", method="POST", json={"query": GRAPHQL, "variables": {}},
+                               records_path="data.orders.nodes",
+                               paginator=GraphQLCursorPaginator("data.orders.pageInfo")))
+    assert [r for p in pages for r in p] == expected_orders
+
+
+@pytest.mark.parametrize(
+    ("prefix", "conn"),
+    [
+        ("/apikey", {"password": "dataeng-local-key", "extra": {"auth_type": "api_key", "api_key_name": "X-API-Key"}}),
+        ("/basic", {"login": "demo", "password": "demo"}),
+        ("/oauth", {"login": "dataeng-local", "password": "dataeng-local-secret",
+                    "extra": {"auth_type": "oauth2", "token_url": "/oauth/token"}}),
+    ],
+)
+def test_each_auth_mode(local_stack, monkeypatch, expected_orders, prefix: str, conn: dict) -> None:  # noqa: F811
+    spec = {"conn_type": "rest_api", "host": "127.0.0.1", "port": local_stack.api_port, "schema": "http", **conn}
+    monkeypatch.setenv("AIRFLOW_CONN_DEMO_AUTH", json.dumps(spec))
+    pages = RestApiHook("demo_auth", retry_policy=RETRIES).paginate(
+        f"{prefix}/v1/orders", params={"paginate": "cursor", "limit": 100, **WINDOW}, records_path="data",
+        paginator=CursorPaginator(cursor_path="next_cursor"))
+    assert [r for p in pages for r in p] == expected_orders
+
+
+def test_wrong_token_is_a_permanent_401(local_stack, monkeypatch) -> None:  # noqa: F811
+    spec = {"conn_type": "http", "host": "127.0.0.1", "port": local_stack.api_port, "schema": "http",
+            "password": "not-the-token", "extra": {"auth_type": "bearer"}}
+    monkeypatch.setenv("AIRFLOW_CONN_DEMO_BAD", json.dumps(spec))
+    with pytest.raises(RestApiHTTPError, match=r"^HTTP 401 from GET http://127.0.0.1:\d+/v1/orders: ") as err:
+        list(RestApiHook("demo_bad", retry_policy=RETRIES).paginate("/v1/orders", records_path="data"))
+    assert "not-the-token" not in str(err.value)
+
+
+@pytest.mark.parametrize("fmt", ["seconds", "http-date", "none"])
+def test_demo_429_with_each_retry_hint_then_success(demo, expected_orders, fmt: str, logs) -> None:
+    params = {"paginate": "offset", "limit": 10_000, **WINDOW, "fault": "429", "retry_after": 1,
+              "retry_after_format": fmt, "fault_key": f"429-{fmt}-{uuid.uuid4().hex}"}
+    assert list(demo.paginate("/v1/orders", params=params, records_path="data")) == [expected_orders]
+    hint = {"seconds": "Retry-After", "http-date": "Retry-After", "none": "X-RateLimit-Reset"}[fmt]
+    assert f"HTTP 429 ({hint}: " in logs()
+
+
+def test_demo_truncated_body_is_retried(demo, expected_orders) -> None:
+    params = {"paginate": "offset", "limit": 10_000, **WINDOW, "fault": "truncate", "fault_key": uuid.uuid4().hex}
+    assert list(demo.paginate("/v1/orders", params=params, records_path="data")) == [expected_orders]
+
+
+def test_demo_repeated_cursor_is_detected(demo) -> None:
+    params = {"paginate": "cursor", "limit": 50, **WINDOW, "fault": "repeat_cursor", "fault_page": 2,
+              "fault_times": "always", "fault_key": uuid.uuid4().hex}
+    with pytest.raises(PaginationLoopError, match="page 3 would fetch GET .* again"):
+        list(demo.paginate("/v1/orders", params=params, records_path="data",
+                           paginator=CursorPaginator(cursor_path="next_cursor", has_more_path="has_more")))
+
+
+def test_demo_html_page_with_status_200(demo) -> None:
+    params = {"paginate": "cursor", "limit": 50, **WINDOW, "fault": "html", "fault_page": 2, "fault_key": uuid.uuid4().hex}
+    with pytest.raises(PageShapeError, match=r"^page 2 \(.*, HTTP 200, Content-Type text/html.*\): expected a JSON body"):
+        list(demo.paginate("/v1/orders", params=params, records_path="data",
+                           paginator=CursorPaginator(cursor_path="next_cursor")))
+
+
+def _s3(local_stack) -> s3fs.S3FileSystem:  # noqa: F811
+    return s3fs.S3FileSystem(key="testing", secret="testing", skip_instance_cache=True,
+                             client_kwargs={"endpoint_url": local_stack.s3_endpoint, "region_name": "us-east-1"})
+
+
+def test_operator_to_s3_and_rerun_replaces(local_stack, expected_orders) -> None:  # noqa: F811
+    prefix = f"dataeng-local/test-extract/{uuid.uuid4().hex}/orders/2024-01-05"
+    dest = f"s3://{prefix}/"
+
+    def extract(max_records_per_file: int) -> dict:
+        return RestApiExtractOperator(
+            task_id="extract_orders", conn_id="demo_api", endpoint="/v1/orders",
+            query_params={"paginate": "cursor", "limit": 100, **WINDOW}, records_path="data",
+            paginator=CursorPaginator(cursor_path="next_cursor", has_more_path="has_more"),
+            destination=dest, max_records_per_file=max_records_per_file, http_retry_policy=RETRIES,
+        ).execute({})
+
+    first = extract(max_records_per_file=40)
+    fs = _s3(local_stack)
+    assert len(first["files"]) == -(-len(expected_orders) // 40)
+    manifest = extract(max_records_per_file=100_000)  # the re-run writes one part; the older parts must go
+    assert sorted(fs.ls(prefix)) == [f"{prefix}/_manifest.json", f"{prefix}/part-00000.jsonl.zst"]
+    data = zstandard.ZstdDecompressor().stream_reader(fs.open(f"{prefix}/part-00000.jsonl.zst", "rb")).read()
+    assert [json.loads(line) for line in data.splitlines()] == expected_orders
+    assert manifest == {
+        "destination": dest,
+        "files": [{"uri": f"s3://{prefix}/part-00000.jsonl.zst", "records": len(expected_orders),
+                   "bytes": fs.size(f"{prefix}/part-00000.jsonl.zst")}],
+        "records": len(expected_orders),
+        "pages": -(-len(expected_orders) // 100),
+        "format": "jsonl",
+        "compression": "zstd",
+    }
+    assert json.loads(fs.cat(f"{prefix}/_manifest.json")) == manifest
+    assert "dataeng-local-token" not in json.dumps(manifest)
+
+
+def test_missing_bucket_is_an_error_not_a_new_bucket(local_stack) -> None:  # noqa: F811
+    from airflow_provider_dataeng.sinks import PartFileSink, s3_storage_options
+
+    bucket = f"no-such-bucket-{uuid.uuid4().hex[:8]}"
+    sink = PartFileSink(f"s3://{bucket}/x/", storage_options=s3_storage_options("aws_default"))
+    with pytest.raises(Exception, match="NoSuchBucket|does not exist|not found"), sink:
+        sink.write([b'{"id": 1}'])
+        sink.commit(pages=1)
+    assert bucket not in [b.rstrip("/") for b in _s3(local_stack).ls("")]

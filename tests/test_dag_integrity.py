@@ -58,5 +58,6 @@ def test_cli_lists_dags_and_reports_no_import_errors(airflow_db, dagbag: DagBag)
     subprocess.run(
         [sys.executable, "-m", "airflow", "dags", "reserialize"], check=True, capture_output=True, env=os.environ.copy()
     )
-    assert {d["dag_id"] for d in _airflow_json("dags", "list")} == set(dagbag.dag_ids)
+    # (other tests' DAG runs may have serialized their own test DAGs into the same database)
+    assert set(dagbag.dag_ids) <= {d["dag_id"] for d in _airflow_json("dags", "list")}
     assert _airflow_json("dags", "list-import-errors") == []

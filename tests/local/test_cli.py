@@ -123,4 +123,3 @@ def test_pytest_plugin_starts_sets_env_and_stops(tmp_path):
     while any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in pids):
         assert time.monotonic() < deadline, "the plugin left a process running"
         time.sleep(0.05)
-    assert "AIRFLOW_CONN_DEMO_API" not in os.environ

@@ -18,6 +18,7 @@ select
     c.country,
     c.status,
     c.created_at,
+    c.updated_at,
     coalesce(o.order_count, 0) as order_count,
     cast(coalesce(o.lifetime_amount, 0) as number(38, 2)) as lifetime_amount,
     o.first_ordered_at,

@@ -137,9 +137,7 @@ with DAG(
         from airflow_provider_dataeng.hooks.snowflake import SnowflakeHook
 
         sql = (DAGS_DIR / "sql" / "create_tables.sql").read_text()
-        statements = [s for s in sql.split(";") if s.strip()]
-        SnowflakeHook(snowflake_conn_id="snowflake_default").run(statements)
-        return len(statements)
+        return len(SnowflakeHook(snowflake_conn_id="snowflake_default").run(sql, split_statements=True) or [])
 
     # [START howto_operator_rest_api_extract]
     extract = RestApiExtractOperator.partial(

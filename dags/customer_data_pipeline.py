@@ -39,6 +39,7 @@ from airflow_provider_dataeng import (
     S3StageLoadOperator,
     SnowflakeStreamMergeOperator,
 )
+from airflow_provider_dataeng.assets import snowflake_table_asset
 from airflow_provider_dataeng.quality import (
     accepted_values,
     freshness,
@@ -47,8 +48,6 @@ from airflow_provider_dataeng.quality import (
     row_count_anomaly,
     unique,
 )
-
-from airflow_provider_dataeng.assets import snowflake_table_asset
 
 # Deployment settings: everything that differs between the local stack and a real account comes from the
 # Airflow connections (demo_api, aws_default, snowflake_default) or these environment variables.
@@ -131,6 +130,7 @@ with DAG(
     params={"initial_updated_since": "1970-01-01T00:00:00+00:00"},  # first run: the whole history
     doc_md=__doc__,
 ) as dag:
+
     @task
     def create_tables() -> int:
         """Schemas and STAGING tables (dags/sql/create_tables.sql): idempotent DDL."""

@@ -22,16 +22,24 @@ DAG_ID = "customer_data_pipeline"
 # `dags test` takes the run-after time: these run the intervals 00:00-04:00 and 04:00-08:00
 INTERVALS = ("2024-01-08T04:00:00+00:00", "2024-01-08T08:00:00+00:00")
 TABLES = (
-    "RAW.CUSTOMERS", "RAW.ORDERS", "STAGING.CUSTOMERS", "STAGING.ORDERS",
-    "ANALYTICS.DIM_CUSTOMER", "ANALYTICS.FCT_SALES", "AUDIT.QUALITY_RESULTS",
+    "RAW.CUSTOMERS",
+    "RAW.ORDERS",
+    "STAGING.CUSTOMERS",
+    "STAGING.ORDERS",
+    "ANALYTICS.DIM_CUSTOMER",
+    "ANALYTICS.FCT_SALES",
+    "AUDIT.QUALITY_RESULTS",
 )
 
 
 def airflow(*args: str, env: dict[str, str], quiet: bool = False) -> None:
     print(f"$ airflow {' '.join(args)}", flush=True)
     result = subprocess.run(
-        [sys.executable, "-m", "airflow", *args], env=env, text=True,
-        stdout=subprocess.PIPE if quiet else None, stderr=subprocess.STDOUT if quiet else None,
+        [sys.executable, "-m", "airflow", *args],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE if quiet else None,
+        stderr=subprocess.STDOUT if quiet else None,
     )
     if result.returncode != 0:
         if quiet:
@@ -44,15 +52,22 @@ def summary(stack) -> None:
 
     extra = stack.connections["snowflake_default"]["extra"]
     with snowflake.connector.connect(
-        host=extra["host"], port=extra["port"], protocol="http", account=extra["account"],
-        user="local", password="local", database=extra["database"],
+        host=extra["host"],
+        port=extra["port"],
+        protocol="http",
+        account=extra["account"],
+        user="local",
+        password="local",
+        database=extra["database"],
     ) as conn:
         cur = conn.cursor()
         print("\nRows per table")
         for table in TABLES:
             count = cur.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
             print(f"  {table:<26} {count:>7}")
-        deleted = cur.execute("SELECT COUNT(*) FROM STAGING.ORDERS WHERE _DELETED_AT IS NOT NULL").fetchone()[0]
+        deleted = cur.execute("SELECT COUNT(*) FROM STAGING.ORDERS WHERE _DELETED_AT IS NOT NULL").fetchone()[
+            0
+        ]
         print(f"  (STAGING.ORDERS soft-deleted: {deleted})")
         rows = cur.execute(
             "SELECT TABLE_NAME, CHECK_NAME, STATUS, OBSERVED FROM AUDIT.QUALITY_RESULTS "
@@ -73,8 +88,11 @@ def main() -> int:
     ports = {"snowflake": free_port(), "s3": free_port(), "demo_api": free_port()}
     print(f"Starting the local stack under {DEMO_DIR / 'stack'} ...", flush=True)
     with LocalStack(dir=DEMO_DIR / "stack", ports=ports) as stack:
-        print(f"  Snowflake stand-in :{stack.snowflake_port}  S3 stand-in :{stack.s3_port}  "
-              f"demo API :{stack.api_port}", flush=True)
+        print(
+            f"  Snowflake stand-in :{stack.snowflake_port}  S3 stand-in :{stack.s3_port}  "
+            f"demo API :{stack.api_port}",
+            flush=True,
+        )
         env = {
             **os.environ,
             **stack.env,

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -34,7 +36,18 @@ def print_table(rows: list[dict]) -> None:
         print(" | ".join(v.ljust(w) for v, w in zip(row, widths)))
 
 
+def isolate_airflow() -> None:
+    """Benchmarks that touch Airflow get a throwaway home, never the user's ~/airflow."""
+    if "AIRFLOW_HOME" not in os.environ:
+        home = tempfile.mkdtemp(prefix="dataeng-bench-airflow-")
+        os.environ["AIRFLOW_HOME"] = home
+        os.environ.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{home}/airflow.db")
+    os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
+
+
 def main(argv: list[str]) -> int:
+    isolate_airflow()
     selected = set(argv)
     rows: list[dict] = []
     for path in sorted(HERE.glob("bench_*.py")):

@@ -70,6 +70,7 @@ def provider_info() -> dict[str, Any]:
             },
         ],
         "connection-types": [REST_API_CONNECTION_TYPE],
+        "extra-links": ["airflow_provider_dataeng.links.SnowsightTableLink"],
     }
 
 

@@ -210,7 +210,23 @@ class DbtRunOperator(BaseOperator):
             return RunSummary(elapsed=0.0, nodes=[])
         manifest_file = outcome.target_path / "manifest.json"
         manifest = json.loads(manifest_file.read_text()) if manifest_file.is_file() else None
-        return parse_run_results(json.loads(results_file.read_text()), manifest)
+        summary = parse_run_results(json.loads(results_file.read_text()), manifest)
+        if self.command != "source freshness":
+            from airflow_provider_dataeng.lineage import dbt_relations
+
+            self._lineage_relations = dbt_relations(manifest, [n.summary() for n in summary.nodes])
+        return summary
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage: the sources and models the run read in, the relations it built out (rows affected).
+        Needs ``snowflake_conn_id`` for the account; with ``profiles_dir`` no lineage is reported."""
+        from airflow_provider_dataeng import lineage
+
+        relations = getattr(self, "_lineage_relations", None)
+        if relations is None or self.snowflake_conn_id is None:
+            return None
+        context = lineage.snowflake_context(self.snowflake_conn_id)
+        return lineage.to_operator_lineage(lineage.dbt_lineage(context, relations))
 
     def _report(
         self, outcome: DbtInvocation, summary: RunSummary, success: bool, artifacts: str | None

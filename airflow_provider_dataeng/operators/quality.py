@@ -154,6 +154,7 @@ class QualityGateOperator(BaseOperator):
         ti = context["ti"]
         ids = history.RunIds(ti.dag_id, ti.task_id, ti.run_id, context.get("logical_date"))
         session = _SqlSession(hook.get_conn(), self.log)
+        self.statements_run = session.statements  # for lineage
         try:
             results = self._run(session, checks, dialect, ids)
         finally:
@@ -166,6 +167,7 @@ class QualityGateOperator(BaseOperator):
             "results": [r.to_dict() for r in results],
         }
         output = jsonable_tree(output)
+        self._lineage = (connection.conn_type or "", output["results"])
         self.log.info("Quality gate on %s: %s\n%s", self.table, output["summary"], format_table(results))
         for r in results:
             if r.status == "warn":
@@ -179,6 +181,27 @@ class QualityGateOperator(BaseOperator):
                 f"(fail_on={self.fail_on!r})\n{format_table(blocking)}"
             )
         return output
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage: the checked table as an input with one data-quality assertion per check, and the check
+        queries as the SQL facet. Also used for a failed gate (the failed assertions are the point)."""
+        from airflow_provider_dataeng import lineage
+
+        if getattr(self, "_lineage", None) is None:
+            return None
+        conn_type, results = self._lineage
+        parts = parse_object_name(self.table, param="table").parts
+        if conn_type.lower() == "snowflake":
+            context = lineage.snowflake_context(self.conn_id)
+            namespace = context.namespace
+            name = lineage.qualified_table_name(parts, database=context.database, schema=context.schema)
+        else:
+            connection = BaseHook.get_connection(self.conn_id)
+            namespace = lineage.sql_namespace(conn_type, connection.host, connection.port)
+            name = ".".join(parts)
+        return lineage.to_operator_lineage(lineage.quality_lineage(
+            namespace, name, results, statements=getattr(self, "statements_run", ()), dialect=conn_type.lower() or None
+        ))
 
     def _blocking(self, results: Sequence[CheckResult]) -> list[CheckResult]:
         if self.fail_on == "never":
@@ -280,9 +303,11 @@ class _SqlSession:
         self.conn = conn
         self.log = log
         self._counts: dict[str, int] = {}
+        self.statements: list[str] = []
 
     def _cursor_run(self, query: compiler.Query, category: str) -> Any:
         self._counts[category] = self._counts.get(category, 0) + 1
+        self.statements.append(query.sql)
         cursor = self.conn.cursor()
         started = time.monotonic()
         if query.params:

@@ -57,6 +57,9 @@ class RestApiExtractOperator(BaseOperator):
     :param read_ahead: pages fetched ahead in a background thread while earlier ones are compressed and
         written (0: fetch and write in turn). Memory holds at most ``read_ahead + 2`` pages.
     :param progress_interval: seconds between progress lines in the task log.
+    :param record_key: top-level field(s) every record must carry with a non-null value, e.g. the key the
+        merge downstream matches on: a page with a record lacking one fails the task, and nothing is
+        committed (no manifest), instead of landing rows the merge cannot match.
     :return: the manifest ``{"destination", "files": [{"uri", "records", "bytes"}], "records", "pages",
         "format", "compression"}``.
     """
@@ -87,6 +90,7 @@ class RestApiExtractOperator(BaseOperator):
         compression_level: int | None = None,
         read_ahead: int = 2,
         progress_interval: float = 5.0,
+        record_key: str | Sequence[str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -125,6 +129,7 @@ class RestApiExtractOperator(BaseOperator):
             check_destination_url(destination)
         if not progress_interval or progress_interval <= 0:
             raise ValueError(f"progress_interval must be positive seconds, got {progress_interval!r}")
+        self.record_key = _record_key_fields(record_key)
         from airflow_provider_dataeng.pagination import parse_path
 
         parse_path(records_path, name="records_path")
@@ -154,6 +159,7 @@ class RestApiExtractOperator(BaseOperator):
 
         check_destination_url(self.destination)
         hook = RestApiHook(self.conn_id, retry_policy=self.http_retry_policy)
+        self._lineage_source, self._lineage_manifest = hook.url_for(self.endpoint), None
         scheme = self.destination.split("://", 1)[0]
         options = s3_storage_options(self.aws_conn_id) if scheme in S3_SCHEMES else {}
         sink = PartFileSink(
@@ -175,6 +181,7 @@ class RestApiExtractOperator(BaseOperator):
         # Session and first OAuth token in this thread: read-ahead then fetches pages in a background thread.
         hook.prepare()
         progress = _Progress(self.log, self.progress_interval)
+        check_keys = _RecordKeyCheck(self.record_key) if self.record_key else None
         with sink:
             pages = hook.iter_pages(
                 self.endpoint,
@@ -189,13 +196,25 @@ class RestApiExtractOperator(BaseOperator):
             )
             with closing(read_ahead(pages, self.read_ahead)) as ready:  # closing stops the reader on errors
                 for page in ready:
+                    if check_keys is not None:
+                        check_keys(page)
                     records = page.records if self.transform is None else self._transformed(page)
                     sink.write(records)
                     progress.page(len(records), sink)
             manifest = sink.commit(pages=progress.pages)
         manifest["destination"] = hook.redactor.url(manifest["destination"])
+        self._lineage_manifest = manifest
         progress.done(sink, len(manifest["files"]))
         return manifest
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage: the endpoint in, the destination folder out with records, bytes and files written."""
+        from airflow_provider_dataeng.lineage import extract_lineage, to_operator_lineage
+
+        source = getattr(self, "_lineage_source", None)
+        if source is None:
+            return None
+        return to_operator_lineage(extract_lineage(source, getattr(self, "_lineage_manifest", None)))
 
     def _transformed(self, page: Any) -> list[bytes]:
         import orjson
@@ -214,6 +233,57 @@ class RestApiExtractOperator(BaseOperator):
                     f"{type(exc).__name__}: {exc}"
                 ) from exc
         return out
+
+
+def _record_key_fields(record_key: str | Sequence[str] | None) -> tuple[str, ...]:
+    fields = (record_key,) if isinstance(record_key, str) else tuple(record_key or ())
+    if not all(isinstance(f, str) and f for f in fields):
+        raise ValueError(f"record_key must be a field name or a list of field names, got {record_key!r}")
+    return fields
+
+
+class _RecordKeyCheck:
+    """Fails a page whose records lack a ``record_key`` field (or hold null there), naming page and record.
+
+    Raw records are checked with a msgspec struct of just those fields (no dict per record)."""
+
+    def __init__(self, fields: tuple[str, ...]) -> None:
+        import msgspec
+
+        self.fields = fields
+        struct = msgspec.defstruct(
+            "RecordKey",
+            [(f"f{i}", msgspec.Raw) for i in range(len(fields))],
+            rename={f"f{i}": name for i, name in enumerate(fields)},
+        )
+        self._decoder = msgspec.json.Decoder(struct)
+        self._msgspec = msgspec
+
+    def __call__(self, page: Any) -> None:
+        msgspec = self._msgspec
+        for index, record in enumerate(page.records):
+            if isinstance(record, msgspec.Raw):
+                try:
+                    values = self._decoder.decode(record)
+                except msgspec.ValidationError:  # a key field is absent, or not an object: find out which
+                    record = msgspec.json.decode(record)
+                else:
+                    nulls = [bytes(getattr(values, f"f{i}")) == b"null" for i in range(len(self.fields))]
+                    if not any(nulls):
+                        continue
+                    record = {f: None if null else True for f, null in zip(self.fields, nulls)}
+            if not isinstance(record, Mapping):
+                kind = "null" if record is None else type(record).__name__
+                raise ValueError(self._message(page, index, f"is a JSON {kind}, not an object"))
+            missing = [f for f in self.fields if record.get(f) is None]
+            if missing:
+                raise ValueError(self._message(page, index, f"has no value for {missing[0]!r}"))
+
+    def _message(self, page: Any, index: int, problem: str) -> str:
+        return (
+            f"page {page.number} ({page.url}): record {index} {problem}; record_key={list(self.fields)} must be "
+            "present and non-null in every record. Nothing was committed."
+        )
 
 
 def read_ahead(items: Iterable[T], depth: int) -> Generator[T, None, None]:

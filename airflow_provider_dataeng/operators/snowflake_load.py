@@ -27,6 +27,7 @@ from airflow_provider_dataeng.copy_results import (
     file_verdicts,
     parse_copy_result,
 )
+from airflow_provider_dataeng.links import SnowsightTableLink, push_snowsight_table_link
 from airflow_provider_dataeng.sql import copy as copy_sql
 from airflow_provider_dataeng.sql.file_formats import FileFormat, parse_file_format
 from airflow_provider_dataeng.sql.identifiers import ObjectName, parse_object_name
@@ -70,6 +71,7 @@ class S3StageLoadOperator(BaseOperator):
     template_fields: Sequence[str] = ("table", "stage", "files", "prefix")
     template_fields_renderers = {"files": "json"}
     ui_color = "#c5e4f3"
+    operator_extra_links = (SnowsightTableLink(),)
 
     def __init__(
         self,
@@ -167,6 +169,7 @@ class S3StageLoadOperator(BaseOperator):
         hook = SnowflakeHook(snowflake_conn_id=self.snowflake_conn_id)
         with hook.get_conn() as conn, conn.cursor() as cur:
             session = _Session(cur, self.log)
+            self.statements_run = session.statements  # as logged (credentials redacted), for lineage
             try:
                 stage_url = self._ensure_stage(session, stage) if self.ensure_stage else None
                 expected: list[FileInput] | None = None
@@ -183,6 +186,8 @@ class S3StageLoadOperator(BaseOperator):
             if self.purge:
                 self._remove_files(session, stage, report, stage_url)
         summary = report.summary(table.sql)
+        self._lineage = (table, summary, _loaded_folder(report, stage_url, prefix))
+        push_snowsight_table_link(context, self, self.snowflake_conn_id, table.parts)
         if not report.verdicts and expected is None:
             return self._no_files(table, f"Snowflake found no new file under prefix {prefix!r}")
         self.log.info(
@@ -190,6 +195,25 @@ class S3StageLoadOperator(BaseOperator):
             table.sql, summary["files_loaded"], summary["files_skipped"], summary["rows_loaded"], report.error_rows,
         )
         return summary
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage: the staged folder in, the table out (its shape when the operator decides it), rows and
+        files loaded, and the statements run."""
+        from airflow_provider_dataeng import lineage
+
+        loaded = getattr(self, "_lineage", None)
+        if loaded is None:
+            return None
+        table, summary, folder = loaded
+        metadata = [(c.name, c.type) for c in copy_sql.METADATA_COLUMNS] if self.metadata_columns else []
+        return lineage.to_operator_lineage(lineage.load_lineage(
+            lineage.snowflake_context(self.snowflake_conn_id),
+            table.parts,
+            source_url=folder,
+            summary=summary,
+            schema=lineage.variant_load_schema(self.load_as, self.columns if self.create_table else None, metadata),
+            statements=getattr(self, "statements_run", ()),
+        ))
 
     def _load(
         self,
@@ -333,6 +357,7 @@ class _Session:
         self.cursor = cursor
         self.log = log
         self._context: tuple[str, str] | None = None
+        self.statements: list[str] = []
 
     def run(self, sql: str, params: Any = None, *, log_sql: str | None = None) -> None:
         self.fetch(sql, params, log_sql=log_sql)
@@ -341,6 +366,7 @@ class _Session:
         from airflow_provider_dataeng.hooks.snowflake import rows_as_dicts
 
         self.log.info("Running SQL:\n%s", log_sql or sql)
+        self.statements.append(log_sql or sql)
         self.cursor.execute(sql, params)
         self.log.info("Snowflake query id: %s", self.cursor.sfqid)
         return rows_as_dicts(self.cursor.description, self.cursor.fetchall())
@@ -368,6 +394,17 @@ class _Session:
         if not url:
             raise ValueError(f"stage {stage.sql} is an internal stage: give stage-relative paths, not URIs")
         return url if url.endswith("/") else url + "/"
+
+
+def _loaded_folder(report: LoadReport, stage_url: str | None, prefix: str | None) -> str | None:
+    """The storage folder the loaded files share (stage-relative names resolved on the stage URL), for lineage."""
+    from airflow_provider_dataeng.lineage import common_prefix
+
+    uris = [v.file if "://" in v.file else f"{stage_url or ''}{v.file}" for v in report.verdicts]
+    folder = common_prefix([u for u in uris if "://" in u])
+    if folder is None and stage_url:
+        folder = stage_url + (prefix or "")
+    return folder
 
 
 def _value(row: dict[str, Any], key: str) -> Any:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from airflow_provider_dataeng.links import SnowsightTableLink, push_snowsight_table_link
 from airflow_provider_dataeng.sql.identifiers import (
     IdentifierError,
     ObjectName,
@@ -31,6 +32,7 @@ from airflow_provider_dataeng.sql.merge import (
     MergeSpec,
     build_add_columns_sql,
     build_merge_sql,
+    build_probe_column_sql,
     check_expression,
     missing_bookkeeping_columns,
     normalize_columns_arg,
@@ -73,6 +75,7 @@ class _Options:
     dedupe_order_by: tuple[str, ...]
     delete_condition: str | None
     soft_delete_column: str
+    only_newer_by: str | None = None
 
 
 class SnowflakeStreamMergeOperator(BaseOperator):
@@ -96,6 +99,10 @@ class SnowflakeStreamMergeOperator(BaseOperator):
     :param scd_type: 1 (overwrite) or 2 (history in ``_VALID_FROM``, ``_VALID_TO``, ``_IS_CURRENT``).
     :param schema_evolution: ``fail`` (name the stream columns the target lacks) or ``add_columns``.
     :param if_empty: ``skip`` (mark the task skipped) or ``succeed`` when the stream has no changes.
+    :param only_newer_by: a merged target column (e.g. ``UPDATED_AT``): a change whose value is older than
+        the matched row's is not applied, so intervals backfilled out of order (or replayed late) end in the
+        newest state. With ``delete_mode="soft"``, a tombstone of a key not seen yet is kept as a soft-deleted
+        row, so a late older version of it stays deleted. SCD type 1 only.
     :return: ``{"inserted": int, "updated": int, "deleted": int, "skipped": bool}``, the MERGE's own counts.
 
     ``max_active_tis_per_dag`` defaults to 1: runs of the task never consume the stream concurrently.
@@ -111,6 +118,7 @@ class SnowflakeStreamMergeOperator(BaseOperator):
     )
     template_fields_renderers = {"columns": "json", "delete_condition": "sql", "dedupe_order_by": "json"}
     ui_color = "#e8f4fd"
+    operator_extra_links = (SnowsightTableLink(),)
 
     def __init__(
         self,
@@ -130,6 +138,7 @@ class SnowflakeStreamMergeOperator(BaseOperator):
         scd_type: int = 1,
         schema_evolution: str = "fail",
         if_empty: str = "skip",
+        only_newer_by: str | None = None,
         **kwargs: Any,
     ) -> None:
         # Two runs consuming one stream at once would race for the same offset: one at a time by default.
@@ -150,6 +159,7 @@ class SnowflakeStreamMergeOperator(BaseOperator):
         self.scd_type = scd_type
         self.schema_evolution = schema_evolution
         self.if_empty = if_empty
+        self.only_newer_by = only_newer_by
         _check_choice("delete_mode", delete_mode, DELETE_MODES)
         _check_choice("scd_type", scd_type, SCD_TYPES)
         _check_choice("schema_evolution", schema_evolution, SCHEMA_EVOLUTION_MODES)
@@ -196,6 +206,9 @@ class SnowflakeStreamMergeOperator(BaseOperator):
                     else None
                 ),
                 soft_delete_column=parse_column_name(self.soft_delete_column, param="soft_delete_column"),
+                only_newer_by=(
+                    parse_column_name(self.only_newer_by, param="only_newer_by") if self.only_newer_by else None
+                ),
             )
             if isinstance(options.columns, Mapping):
                 # the same checks MergeSpec makes, with the mapping alone (no table metadata needed)
@@ -207,6 +220,7 @@ class SnowflakeStreamMergeOperator(BaseOperator):
                     delete_mode=self.delete_mode,
                     soft_delete_column=options.soft_delete_column,
                     scd_type=self.scd_type,
+                    only_newer_by=options.only_newer_by,
                 )
             return options
         except (IdentifierError, MergeConfigError) as err:
@@ -222,7 +236,11 @@ class SnowflakeStreamMergeOperator(BaseOperator):
         conn = hook.get_conn()
         try:
             try:
-                return self._merge(_Session(conn, self.log), options)
+                session = _Session(conn, self.log)
+                self.statements_run = getattr(session, "statements", [])  # for lineage
+                result = self._merge(session, options)
+                push_snowsight_table_link(context, self, self.snowflake_conn_id, options.target.parts)
+                return result
             except (StreamError, MergeConfigError) as err:
                 raise AirflowFailException(str(err)) from None  # retrying cannot fix it
         finally:
@@ -250,6 +268,7 @@ class SnowflakeStreamMergeOperator(BaseOperator):
                 self.append_only,
             )
         source = options.source_table or info.source_table
+        self._lineage: tuple[Any, ...] = (options.target, source, None, None)
         self.log.info("stream %s on %s: mode %s, stale after %s", stream, source, info.mode, info.stale_after)
 
         if not parse_has_data(db.run(build_has_data_sql(stream))):
@@ -269,6 +288,7 @@ class SnowflakeStreamMergeOperator(BaseOperator):
             delete_condition=options.delete_condition,
             soft_delete_column=options.soft_delete_column,
             scd_type=self.scd_type,
+            only_newer_by=options.only_newer_by,
         )
         _check_schema(options.target, plan.missing, bookkeeping, self.schema_evolution)
         changes, null_keys = preflight.changes, preflight.null_keys
@@ -290,13 +310,57 @@ class SnowflakeStreamMergeOperator(BaseOperator):
             db.run(build_add_columns_sql(options.target, to_add))
 
         started = time.monotonic()
-        rows = db.run(build_merge_sql(spec))
+        try:
+            rows = db.run(build_merge_sql(spec))
+        except Exception as err:
+            raise self._merge_failed(db, spec, changes, err) from err
         counts = parse_merge_counts(rows[0] if rows else None)
+        target_columns = [(c.name, c.data_type) for c in (*preflight.columns[_TARGET], *to_add)]
+        self._lineage = (options.target, source, target_columns, counts)
         self.log.info("MERGE into %s took %.2fs: %s", options.target, time.monotonic() - started, counts)
         if changes == 0:
             # SYSTEM$STREAM_HAS_DATA may report changes that net out to none; the MERGE consumed them anyway.
             return self._empty(stream, consumed=True)
         return {**counts, "skipped": False}
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage: the stream's base table in, the target out with its columns, rows changed and the
+        statements run."""
+        from airflow_provider_dataeng import lineage
+
+        if getattr(self, "_lineage", None) is None:
+            return None
+        target, source, columns, counts = self._lineage
+        return lineage.to_operator_lineage(lineage.merge_lineage(
+            lineage.snowflake_context(self.snowflake_conn_id),
+            source=source.parts if source is not None else None,
+            target=target.parts,
+            counts=counts,
+            target_columns=[lineage.SchemaField(n, t) for n, t in columns] if columns is not None else None,
+            statements=getattr(self, "statements_run", ()),
+        ))
+
+    def _merge_failed(self, db: _Session, spec: MergeSpec, changes: int, err: Exception) -> Exception:
+        """The MERGE's error, naming the target, the unconsumed stream and the column that cannot be computed.
+
+        A failed MERGE applies nothing and leaves the stream's offset where it was, so the message says so;
+        when the cause is a value (a cast that fails on some rows), one probe query per merged column
+        (only on this failure path) finds the column(s) whose expression fails.
+        """
+        from airflow.sdk.exceptions import AirflowException
+
+        failing = []
+        for name, expression in spec.columns:
+            try:
+                db.run(build_probe_column_sql(spec.stream, expression))
+            except Exception:  # noqa: BLE001 - any error of the expression is what we are looking for
+                failing.append(f"{name} = {expression}")
+        where = f"; the column(s) that cannot be computed for some change rows: {', '.join(failing)}" if failing else ""
+        message = " ".join(str(getattr(err, "msg", None) or err).split())
+        return AirflowException(
+            f"MERGE into {spec.target} failed and applied nothing: stream {spec.stream} still holds its {changes} "
+            f"change rows, and a retry after the fix applies them once{where}. Snowflake said: {message}"
+        )
 
     def _preflight(
         self, db: _Session, options: _Options, tables: dict[str, ObjectName], keys: Sequence[str]
@@ -352,11 +416,13 @@ class _Session:
     def __init__(self, conn: Any, log: Any) -> None:
         self._conn = conn
         self._log = log
+        self.statements: list[str] = []
 
     def run(self, sql: str) -> list[dict[str, Any]]:
         from airflow_provider_dataeng.hooks.snowflake import rows_as_dicts
 
         self._log.info("Running: %s", sql)
+        self.statements.append(sql)
         started = time.monotonic()
         with self._conn.cursor() as cur:
             cur.execute(sql)

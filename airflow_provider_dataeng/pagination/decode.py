@@ -93,12 +93,24 @@ class PageDecoder:
         return msgspec.defstruct(f"Page{self._counter}", fields, rename=rename, forbid_unknown_fields=False)
 
     def decode(self, body: bytes) -> tuple[list[Any], dict[Path, Any]]:
+        if not body.isascii():  # raw records are passed through unchecked: invalid UTF-8 would land as is
+            try:
+                body.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise PageShapeError(
+                    f"the body is not valid UTF-8 (byte 0x{body[exc.start]:02x} at offset {exc.start}: {exc.reason}); "
+                    "JSON must be UTF-8: check the API's charset"
+                ) from None
         try:
             page = self._decoder.decode(body)
         except msgspec.ValidationError as exc:
             raise PageShapeError(self._shape_message(str(exc), body)) from None
         except msgspec.DecodeError as exc:
             raise PageShapeError(f"the body is not valid JSON ({exc})") from None
+        except RecursionError:
+            raise PageShapeError(
+                "the body nests JSON arrays/objects too deeply to decode (a malformed or hostile response)"
+            ) from None
         if self._root_is_list:
             return page, {}
         records = self._walk(page, self.records_path)  # type: ignore[arg-type]

@@ -198,7 +198,9 @@ class CursorPaginator(BasePaginator):
     """An opaque cursor from the body (``cursor_path``) or a header (``cursor_header``), sent back as a query
     parameter (``cursor_param``, default ``cursor``) or a JSON body field (``cursor_body_field``, dotted).
     Stops when the cursor is missing, null or empty, when ``has_more_path`` is false, at an empty page, or
-    at ``max_pages``. A repeated cursor is a loop error (raised by the hook).
+    at ``max_pages``. With ``has_more_path`` the API's own signal wins: an empty page that says there is
+    more is followed (stopping there would silently drop the rest). A repeated cursor is a loop error
+    (raised by the hook).
     """
 
     def __init__(
@@ -225,8 +227,6 @@ class CursorPaginator(BasePaginator):
         self.body_paths = tuple(p for p in (self.cursor_path, self.has_more_path) if p)
 
     def next_request(self, request: PageRequest, response: PageResponse) -> PageRequest | None:
-        if self._empty_stop(response):
-            return None
         if self.has_more_path:
             has_more = _required(response, self.has_more_path, "has_more_path")
             if not isinstance(has_more, bool):
@@ -235,6 +235,8 @@ class CursorPaginator(BasePaginator):
                 )
             if not has_more:
                 return None
+        elif self._empty_stop(response):
+            return None
         if self.cursor_path:
             cursor = response.field(self.cursor_path)
         else:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 MAX_IDENTIFIER_LENGTH = 255
 _UNQUOTED = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_EXPRESSION_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tab, CR and LF are fine in SQL
 
 
 class IdentifierError(ValueError):
@@ -140,16 +141,18 @@ def validate_sql_expression(text: str, *, param: str) -> str:
     """
     import sqlglot
     from sqlglot import exp
-    from sqlglot.errors import ParseError
+    from sqlglot.errors import ParseError, TokenError
 
     if not isinstance(text, str) or not text.strip():
         raise IdentifierError(f"{param} must be a non-empty SQL expression")
     text = text.strip()
+    if _EXPRESSION_CONTROL.search(text):  # NUL and friends: drivers and logs may cut the statement there
+        raise IdentifierError(f"{param}={text!r}: control characters are not allowed in SQL expressions")
     if ";" in _strip_string_literals(text):
         raise IdentifierError(f"{param}={text!r}: a single expression cannot contain ';'")
     try:
         statements = sqlglot.parse(f"SELECT ({text})", read="snowflake")
-    except ParseError as err:
+    except (ParseError, TokenError) as err:  # TokenError: an unterminated quote or string
         raise IdentifierError(f"{param}={text!r} is not a valid Snowflake SQL expression: {err}") from None
     if len(statements) != 1 or not isinstance(statements[0], exp.Select):
         raise IdentifierError(f"{param}={text!r} must be one SQL expression")

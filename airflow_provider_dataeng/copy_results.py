@@ -36,7 +36,9 @@ RESULT_COLUMNS = (
     "first_error_character",
     "first_error_column_name",
 )
-SKIPPED_STATUSES = frozenset({"LOAD_SKIPPED"})  # what some engines (and fakesnow) report for already-loaded files
+SKIPPED_STATUSES = frozenset(
+    {"LOAD_SKIPPED"}
+)  # what some engines (and fakesnow) report for already-loaded files
 MANIFEST_FORMATS = {"jsonl": "JSON", "json": "JSON", "parquet": "PARQUET", "csv": "CSV"}
 MANIFEST_COMPRESSIONS = {"zstd": "ZSTD", "gzip": "GZIP", "none": "NONE"}
 
@@ -97,7 +99,9 @@ def _iter_items(files: Any, param: str) -> Iterable[Any]:
         return [files]
     if isinstance(files, Iterable):
         return list(files)  # lists, tuples, and Airflow's lazy XCom sequences of mapped tasks
-    raise FilesInputError(f"{param} must be a manifest, a list of manifests, paths or URIs; got {type(files).__name__}")
+    raise FilesInputError(
+        f"{param} must be a manifest, a list of manifests, paths or URIs; got {type(files).__name__}"
+    )
 
 
 def _add_manifest(manifest: Mapping[str, Any], out: FileInputs, seen: dict[str, int], param: str) -> None:
@@ -123,7 +127,9 @@ def _file_input(item: Any, param: str) -> FileInput:
             raise FilesInputError(f"{param}: a file entry needs 'uri' or 'path', got {dict(item)!r}")
         records = item.get("records")
         if records is not None and (isinstance(records, bool) or not isinstance(records, int) or records < 0):
-            raise FilesInputError(f"{param}: 'records' of {ref!r} must be a non-negative integer, got {records!r}")
+            raise FilesInputError(
+                f"{param}: 'records' of {ref!r} must be a non-negative integer, got {records!r}"
+            )
         return FileInput(ref.strip(), records)
     raise FilesInputError(f"{param}: cannot load {item!r}; give a path, a URI, a file entry or a manifest")
 
@@ -259,7 +265,9 @@ def file_verdicts(
                     status=result.status,
                     rows_parsed=result.rows_parsed,
                     rows_loaded=result.rows_loaded,
-                    problem="COPY reported a file that was not asked for" if path is None else "reported twice",
+                    problem="COPY reported a file that was not asked for"
+                    if path is None
+                    else "reported twice",
                 )
             )
             continue
@@ -270,7 +278,9 @@ def file_verdicts(
             verdicts.append(matched[f.ref])
         elif force:
             verdicts.append(
-                FileVerdict(f.ref, FAILED, "MISSING", f.records, problem="not in COPY's result although FORCE = TRUE")
+                FileVerdict(
+                    f.ref, FAILED, "MISSING", f.records, problem="not in COPY's result although FORCE = TRUE"
+                )
             )
         else:
             verdicts.append(FileVerdict(f.ref, SKIPPED, "ALREADY_LOADED", f.records))
@@ -362,8 +372,17 @@ class LoadReport:
             "rows_loaded": sum(v.rows_loaded or 0 for v in self.verdicts if v.outcome == LOADED),
             "rows_parsed": sum(v.rows_parsed or 0 for v in self.verdicts if v.outcome == LOADED),
             "errors": [
-                {k: d[k] for k in ("file", "status", "errors_seen", "first_error", "first_error_line",
-                                   "first_error_column_name")}
+                {
+                    k: d[k]
+                    for k in (
+                        "file",
+                        "status",
+                        "errors_seen",
+                        "first_error",
+                        "first_error_line",
+                        "first_error_column_name",
+                    )
+                }
                 for d in (asdict(v) for v in self.verdicts)
                 if d["errors_seen"] or d["outcome"] == FAILED
             ],
@@ -380,11 +399,21 @@ class LoadReport:
                 where = f" (line {v.first_error_line})" if v.first_error_line is not None else ""
                 detail = (detail + "; " if detail else "") + _shorten(v.first_error, 120) + where
             lines.append(
-                (_shorten(v.file, 70), v.status, _num(v.expected_records), _num(v.rows_parsed),
-                 _num(v.rows_loaded), str(v.errors_seen), detail)
+                (
+                    _shorten(v.file, 70),
+                    v.status,
+                    _num(v.expected_records),
+                    _num(v.rows_parsed),
+                    _num(v.rows_loaded),
+                    str(v.errors_seen),
+                    detail,
+                )
             )
         widths = [max(len(line[i]) for line in lines) for i in range(len(header) - 1)]
-        text = [" | ".join([*(c.ljust(w) for c, w in zip(line[:-1], widths)), line[-1]]).rstrip() for line in lines]
+        text = [
+            " | ".join([*(c.ljust(w) for c, w in zip(line[:-1], widths)), line[-1]]).rstrip()
+            for line in lines
+        ]
         text.insert(1, "-+-".join("-" * w for w in widths) + "-+-" + "-" * 21)
         if len(rows) > limit:
             text.append(f"... and {len(rows) - limit} more files")

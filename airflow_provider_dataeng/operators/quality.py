@@ -81,7 +81,9 @@ class QualityGateOperator(BaseOperator):
         if not isinstance(conn_id, str) or not conn_id:
             raise ValueError("conn_id must name an Airflow SQL connection (Snowflake, Postgres or SQLite)")
         if checks is None and checks_file is None:
-            raise ValueError("give checks=[...] (airflow_provider_dataeng.quality constructors) or checks_file=")
+            raise ValueError(
+                "give checks=[...] (airflow_provider_dataeng.quality constructors) or checks_file="
+            )
         checks = list(checks or [])
         for i, check in enumerate(checks):
             if not isinstance(check, Check):
@@ -171,8 +173,9 @@ class QualityGateOperator(BaseOperator):
         self.log.info("Quality gate on %s: %s\n%s", self.table, output["summary"], format_table(results))
         for r in results:
             if r.status == "warn":
-                self.log.warning("Check %s warned: observed %s, threshold %s %s", r.name, r.observed,
-                                 r.threshold, r.note)
+                self.log.warning(
+                    "Check %s warned: observed %s, threshold %s %s", r.name, r.observed, r.threshold, r.note
+                )
         blocking = self._blocking(results)
         if blocking:
             ti.xcom_push(key="quality_results", value=output)
@@ -199,9 +202,15 @@ class QualityGateOperator(BaseOperator):
             connection = BaseHook.get_connection(self.conn_id)
             namespace = lineage.sql_namespace(conn_type, connection.host, connection.port)
             name = ".".join(parts)
-        return lineage.to_operator_lineage(lineage.quality_lineage(
-            namespace, name, results, statements=getattr(self, "statements_run", ()), dialect=conn_type.lower() or None
-        ))
+        return lineage.to_operator_lineage(
+            lineage.quality_lineage(
+                namespace,
+                name,
+                results,
+                statements=getattr(self, "statements_run", ()),
+                dialect=conn_type.lower() or None,
+            )
+        )
 
     def _blocking(self, results: Sequence[CheckResult]) -> list[CheckResult]:
         if self.fail_on == "never":
@@ -216,8 +225,9 @@ class QualityGateOperator(BaseOperator):
             return SnowflakeHook(snowflake_conn_id=self.conn_id)
         return connection.get_hook()
 
-    def _run(self, session: _SqlSession, checks: list[Check], dialect: Dialect,
-             ids: history.RunIds) -> list[CheckResult]:
+    def _run(
+        self, session: _SqlSession, checks: list[Check], dialect: Dialect, ids: history.RunIds
+    ) -> list[CheckResult]:
         plan = compiler.compile_plan(self.table, checks, dialect, self.where)
         observed: dict[str, Any] = {}
         content: dict[str, str] = {}
@@ -240,19 +250,28 @@ class QualityGateOperator(BaseOperator):
 
         histories: dict[str, list[float]] = {}
         if self.results_table is not None:
-            session.execute(compiler.Query(history.create_table_sql(self.results_table, dialect), None,
-                                           "history:create"), "history")
+            session.execute(
+                compiler.Query(history.create_table_sql(self.results_table, dialect), None, "history:create"),
+                "history",
+            )
             for check in checks:
                 if isinstance(check, RowCountAnomaly):
-                    past = history.count_history_sql(self.results_table, self.table, check.name, check.lookback,
-                                                     ids, dialect)
+                    past = history.count_history_sql(
+                        self.results_table, self.table, check.name, check.lookback, ids, dialect
+                    )
                     histories[check.name] = [float(r[0]) for r in session.fetch(past, "history")]
 
         now = _utcnow()
         as_of = now if self.freshness_as_of is None else _parse_as_of(self.freshness_as_of)
         results = [
-            evaluate(c, observed.get(c.name), table=self.table, now=as_of, content=content.get(c.name),
-                     history=histories.get(c.name))
+            evaluate(
+                c,
+                observed.get(c.name),
+                table=self.table,
+                now=as_of,
+                content=content.get(c.name),
+                history=histories.get(c.name),
+            )
             for c in checks
         ]
         for check, result in zip(checks, results):
@@ -268,7 +287,9 @@ class QualityGateOperator(BaseOperator):
 
         if self.results_table is not None:
             session.execute(history.delete_run_sql(self.results_table, self.table, ids, dialect), "history")
-            session.execute(history.insert_results_sql(self.results_table, results, ids, now, dialect), "history")
+            session.execute(
+                history.insert_results_sql(self.results_table, results, ids, now, dialect), "history"
+            )
             session.commit()
         return results
 
@@ -320,7 +341,9 @@ class _SqlSession:
     def fetch(self, query: compiler.Query, category: str) -> list[tuple[Any, ...]]:
         return self.fetch_with_names(query, category)[0]
 
-    def fetch_with_names(self, query: compiler.Query, category: str) -> tuple[list[tuple[Any, ...]], list[str]]:
+    def fetch_with_names(
+        self, query: compiler.Query, category: str
+    ) -> tuple[list[tuple[Any, ...]], list[str]]:
         cursor = self._cursor_run(query, category)
         try:
             rows = [tuple(r) for r in cursor.fetchall()]

@@ -112,7 +112,9 @@ class S3StageLoadOperator(BaseOperator):
 
         # Everything that does not depend on templates is checked now, when the DAG is parsed.
         if (files is None) == (prefix is None):
-            raise ValueError("give exactly one of files= (a manifest, paths or URIs) or prefix= (a stage folder)")
+            raise ValueError(
+                "give exactly one of files= (a manifest, paths or URIs) or prefix= (a stage folder)"
+            )
         for name, value in (("table", table), ("stage", stage)):
             if not _templated(value):
                 parse_object_name(value, param=name)
@@ -125,9 +127,13 @@ class S3StageLoadOperator(BaseOperator):
         _check_format_for_load_as(self.file_format, load_as)
         self.columns = copy_sql.parse_columns(columns) if columns is not None else None
         if columns is not None and (load_as != "columns" or not create_table):
-            raise ValueError("columns= only describes the table to create: use it with load_as='columns' and create_table=True")
+            raise ValueError(
+                "columns= only describes the table to create: use it with load_as='columns' and create_table=True"
+            )
         if create_table and load_as == "columns" and columns is None and prefix is not None:
-            raise ValueError("create_table with load_as='columns' and prefix= needs columns= (no file to infer the schema from)")
+            raise ValueError(
+                "create_table with load_as='columns' and prefix= needs columns= (no file to infer the schema from)"
+            )
         if isinstance(max_error_rows, bool) or not isinstance(max_error_rows, int) or max_error_rows < 0:
             raise ValueError(f"max_error_rows must be a non-negative integer, got {max_error_rows!r}")
         if max_error_rows and self._on_error_sql in ("ABORT_STATEMENT", "SKIP_FILE"):
@@ -137,8 +143,12 @@ class S3StageLoadOperator(BaseOperator):
             )
         if if_no_files not in IF_NO_FILES:
             raise ValueError(f"if_no_files must be one of {', '.join(IF_NO_FILES)}, got {if_no_files!r}")
-        for flag, flag_value in (("create_table", create_table), ("force", force), ("purge", purge),
-                                 ("metadata_columns", metadata_columns)):
+        for flag, flag_value in (
+            ("create_table", create_table),
+            ("force", force),
+            ("purge", purge),
+            ("metadata_columns", metadata_columns),
+        ):
             if not isinstance(flag_value, bool):
                 raise ValueError(f"{flag} must be True or False, got {flag_value!r}")
         if ensure_stage is not None:
@@ -157,7 +167,9 @@ class S3StageLoadOperator(BaseOperator):
             if self.files is not None:
                 inputs = collect_file_inputs(self.files)
                 check_manifest_format(
-                    inputs, file_type=self.file_format.type, compression=self.file_format.option("COMPRESSION")
+                    inputs,
+                    file_type=self.file_format.type,
+                    compression=self.file_format.option("COMPRESSION"),
                 )
         except ValueError as err:
             raise AirflowFailException(str(err)) from None
@@ -192,7 +204,11 @@ class S3StageLoadOperator(BaseOperator):
             return self._no_files(table, f"Snowflake found no new file under prefix {prefix!r}")
         self.log.info(
             "Loaded %s: %d files loaded, %d skipped (already loaded), %d rows loaded, %d rejected",
-            table.sql, summary["files_loaded"], summary["files_skipped"], summary["rows_loaded"], report.error_rows,
+            table.sql,
+            summary["files_loaded"],
+            summary["files_skipped"],
+            summary["rows_loaded"],
+            report.error_rows,
         )
         return summary
 
@@ -206,14 +222,18 @@ class S3StageLoadOperator(BaseOperator):
             return None
         table, summary, folder = loaded
         metadata = [(c.name, c.type) for c in copy_sql.METADATA_COLUMNS] if self.metadata_columns else []
-        return lineage.to_operator_lineage(lineage.load_lineage(
-            lineage.snowflake_context(self.snowflake_conn_id),
-            table.parts,
-            source_url=folder,
-            summary=summary,
-            schema=lineage.variant_load_schema(self.load_as, self.columns if self.create_table else None, metadata),
-            statements=getattr(self, "statements_run", ()),
-        ))
+        return lineage.to_operator_lineage(
+            lineage.load_lineage(
+                lineage.snowflake_context(self.snowflake_conn_id),
+                table.parts,
+                source_url=folder,
+                summary=summary,
+                schema=lineage.variant_load_schema(
+                    self.load_as, self.columns if self.create_table else None, metadata
+                ),
+                statements=getattr(self, "statements_run", ()),
+            )
+        )
 
     def _load(
         self,
@@ -257,8 +277,11 @@ class S3StageLoadOperator(BaseOperator):
                 verdicts.extend(batch)
                 self.log.info(
                     "COPY batch %d/%d: %d files loaded, %d skipped, %d failed, %d rows loaded",
-                    number, len(groups), sum(v.outcome == "loaded" for v in batch),
-                    sum(v.outcome == "skipped" for v in batch), sum(v.outcome == "failed" for v in batch),
+                    number,
+                    len(groups),
+                    sum(v.outcome == "loaded" for v in batch),
+                    sum(v.outcome == "skipped" for v in batch),
+                    sum(v.outcome == "failed" for v in batch),
                     sum(v.rows_loaded or 0 for v in batch if v.outcome == "loaded"),
                 )
             report = LoadReport(verdicts, max_error_rows=self.max_error_rows)
@@ -278,7 +301,9 @@ class S3StageLoadOperator(BaseOperator):
         if report.error_rows:
             self.log.warning(
                 "%d rows were rejected (within max_error_rows=%d):\n%s",
-                report.error_rows, self.max_error_rows, report.render_table(),
+                report.error_rows,
+                self.max_error_rows,
+                report.render_table(),
             )
         return report
 
@@ -324,18 +349,22 @@ class S3StageLoadOperator(BaseOperator):
                 f"({'RECORD VARIANT' if self.load_as == 'variant' else 'typed columns'} plus metadata columns)"
             )
         if self.load_as == "variant" or self.columns:
-            session.run(copy_sql.build_create_table_sql(
-                table, load_as=self.load_as, columns=self.columns, metadata_columns=self.metadata_columns
-            ))
+            session.run(
+                copy_sql.build_create_table_sql(
+                    table, load_as=self.load_as, columns=self.columns, metadata_columns=self.metadata_columns
+                )
+            )
             return
         assert expected  # prefix mode without columns= is refused at construction
         format_name = self.file_format.name
         if format_name is None:
             format_name = copy_sql.infer_format_name(table)
             session.run(self.file_format.create_sql(format_name, temporary=True))
-        session.run(copy_sql.build_create_table_from_files_sql(
-            table, stage=stage, file=expected[0].ref, format_name=format_name
-        ))
+        session.run(
+            copy_sql.build_create_table_from_files_sql(
+                table, stage=stage, file=expected[0].ref, format_name=format_name
+            )
+        )
         if self.metadata_columns:
             for statement in copy_sql.build_add_metadata_columns_sql(table):
                 session.run(statement)
@@ -345,7 +374,7 @@ class S3StageLoadOperator(BaseOperator):
     ) -> None:
         done = [v.file for v in report.verdicts if v.outcome in ("loaded", "skipped")]
         for path in done:
-            relative = path[len(stage_url):] if stage_url and path.startswith(stage_url) else path
+            relative = path[len(stage_url) :] if stage_url and path.startswith(stage_url) else path
             session.run(copy_sql.build_remove_sql(stage, relative))
         self.log.info("Removed %d loaded files from stage %s", len(done), stage.sql)
 
@@ -443,7 +472,7 @@ def _abbreviate_files(sql: str, keep: int = 3) -> str:
     if len(names) <= keep:
         return sql
     shown = "', '".join(names[:keep]) + "'"
-    return f"{sql[:start]}\nFILES = ({shown}, ... {len(names) - keep} more){sql[end + 1:]}"
+    return f"{sql[:start]}\nFILES = ({shown}, ... {len(names) - keep} more){sql[end + 1 :]}"
 
 
 def _templated(value: Any) -> bool:
@@ -459,22 +488,30 @@ def _check_format_for_load_as(ff: FileFormat, load_as: str) -> None:
             "with file_format parse_header=True"
         )
     if load_as == "columns" and ff.type == "CSV" and ff.option("PARSE_HEADER") != "TRUE":
-        raise ValueError("load_as='columns' matches CSV columns by header name: set parse_header=True in file_format")
+        raise ValueError(
+            "load_as='columns' matches CSV columns by header name: set parse_header=True in file_format"
+        )
 
 
 def _check_ensure_stage(spec: Any) -> None:
     if not isinstance(spec, dict) or "url" not in spec:
-        raise ValueError("ensure_stage must be a dict with 'url' and one of 'storage_integration', 'aws_conn_id', 'credentials'")
+        raise ValueError(
+            "ensure_stage must be a dict with 'url' and one of 'storage_integration', 'aws_conn_id', 'credentials'"
+        )
     unknown = set(spec) - _ENSURE_STAGE_KEYS
     if unknown:
-        raise ValueError(f"ensure_stage: unknown keys {sorted(unknown)}; allowed: {sorted(_ENSURE_STAGE_KEYS)}")
+        raise ValueError(
+            f"ensure_stage: unknown keys {sorted(unknown)}; allowed: {sorted(_ENSURE_STAGE_KEYS)}"
+        )
     auth = [k for k in ("storage_integration", "aws_conn_id", "credentials") if spec.get(k)]
     if len(auth) != 1:
         raise ValueError(
             "ensure_stage needs exactly one of 'storage_integration' (production), 'aws_conn_id' or 'credentials'"
         )
     creds = spec.get("credentials")
-    if creds is not None and (not isinstance(creds, dict) or not {"aws_key_id", "aws_secret_key"} <= set(creds)):
+    if creds is not None and (
+        not isinstance(creds, dict) or not {"aws_key_id", "aws_secret_key"} <= set(creds)
+    ):
         raise ValueError("ensure_stage['credentials'] must be a dict with 'aws_key_id' and 'aws_secret_key'")
     # Checks the URL and the integration name (the credentials are placeholders here).
     copy_sql.build_create_stage_sql(

@@ -207,7 +207,9 @@ class SnowflakeStreamMergeOperator(BaseOperator):
                 ),
                 soft_delete_column=parse_column_name(self.soft_delete_column, param="soft_delete_column"),
                 only_newer_by=(
-                    parse_column_name(self.only_newer_by, param="only_newer_by") if self.only_newer_by else None
+                    parse_column_name(self.only_newer_by, param="only_newer_by")
+                    if self.only_newer_by
+                    else None
                 ),
             )
             if isinstance(options.columns, Mapping):
@@ -331,14 +333,18 @@ class SnowflakeStreamMergeOperator(BaseOperator):
         if getattr(self, "_lineage", None) is None:
             return None
         target, source, columns, counts = self._lineage
-        return lineage.to_operator_lineage(lineage.merge_lineage(
-            lineage.snowflake_context(self.snowflake_conn_id),
-            source=source.parts if source is not None else None,
-            target=target.parts,
-            counts=counts,
-            target_columns=[lineage.SchemaField(n, t) for n, t in columns] if columns is not None else None,
-            statements=getattr(self, "statements_run", ()),
-        ))
+        return lineage.to_operator_lineage(
+            lineage.merge_lineage(
+                lineage.snowflake_context(self.snowflake_conn_id),
+                source=source.parts if source is not None else None,
+                target=target.parts,
+                counts=counts,
+                target_columns=[lineage.SchemaField(n, t) for n, t in columns]
+                if columns is not None
+                else None,
+                statements=getattr(self, "statements_run", ()),
+            )
+        )
 
     def _merge_failed(self, db: _Session, spec: MergeSpec, changes: int, err: Exception) -> Exception:
         """The MERGE's error, naming the target, the unconsumed stream and the column that cannot be computed.
@@ -355,7 +361,11 @@ class SnowflakeStreamMergeOperator(BaseOperator):
                 db.run(build_probe_column_sql(spec.stream, expression))
             except Exception:  # noqa: BLE001 - any error of the expression is what we are looking for
                 failing.append(f"{name} = {expression}")
-        where = f"; the column(s) that cannot be computed for some change rows: {', '.join(failing)}" if failing else ""
+        where = (
+            f"; the column(s) that cannot be computed for some change rows: {', '.join(failing)}"
+            if failing
+            else ""
+        )
         message = " ".join(str(getattr(err, "msg", None) or err).split())
         return AirflowException(
             f"MERGE into {spec.target} failed and applied nothing: stream {spec.stream} still holds its {changes} "

@@ -35,12 +35,25 @@ def pct_change(value: float, previous: float) -> float:
     return (value - previous) / previous * 100.0
 
 
-def judge(value: float, history: Sequence[float], *, max_zscore: float | None, max_pct_change: float | None,
-          min_history: int) -> AnomalyVerdict:
+def judge(
+    value: float,
+    history: Sequence[float],
+    *,
+    max_zscore: float | None,
+    max_pct_change: float | None,
+    min_history: int,
+) -> AnomalyVerdict:
     """Is ``value`` an anomaly given ``history`` (most recent first)?"""
     if len(history) < min_history:
-        return AnomalyVerdict(True, None, None, None, None, len(history),
-                              f"history too short ({len(history)} of {min_history} runs needed): passed")
+        return AnomalyVerdict(
+            True,
+            None,
+            None,
+            None,
+            None,
+            len(history),
+            f"history too short ({len(history)} of {min_history} runs needed): passed",
+        )
     z = zscore(value, history)
     change = pct_change(value, history[0])
     mean = statistics.fmean(history)
@@ -50,8 +63,10 @@ def judge(value: float, history: Sequence[float], *, max_zscore: float | None, m
         problems.append(f"|z-score| {abs(z):.2f} > {max_zscore:g}")
     if max_pct_change is not None and abs(change) > max_pct_change:
         problems.append(f"|change| {abs(change):.1f}% > {max_pct_change:g}%")
-    note = (f"mean {mean:.1f}, stdev {stdev:.1f} over {len(history)} runs; z-score {z:.2f}, "
-            f"change from last {change:+.1f}%")
+    note = (
+        f"mean {mean:.1f}, stdev {stdev:.1f} over {len(history)} runs; z-score {z:.2f}, "
+        f"change from last {change:+.1f}%"
+    )
     if problems:
         note += "; " + ", ".join(problems)
     return AnomalyVerdict(not problems, z, change, mean, stdev, len(history), note)

@@ -159,7 +159,9 @@ class CustomSql(Check):
 # ---------------------------------------------------------------------------------------------- helpers
 
 
-def _common(kind: str, name: str | None, severity: str, where: str | None, default_name: str) -> dict[str, Any]:
+def _common(
+    kind: str, name: str | None, severity: str, where: str | None, default_name: str
+) -> dict[str, Any]:
     if severity not in SEVERITIES:
         raise ValueError(f"{kind}: severity must be 'error' or 'warn', got {severity!r}")
     if name is not None and (not isinstance(name, str) or not name.strip()):
@@ -179,7 +181,9 @@ def _columns(columns: Any, param: str) -> tuple[str, ...]:
     if isinstance(columns, str):
         columns = [columns]
     if not isinstance(columns, (list, tuple)) or not columns:
-        raise ValueError(f"{param} must be a column name or a non-empty list of column names, got {columns!r}")
+        raise ValueError(
+            f"{param} must be a column name or a non-empty list of column names, got {columns!r}"
+        )
     return tuple(_column(c, f"{param}[{i}]") for i, c in enumerate(columns))
 
 
@@ -193,11 +197,24 @@ def _count_bound(value: Any, param: str) -> int | None:
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*$", re.IGNORECASE)
 _UNITS = {
-    "s": 1, "sec": 1, "second": 1, "seconds": 1,
-    "m": 60, "min": 60, "minute": 60, "minutes": 60,
-    "h": 3600, "hr": 3600, "hour": 3600, "hours": 3600,
-    "d": 86400, "day": 86400, "days": 86400,
-    "w": 604800, "week": 604800, "weeks": 604800,
+    "s": 1,
+    "sec": 1,
+    "second": 1,
+    "seconds": 1,
+    "m": 60,
+    "min": 60,
+    "minute": 60,
+    "minutes": 60,
+    "h": 3600,
+    "hr": 3600,
+    "hour": 3600,
+    "hours": 3600,
+    "d": 86400,
+    "day": 86400,
+    "days": 86400,
+    "w": 604800,
+    "week": 604800,
+    "weeks": 604800,
 }
 
 
@@ -211,7 +228,11 @@ def parse_duration(value: Any, *, param: str) -> float | None:
         seconds = float(value)
     elif isinstance(value, str) and (match := _DURATION.match(value)) and match.group(2).lower() in _UNITS:
         seconds = float(match.group(1)) * _UNITS[match.group(2).lower()]
-    elif isinstance(value, dict) and set(value) == {"count", "period"} and str(value["period"]).lower() in _UNITS:
+    elif (
+        isinstance(value, dict)
+        and set(value) == {"count", "period"}
+        and str(value["period"]).lower() in _UNITS
+    ):
         seconds = float(value["count"]) * _UNITS[str(value["period"]).lower()]
     else:
         raise ValueError(
@@ -226,47 +247,82 @@ def parse_duration(value: Any, *, param: str) -> float | None:
 # ------------------------------------------------------------------------------------------ constructors
 
 
-def unique(columns: str | list[str], *, name: str | None = None, severity: str = "error",
-           where: str | None = None) -> Unique:
+def unique(
+    columns: str | list[str], *, name: str | None = None, severity: str = "error", where: str | None = None
+) -> Unique:
     """No two rows share the same value of ``columns`` (one column or a combination; NULL keys ignored)."""
     cols = _columns(columns, "unique.columns")
     return Unique(**_common("unique", name, severity, where, f"unique({','.join(cols)})"), column_names=cols)
 
 
-def not_null(columns: str | list[str], *, name: str | None = None, severity: str = "error",
-             where: str | None = None) -> NotNull:
+def not_null(
+    columns: str | list[str], *, name: str | None = None, severity: str = "error", where: str | None = None
+) -> NotNull:
     """No row has NULL in any of ``columns``."""
     cols = _columns(columns, "not_null.columns")
-    return NotNull(**_common("not_null", name, severity, where, f"not_null({','.join(cols)})"), column_names=cols)
+    return NotNull(
+        **_common("not_null", name, severity, where, f"not_null({','.join(cols)})"), column_names=cols
+    )
 
 
-def accepted_values(column: str, values: list[Any], *, name: str | None = None, severity: str = "error",
-                    where: str | None = None) -> AcceptedValues:
+def accepted_values(
+    column: str,
+    values: list[Any],
+    *,
+    name: str | None = None,
+    severity: str = "error",
+    where: str | None = None,
+) -> AcceptedValues:
     """Every non-NULL ``column`` value is one of ``values`` (bound as parameters, never formatted into SQL)."""
     col = _column(column, "accepted_values.column")
-    if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple, set, frozenset)) or not values:
+    if (
+        isinstance(values, (str, bytes))
+        or not isinstance(values, (list, tuple, set, frozenset))
+        or not values
+    ):
         raise ValueError(f"accepted_values.values must be a non-empty list, got {values!r}")
     for value in values:
         if not isinstance(value, (str, int, float)) or isinstance(value, bool):
             raise ValueError(f"accepted_values.values may hold strings and numbers only, got {value!r}")
-    return AcceptedValues(**_common("accepted_values", name, severity, where, f"accepted_values({col})"),
-                          column=col, values=tuple(values))
+    return AcceptedValues(
+        **_common("accepted_values", name, severity, where, f"accepted_values({col})"),
+        column=col,
+        values=tuple(values),
+    )
 
 
-def relationships(column: str, to_table: str, to_column: str, *, name: str | None = None,
-                  severity: str = "error", where: str | None = None) -> Relationships:
+def relationships(
+    column: str,
+    to_table: str,
+    to_column: str,
+    *,
+    name: str | None = None,
+    severity: str = "error",
+    where: str | None = None,
+) -> Relationships:
     """Every non-NULL ``column`` value exists in ``to_table.to_column`` (an anti-join count)."""
     col = _column(column, "relationships.column")
     parse_object_name(to_table, param="relationships.to_table")
     to_col = _column(to_column, "relationships.to_column")
     return Relationships(
-        **_common("relationships", name, severity, where, f"relationships({col}->{to_table.strip()}.{to_col})"),
-        column=col, to_table=to_table.strip(), to_column=to_col,
+        **_common(
+            "relationships", name, severity, where, f"relationships({col}->{to_table.strip()}.{to_col})"
+        ),
+        column=col,
+        to_table=to_table.strip(),
+        to_column=to_col,
     )
 
 
-def freshness(column: str, warn_after: Any = None, error_after: Any = None, *, name: str | None = None,
-              severity: str = "error", where: str | None = None) -> Freshness:
+def freshness(
+    column: str,
+    warn_after: Any = None,
+    error_after: Any = None,
+    *,
+    name: str | None = None,
+    severity: str = "error",
+    where: str | None = None,
+) -> Freshness:
     """The newest ``column`` timestamp is younger than ``error_after`` (fails) / ``warn_after`` (warns).
 
     Durations: ``timedelta``, seconds, ``"36h"``, ``"2 days"`` or dbt's ``{count: 36, period: hour}``.
@@ -278,13 +334,25 @@ def freshness(column: str, warn_after: Any = None, error_after: Any = None, *, n
     if warn is None and error is None:
         raise ValueError("freshness needs error_after and/or warn_after (e.g. error_after='24h')")
     if warn is not None and error is not None and warn > error:
-        raise ValueError(f"freshness.warn_after ({warn_after!r}) must not exceed error_after ({error_after!r})")
-    return Freshness(**_common("freshness", name, severity, where, f"freshness({col})"),
-                     column=col, warn_after=warn, error_after=error)
+        raise ValueError(
+            f"freshness.warn_after ({warn_after!r}) must not exceed error_after ({error_after!r})"
+        )
+    return Freshness(
+        **_common("freshness", name, severity, where, f"freshness({col})"),
+        column=col,
+        warn_after=warn,
+        error_after=error,
+    )
 
 
-def row_count(min: int | None = None, max: int | None = None, *, name: str | None = None,  # noqa: A002
-              severity: str = "error", where: str | None = None) -> RowCount:
+def row_count(
+    min: int | None = None,
+    max: int | None = None,
+    *,
+    name: str | None = None,  # noqa: A002
+    severity: str = "error",
+    where: str | None = None,
+) -> RowCount:
     """The number of rows (after ``where``) is within ``[min, max]``."""
     low, high = _count_bound(min, "row_count.min"), _count_bound(max, "row_count.max")
     if low is None and high is None:
@@ -294,9 +362,16 @@ def row_count(min: int | None = None, max: int | None = None, *, name: str | Non
     return RowCount(**_common("row_count", name, severity, where, "row_count"), min=low, max=high)
 
 
-def row_count_anomaly(lookback: int = 14, max_zscore: float | None = 3.0, max_pct_change: float | None = None,
-                      *, min_history: int = 5, name: str | None = None, severity: str = "error",
-                      where: str | None = None) -> RowCountAnomaly:
+def row_count_anomaly(
+    lookback: int = 14,
+    max_zscore: float | None = 3.0,
+    max_pct_change: float | None = None,
+    *,
+    min_history: int = 5,
+    name: str | None = None,
+    severity: str = "error",
+    where: str | None = None,
+) -> RowCountAnomaly:
     """Today's row count against the last ``lookback`` counts in the results table.
 
     Fails when the z-score exceeds ``max_zscore`` and/or the change from the previous count exceeds
@@ -306,20 +381,28 @@ def row_count_anomaly(lookback: int = 14, max_zscore: float | None = 3.0, max_pc
     if isinstance(lookback, bool) or not isinstance(lookback, int) or lookback < 2:
         raise ValueError(f"row_count_anomaly.lookback must be an integer >= 2, got {lookback!r}")
     if isinstance(min_history, bool) or not isinstance(min_history, int) or not 2 <= min_history <= lookback:
-        raise ValueError(f"row_count_anomaly.min_history must be an integer in [2, lookback], got {min_history!r}")
+        raise ValueError(
+            f"row_count_anomaly.min_history must be an integer in [2, lookback], got {min_history!r}"
+        )
     for param, value in (("max_zscore", max_zscore), ("max_pct_change", max_pct_change)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0
+        ):
             raise ValueError(f"row_count_anomaly.{param} must be a positive number or None, got {value!r}")
     if max_zscore is None and max_pct_change is None:
         raise ValueError("row_count_anomaly needs max_zscore and/or max_pct_change")
     return RowCountAnomaly(
         **_common("row_count_anomaly", name, severity, where, "row_count_anomaly"),
-        lookback=lookback, max_zscore=max_zscore, max_pct_change=max_pct_change, min_history=min_history,
+        lookback=lookback,
+        max_zscore=max_zscore,
+        max_pct_change=max_pct_change,
+        min_history=min_history,
     )
 
 
-def expression(sql: str, *, name: str | None = None, severity: str = "error",
-               where: str | None = None) -> Expression:
+def expression(
+    sql: str, *, name: str | None = None, severity: str = "error", where: str | None = None
+) -> Expression:
     """Rows where the boolean SQL expression is false fail (NULL counts as not false, as in CHECK constraints)."""
     text = validate_sql_expression(sql, param="expression.sql")
     return Expression(**_common("expression", name, severity, where, f"expression({text})"), sql=text)
@@ -362,8 +445,26 @@ CONSTRUCTORS: dict[str, Callable[..., Check]] = {
 }
 
 __all__ = [
-    "CONSTRUCTORS", "AcceptedValues", "Check", "CustomSql", "Expression", "Freshness", "IdentifierError",
-    "NotNull", "Relationships", "RowCount", "RowCountAnomaly", "Unique", "accepted_values", "custom_sql",
-    "expression", "freshness", "not_null", "parse_duration", "relationships", "row_count",
-    "row_count_anomaly", "unique",
+    "CONSTRUCTORS",
+    "AcceptedValues",
+    "Check",
+    "CustomSql",
+    "Expression",
+    "Freshness",
+    "IdentifierError",
+    "NotNull",
+    "Relationships",
+    "RowCount",
+    "RowCountAnomaly",
+    "Unique",
+    "accepted_values",
+    "custom_sql",
+    "expression",
+    "freshness",
+    "not_null",
+    "parse_duration",
+    "relationships",
+    "row_count",
+    "row_count_anomaly",
+    "unique",
 ]

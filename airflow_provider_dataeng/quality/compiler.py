@@ -115,7 +115,9 @@ def _unique_expression(check: Unique, dialect: Dialect, where: str | None) -> st
     return f"{rows} - {distinct}"
 
 
-def compile_scan(table: str, checks: Sequence[Check], dialect: Dialect, where: str | None = None) -> ScanQuery:
+def compile_scan(
+    table: str, checks: Sequence[Check], dialect: Dialect, where: str | None = None
+) -> ScanQuery:
     """ONE aggregate query computing the observed value of every single-table check."""
     scan_checks = [c for c in checks if c.in_scan]
     if not scan_checks:
@@ -140,13 +142,18 @@ def compile_scan(table: str, checks: Sequence[Check], dialect: Dialect, where: s
     return ScanQuery(sql, params.values or None, "scan", positions=positions)
 
 
-def compile_relationship(table: str, check: Relationships, dialect: Dialect, where: str | None = None) -> Query:
+def compile_relationship(
+    table: str, check: Relationships, dialect: Dialect, where: str | None = None
+) -> Query:
     """Count rows whose non-NULL key has no match in the referenced table (an anti-join)."""
-    return Query(_relationship_sql(table, check, dialect, where, "COUNT(*)", ""), None, f"relationships:{check.name}")
+    return Query(
+        _relationship_sql(table, check, dialect, where, "COUNT(*)", ""), None, f"relationships:{check.name}"
+    )
 
 
-def _relationship_sql(table: str, check: Relationships, dialect: Dialect, where: str | None,
-                      projection: str, tail: str) -> str:
+def _relationship_sql(
+    table: str, check: Relationships, dialect: Dialect, where: str | None, projection: str, tail: str
+) -> str:
     col = dialect.column(check.column, param=f"{check.name}.column")
     ref_col = dialect.column(check.to_column, param=f"{check.name}.to_column")
     ref_table = dialect.table(check.to_table, param=f"{check.name}.to_table")
@@ -180,22 +187,32 @@ def compile_sample(table: str, check: Check, dialect: Dialect, where: str | None
     purpose = f"sample:{check.name}"
     if isinstance(check, Relationships):
         col = dialect.column(check.column, param=f"{check.name}.column")
-        sql = _relationship_sql(table, check, dialect, where, f"src.{col}, COUNT(*) AS n_rows",
-                                f"\nGROUP BY src.{col}\nORDER BY n_rows DESC, src.{col}\nLIMIT {limit}")
+        sql = _relationship_sql(
+            table,
+            check,
+            dialect,
+            where,
+            f"src.{col}, COUNT(*) AS n_rows",
+            f"\nGROUP BY src.{col}\nORDER BY n_rows DESC, src.{col}\nLIMIT {limit}",
+        )
         return Query(sql, None, purpose)
     if isinstance(check, Unique):
         cols = [dialect.column(c, param=f"{check.name}.columns") for c in check.columns]
         condition = _and(*filters, *(f"{c} IS NOT NULL" for c in cols))
         keys = ", ".join(cols)
-        sql = (f"SELECT {keys}, COUNT(*) AS n_rows\nFROM {target}\nWHERE {condition}\nGROUP BY {keys}\n"
-               f"HAVING COUNT(*) > 1\nORDER BY n_rows DESC, {keys}\nLIMIT {limit}")
+        sql = (
+            f"SELECT {keys}, COUNT(*) AS n_rows\nFROM {target}\nWHERE {condition}\nGROUP BY {keys}\n"
+            f"HAVING COUNT(*) > 1\nORDER BY n_rows DESC, {keys}\nLIMIT {limit}"
+        )
         return Query(sql, None, purpose)
     if isinstance(check, AcceptedValues):
         col = dialect.column(check.column, param=f"{check.name}.column")
         placeholders = ", ".join(params.bind(v) for v in check.values)
         condition = _and(*filters, f"{col} IS NOT NULL", f"{col} NOT IN ({placeholders})")
-        sql = (f"SELECT {col}, COUNT(*) AS n_rows\nFROM {target}\nWHERE {condition}\nGROUP BY {col}\n"
-               f"ORDER BY n_rows DESC, {col}\nLIMIT {limit}")
+        sql = (
+            f"SELECT {col}, COUNT(*) AS n_rows\nFROM {target}\nWHERE {condition}\nGROUP BY {col}\n"
+            f"ORDER BY n_rows DESC, {col}\nLIMIT {limit}"
+        )
         return Query(sql, params.values, purpose)
     if isinstance(check, NotNull):
         cols = [dialect.column(c, param=f"{check.name}.columns") for c in check.columns]
@@ -230,6 +247,8 @@ def compile_plan(table: str, checks: Sequence[Check], dialect: Dialect, where: s
         raise ValueError(f"checks: several checks are named {duplicates}; give each a distinct name=")
     dialect.table(table, param="table")
     scan = compile_scan(table, checks, dialect, where) if any(c.in_scan for c in checks) else None
-    rels = tuple((c, compile_relationship(table, c, dialect, where)) for c in checks if isinstance(c, Relationships))
+    rels = tuple(
+        (c, compile_relationship(table, c, dialect, where)) for c in checks if isinstance(c, Relationships)
+    )
     custom = tuple((c, compile_custom(table, c, dialect)) for c in checks if isinstance(c, CustomSql))
     return Plan(scan, rels, custom)

@@ -86,12 +86,26 @@ def _seconds(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
-def evaluate(check: Check, observed: Any, *, table: str, now: datetime, content: str | None = None,
-             history: Sequence[float] | None = None) -> CheckResult:
+def evaluate(
+    check: Check,
+    observed: Any,
+    *,
+    table: str,
+    now: datetime,
+    content: str | None = None,
+    history: Sequence[float] | None = None,
+) -> CheckResult:
     """The result of one check given its observed value (and, for anomalies, past counts newest first)."""
     result = CheckResult(
-        name=check.name, check_type=check.kind, table=table, columns=list(check.columns),
-        severity=check.severity, status="pass", observed=None, threshold="", description=check.describe(),
+        name=check.name,
+        check_type=check.kind,
+        table=table,
+        columns=list(check.columns),
+        severity=check.severity,
+        status="pass",
+        observed=None,
+        threshold="",
+        description=check.describe(),
         content=content,
     )
     if isinstance(check, Freshness):
@@ -115,8 +129,13 @@ def evaluate(check: Check, observed: Any, *, table: str, now: datetime, content:
         if check.max_pct_change is not None:
             limits.append(f"|change| <= {check.max_pct_change:g}%")
         result.threshold = " and ".join(limits)
-        verdict = judge(count, list(history or []), max_zscore=check.max_zscore,
-                        max_pct_change=check.max_pct_change, min_history=check.min_history)
+        verdict = judge(
+            count,
+            list(history or []),
+            max_zscore=check.max_zscore,
+            max_pct_change=check.max_pct_change,
+            min_history=check.min_history,
+        )
         result.note = verdict.note
         result.status = "pass" if verdict.passed else _failed_status(check)
     elif isinstance(check, CustomSql):
@@ -172,8 +191,14 @@ def format_table(results: Sequence[CheckResult]) -> str:
     """A plain-text table of results (for logs and the failure message)."""
     header = ("status", "check", "columns", "observed", "threshold", "note")
     rows = [
-        (r.status.upper(), r.name, ",".join(r.columns) or "-", str(jsonable(r.observed)), r.threshold,
-         r.note + (f" e.g. {r.failing_rows[:3]}" if r.failing_rows else ""))
+        (
+            r.status.upper(),
+            r.name,
+            ",".join(r.columns) or "-",
+            str(jsonable(r.observed)),
+            r.threshold,
+            r.note + (f" e.g. {r.failing_rows[:3]}" if r.failing_rows else ""),
+        )
         for r in results
     ]
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(header)]

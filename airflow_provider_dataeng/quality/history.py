@@ -68,8 +68,10 @@ def delete_run_sql(results_table: str, table: str, ids: RunIds, dialect: Dialect
     """Remove this run's earlier rows for ``table`` (a retry or a cleared task re-run)."""
     params: dict[str, Any] = {"table_name": table}
     run = _run_filter(dialect, ids, params)
-    sql = (f"DELETE FROM {dialect.table(results_table, param='results_table')}\n"
-           f"WHERE {run} AND {_c(dialect, 'TABLE_NAME')} = {dialect.placeholder('table_name')}")
+    sql = (
+        f"DELETE FROM {dialect.table(results_table, param='results_table')}\n"
+        f"WHERE {run} AND {_c(dialect, 'TABLE_NAME')} = {dialect.placeholder('table_name')}"
+    )
     return Query(sql, params, "history:delete")
 
 
@@ -79,8 +81,9 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
-def insert_results_sql(results_table: str, results: Sequence[CheckResult], ids: RunIds, checked_at: datetime,
-                       dialect: Dialect) -> Query:
+def insert_results_sql(
+    results_table: str, results: Sequence[CheckResult], ids: RunIds, checked_at: datetime, dialect: Dialect
+) -> Query:
     """One multi-row INSERT of every result, all values bound."""
     if not results:
         raise ValueError("insert_results_sql needs at least one result")
@@ -89,14 +92,21 @@ def insert_results_sql(results_table: str, results: Sequence[CheckResult], ids: 
     for i, r in enumerate(results):
         observed = jsonable(r.observed)
         values = {
-            "DAG_ID": ids.dag_id, "TASK_ID": ids.task_id, "RUN_ID": ids.run_id,
+            "DAG_ID": ids.dag_id,
+            "TASK_ID": ids.task_id,
+            "RUN_ID": ids.run_id,
             "LOGICAL_DATE": dialect.bind_timestamp(ids.logical_date),
             "CHECKED_AT": dialect.bind_timestamp(checked_at),
-            "TABLE_NAME": r.table, "CHECK_NAME": r.name, "CHECK_TYPE": r.check_type,
+            "TABLE_NAME": r.table,
+            "CHECK_NAME": r.name,
+            "CHECK_TYPE": r.check_type,
             "COLUMN_NAMES": ",".join(r.columns) or None,
             "OBSERVED": None if observed is None else json.dumps(observed),
-            "OBSERVED_NUMBER": _number(observed), "THRESHOLD": r.threshold, "STATUS": r.status,
-            "SEVERITY": r.severity, "NOTE": r.note or None,
+            "OBSERVED_NUMBER": _number(observed),
+            "THRESHOLD": r.threshold,
+            "STATUS": r.status,
+            "SEVERITY": r.severity,
+            "NOTE": r.note or None,
         }
         placeholders = []
         for j, (name, _) in enumerate(COLUMNS):
@@ -105,13 +115,16 @@ def insert_results_sql(results_table: str, results: Sequence[CheckResult], ids: 
             placeholders.append(dialect.placeholder(key))
         rows.append(f"({', '.join(placeholders)})")
     column_list = ", ".join(_c(dialect, name) for name, _ in COLUMNS)
-    sql = (f"INSERT INTO {dialect.table(results_table, param='results_table')} ({column_list})\n"
-           f"VALUES\n" + ",\n".join(f"  {row}" for row in rows))
+    sql = (
+        f"INSERT INTO {dialect.table(results_table, param='results_table')} ({column_list})\n"
+        f"VALUES\n" + ",\n".join(f"  {row}" for row in rows)
+    )
     return Query(sql, params, "history:insert")
 
 
-def count_history_sql(results_table: str, table: str, check_name: str, lookback: int, ids: RunIds,
-                      dialect: Dialect) -> Query:
+def count_history_sql(
+    results_table: str, table: str, check_name: str, lookback: int, ids: RunIds, dialect: Dialect
+) -> Query:
     """The last ``lookback`` observed counts of a check, newest first, excluding this run's own rows."""
     params: dict[str, Any] = {"table_name": table, "check_name": check_name}
     run = _run_filter(dialect, ids, params)
@@ -124,9 +137,11 @@ def count_history_sql(results_table: str, table: str, check_name: str, lookback:
     if ids.logical_date is not None:
         params["logical_date"] = dialect.bind_timestamp(ids.logical_date)
         conditions.append(f"{_c(dialect, 'LOGICAL_DATE')} <= {dialect.placeholder('logical_date')}")
-    sql = (f"SELECT {_c(dialect, 'OBSERVED_NUMBER')}\n"
-           f"FROM {dialect.table(results_table, param='results_table')}\n"
-           f"WHERE " + "\n  AND ".join(conditions) + "\n"
-           f"ORDER BY {_c(dialect, 'LOGICAL_DATE')} DESC, {_c(dialect, 'CHECKED_AT')} DESC\n"
-           f"LIMIT {int(lookback)}")
+    sql = (
+        f"SELECT {_c(dialect, 'OBSERVED_NUMBER')}\n"
+        f"FROM {dialect.table(results_table, param='results_table')}\n"
+        f"WHERE " + "\n  AND ".join(conditions) + "\n"
+        f"ORDER BY {_c(dialect, 'LOGICAL_DATE')} DESC, {_c(dialect, 'CHECKED_AT')} DESC\n"
+        f"LIMIT {int(lookback)}"
+    )
     return Query(sql, params, f"history:{check_name}")

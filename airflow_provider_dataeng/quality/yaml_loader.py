@@ -49,8 +49,13 @@ ALIASES: dict[str, tuple[str, dict[str, str]]] = {
 ARG_ALIASES = {"to": "to_table", "field": "to_column", "expression": "sql", "column_name": "column"}
 #: The argument a bare value fills (``unique: id``) and the one a column entry fills implicitly.
 FIRST_ARG = {
-    "unique": "columns", "not_null": "columns", "accepted_values": "column", "relationships": "column",
-    "freshness": "column", "expression": "sql", "custom_sql": "query",
+    "unique": "columns",
+    "not_null": "columns",
+    "accepted_values": "column",
+    "relationships": "column",
+    "freshness": "column",
+    "expression": "sql",
+    "custom_sql": "query",
 }
 _REF = re.compile(r"""^\s*(?:ref|source)\(\s*(['"])([^'"]+)\1\s*(?:,\s*(['"])([^'"]+)\3\s*)?\)\s*$""")
 
@@ -115,7 +120,9 @@ class _Reader:
 
     def document(self, root: Any) -> list[Check]:
         checks: list[Check] = []
-        for key, key_node, value_node in self.mapping(root, None, "a mapping with 'checks:' and/or 'columns:'"):
+        for key, key_node, value_node in self.mapping(
+            root, None, "a mapping with 'checks:' and/or 'columns:'"
+        ):
             if key == "checks":
                 checks += [self.check(item, None) for item in self.sequence(value_node, key)]
             elif key == "columns":
@@ -155,8 +162,9 @@ class _Reader:
         extra = {k: (kn, vn) for k, kn, vn in entries if k != kind}
         return self.build(kind, key_node, args_node, extra, column)
 
-    def build(self, kind: str, key_node: Any, args_node: Any, extra: dict[str, tuple[Any, Any]],
-              column: str | None) -> Check:
+    def build(
+        self, kind: str, key_node: Any, args_node: Any, extra: dict[str, tuple[Any, Any]], column: str | None
+    ) -> Check:
         import yaml
 
         renames: dict[str, str] = {}
@@ -166,10 +174,18 @@ class _Reader:
             raise self.fail(key_node, kind, f"unknown check (known: {', '.join(sorted(CONSTRUCTORS))})")
         constructor = CONSTRUCTORS[kind]
         args: dict[str, tuple[Any, Any]] = {}  # argument -> (value, node for errors)
-        if column is not None and kind in FIRST_ARG and FIRST_ARG[kind] != "sql" and FIRST_ARG[kind] != "query":
+        if (
+            column is not None
+            and kind in FIRST_ARG
+            and FIRST_ARG[kind] != "sql"
+            and FIRST_ARG[kind] != "query"
+        ):
             args[FIRST_ARG[kind]] = (column, key_node)
-        if args_node is not None and not (isinstance(args_node, yaml.ScalarNode) and args_node.value == ""
-                                          and args_node.tag.endswith(":null")):
+        if args_node is not None and not (
+            isinstance(args_node, yaml.ScalarNode)
+            and args_node.value == ""
+            and args_node.tag.endswith(":null")
+        ):
             if isinstance(args_node, yaml.MappingNode):
                 items = [(k, kn, vn) for k, kn, vn in self.mapping(args_node, kind, "arguments")]
             else:
@@ -178,7 +194,9 @@ class _Reader:
                 items = [(FIRST_ARG[kind], args_node, args_node)]
             for arg, arg_key_node, value_node in items:
                 if arg == "config":
-                    for sub, sub_key_node, sub_value in self.mapping(value_node, "config", "a config mapping"):
+                    for sub, sub_key_node, sub_value in self.mapping(
+                        value_node, "config", "a config mapping"
+                    ):
                         args[sub] = (self.value(sub_value), sub_key_node)
                 else:
                     args[arg] = (self.value(value_node), arg_key_node)
@@ -200,15 +218,21 @@ class _Reader:
             out[arg] = value
         return out
 
-    def call(self, kind: str, constructor: Callable[..., Check], key_node: Any,
-             args: dict[str, tuple[Any, Any]]) -> Check:
+    def call(
+        self, kind: str, constructor: Callable[..., Check], key_node: Any, args: dict[str, tuple[Any, Any]]
+    ) -> Check:
         signature = inspect.signature(constructor)
         allowed = list(signature.parameters)
         for arg, (_, node) in args.items():
             if arg not in signature.parameters:
-                raise self.fail(node, arg, f"unknown argument for check {kind!r} (allowed: {', '.join(allowed)})")
-        missing = [p.name for p in signature.parameters.values()
-                   if p.default is inspect.Parameter.empty and p.name not in args]
+                raise self.fail(
+                    node, arg, f"unknown argument for check {kind!r} (allowed: {', '.join(allowed)})"
+                )
+        missing = [
+            p.name
+            for p in signature.parameters.values()
+            if p.default is inspect.Parameter.empty and p.name not in args
+        ]
         if missing:
             raise self.fail(key_node, kind, f"missing argument {missing[0]!r} for check {kind!r}")
         try:

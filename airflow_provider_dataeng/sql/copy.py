@@ -50,7 +50,9 @@ _ON_ERROR_FIXED = {"abort": "ABORT_STATEMENT", "continue": "CONTINUE", "skip_fil
 _ON_ERROR_SKIP_N = re.compile(r"skip_file_([1-9][0-9]{0,8})(%?)")
 _SAFE_PREFIX = re.compile(r"[A-Za-z0-9_\-.=/]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_COLUMN_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?: [A-Za-z][A-Za-z0-9_]*)*(?:\(\s*\d+\s*(?:,\s*\d+\s*)?\))?")
+_COLUMN_TYPE = re.compile(
+    r"[A-Za-z][A-Za-z0-9_]*(?: [A-Za-z][A-Za-z0-9_]*)*(?:\(\s*\d+\s*(?:,\s*\d+\s*)?\))?"
+)
 
 
 def on_error_sql(value: str) -> str:
@@ -69,7 +71,9 @@ def on_error_sql(value: str) -> str:
 def validate_prefix(prefix: str, *, param: str = "prefix") -> str:
     """A stage folder such as ``events/2026-01-01/``: safe characters only, no leading slash, no ``..``."""
     if not isinstance(prefix, str) or not prefix.strip("/"):
-        raise ValueError(f"{param} must be a non-empty stage folder such as 'events/2026-01-01/', got {prefix!r}")
+        raise ValueError(
+            f"{param} must be a non-empty stage folder such as 'events/2026-01-01/', got {prefix!r}"
+        )
     text = prefix.lstrip("/")
     if not _SAFE_PREFIX.fullmatch(text) or ".." in text.split("/"):
         raise ValueError(
@@ -168,7 +172,9 @@ def build_copy_sql(
 def parse_columns(columns: Mapping[str, str], *, param: str = "columns") -> list[tuple[str, str]]:
     """Validate ``{"NAME": "TYPE"}`` for CREATE TABLE: names are identifiers, types plain type names."""
     if not isinstance(columns, Mapping) or not columns:
-        raise ValueError(f"{param} must be a non-empty mapping of column name to type, e.g. {{'ID': 'NUMBER'}}")
+        raise ValueError(
+            f"{param} must be a non-empty mapping of column name to type, e.g. {{'ID': 'NUMBER'}}"
+        )
     parsed: list[tuple[str, str]] = []
     seen: set[str] = set()
     reserved = {c.name for c in METADATA_COLUMNS}
@@ -254,10 +260,7 @@ def build_table_exists_sql(table: ObjectName) -> tuple[str, dict[str, Any]]:
         schema = "%(schema)s"
     else:
         schema = "CURRENT_SCHEMA()"
-    sql = (
-        f'SELECT COUNT(*) AS "N" FROM {source}\n'
-        f"WHERE TABLE_SCHEMA = {schema} AND TABLE_NAME = %(name)s"
-    )
+    sql = f'SELECT COUNT(*) AS "N" FROM {source}\nWHERE TABLE_SCHEMA = {schema} AND TABLE_NAME = %(name)s'
     return sql, params
 
 
@@ -310,7 +313,9 @@ def build_remove_sql(stage: ObjectName, path: str) -> str:
     path = validate_file_path(path, param="purge")
     name = path.rsplit("/", 1)[-1]
     if any(c in name for c in "[]\\^"):
-        raise ValueError(f"purge: cannot build an exact REMOVE pattern for {path!r} ([, ], \\ or ^ in the name)")
+        raise ValueError(
+            f"purge: cannot build an exact REMOVE pattern for {path!r} ([, ], \\ or ^ in the name)"
+        )
     pattern = "^.*/" + "".join(c if c.isalnum() or c == "_" else f"[{c}]" for c in name) + "$"
     return f"REMOVE {quote_string(stage_location(stage) + '/' + path)} PATTERN = {quote_string(pattern)}"
 

@@ -98,7 +98,9 @@ class FileFormat:
     def create_sql(self, name: ObjectName, *, temporary: bool = True) -> str:
         """``CREATE OR REPLACE [TEMPORARY] FILE FORMAT name TYPE = ...`` (INFER_SCHEMA needs a named format)."""
         if self.type is None:
-            raise FileFormatError("a named file format already exists; only a typed description can be created")
+            raise FileFormatError(
+                "a named file format already exists; only a typed description can be created"
+            )
         kind = "TEMPORARY FILE FORMAT" if temporary else "FILE FORMAT"
         return f"CREATE OR REPLACE {kind} {name.sql} " + " ".join(self._assignments())
 

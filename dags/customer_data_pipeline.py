@@ -180,6 +180,7 @@ with DAG(
         dedupe_order_by="RECORD:updated_at::timestamp_ntz",
         delete_condition="RECORD:is_deleted::boolean",
         delete_mode="soft",
+        only_newer_by="UPDATED_AT",  # an interval backfilled out of order never overwrites newer rows
         if_empty="succeed",
         outlets=[table_asset(f"STAGING.{entity}") for entity in ENTITIES],
     ).expand_kwargs(

@@ -70,6 +70,7 @@ class MergeSpec:
     delete_condition: str | None = None
     soft_delete_column: str = "_DELETED_AT"
     scd_type: int = 1
+    only_newer_by: str | None = None
     _names: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -93,6 +94,14 @@ class MergeSpec:
                 soft_delete_column=self.soft_delete_column,
             )
         )
+        if self.only_newer_by is not None:
+            if self.scd_type != 1:
+                raise MergeConfigError("only_newer_by applies to scd_type=1 (scd_type=2 keeps every version)")
+            if self.only_newer_by not in names or self.only_newer_by in self.key_columns:
+                raise MergeConfigError(
+                    f"only_newer_by={self.only_newer_by!r} must be one of the merged non-key columns "
+                    f"{[n for n in names if n not in self.key_columns]} (e.g. UPDATED_AT)"
+                )
         clash = [n for n in names if n in reserved or n.startswith(INTERNAL_PREFIX)]
         if clash:
             raise MergeConfigError(
@@ -285,6 +294,15 @@ def build_merge_sql(spec: MergeSpec) -> str:
     return _build_scd2(spec) if spec.scd_type == 2 else _build_scd1(spec)
 
 
+def build_probe_column_sql(stream: ObjectName, expression: str) -> str:
+    """Evaluate one merged column's expression over the whole stream (run only after a MERGE failed).
+
+    ``COUNT`` of the expression forces it to be computed for every change row, so the query fails exactly
+    when the expression fails on some row: it tells which column a cast error comes from.
+    """
+    return f'SELECT COUNT({expression}) AS "N" FROM {stream.sql}'
+
+
 def parse_merge_counts(row: Mapping[str, Any] | None) -> dict[str, int]:
     """``{"inserted", "updated", "deleted"}`` from the MERGE's result row (absent clauses count 0)."""
     counts = {"inserted": 0, "updated": 0, "deleted": 0}
@@ -332,10 +350,16 @@ def _build_scd1(spec: MergeSpec) -> str:
     deletes = spec.delete_mode != "ignore"
     upsert_only = f' AND NOT "S".{_DELETE}' if deletes else ""
     soft = quote_identifier(spec.soft_delete_column)
+    # only_newer_by: a change older than the row it matches (an out-of-order backfill, a late replay) is
+    # not applied, so intervals may run in any order and end in the newest state.
+    newer = ""
+    if spec.only_newer_by is not None:
+        column = quote_identifier(spec.only_newer_by)
+        newer = f' AND ("S".{column} IS NULL OR "T".{column} IS NULL OR "S".{column} >= "T".{column})'
     clauses = []
     sets = [f'{quote_identifier(c)} = "S".{quote_identifier(c)}' for c in spec.value_columns]
     if spec.delete_mode == "hard":
-        clauses.append(f'WHEN MATCHED AND "S".{_DELETE} THEN DELETE')
+        clauses.append(f'WHEN MATCHED AND "S".{_DELETE}{newer} THEN DELETE')
     elif spec.delete_mode == "soft":
         # A tombstone's values are the entity's last state (its updated_at, say): take them, so downstream
         # incremental models that filter on such a column see the deletion; a tombstone that carries only
@@ -345,12 +369,23 @@ def _build_scd1(spec: MergeSpec) -> str:
             for c in spec.value_columns
         ]
         stamp = ", ".join([*kept, f"{soft} = {NOW}"])
-        clauses.append(f'WHEN MATCHED AND "S".{_DELETE} AND "T".{soft} IS NULL THEN UPDATE SET {stamp}')
+        clauses.append(
+            f'WHEN MATCHED AND "S".{_DELETE} AND "T".{soft} IS NULL{newer} THEN UPDATE SET {stamp}'
+        )
     if spec.delete_mode == "soft":
         sets.append(f"{soft} = NULL")  # a key deleted earlier and sent again is live again
     if sets:
-        clauses.append(f"WHEN MATCHED{upsert_only} THEN UPDATE SET {', '.join(sets)}")
+        clauses.append(f"WHEN MATCHED{upsert_only}{newer} THEN UPDATE SET {', '.join(sets)}")
     clauses.append(f"WHEN NOT MATCHED{upsert_only} THEN {_insert(spec.column_names)}")
+    if spec.only_newer_by is not None and spec.delete_mode == "soft":
+        # A tombstone of a key not seen yet is kept as a soft-deleted row: an older version of that key
+        # arriving later (an out-of-order interval) then meets the guard instead of coming back to life.
+        names = (*spec.column_names, spec.soft_delete_column)
+        values = ", ".join([*(f'"S".{quote_identifier(c)}' for c in spec.column_names), NOW])
+        clauses.append(
+            f'WHEN NOT MATCHED AND "S".{_DELETE} THEN INSERT ({", ".join(quote_identifier(c) for c in names)}) '
+            f"VALUES ({values})"
+        )
     return f'MERGE INTO {spec.target.sql} AS "T"\nUSING ({_changes_sql(spec)}) AS "S"\nON {on}\n' + "\n".join(
         clauses
     )

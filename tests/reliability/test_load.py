@@ -63,6 +63,16 @@ GATE_FACTORY = textwrap.dedent(
 
 
 @pytest.fixture(scope="module")
+def local_stack():
+    """A private stack: 8 concurrent extracts and a 1M-row gate load the stand-ins heavily, and later tests
+    on the session's shared stack failed after it (objects and files reported missing)."""
+    from airflow_provider_dataeng.local.stack import LocalStack
+
+    with LocalStack() as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")
 def env(local_stack: Any, airflow_db: Any) -> dict[str, str]:
     return stack_env(local_stack, DATABASE)
 

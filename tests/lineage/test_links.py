@@ -136,7 +136,7 @@ def test_sql_and_json_fields_render_as_such() -> None:
 def test_a_real_run_stores_the_link_airflow_shows(
     monkeypatch: pytest.MonkeyPatch,
     airflow_db: Path,
-    local_stack: Any,  # noqa: F811
+    local_stack: Any,
 ) -> None:
     from airflow.dag_processing.dagbag import DagBag
     from airflow.models.xcom import XComModel

@@ -18,7 +18,6 @@ import pytest
 
 from airflow_provider_dataeng import lineage
 from airflow_provider_dataeng.lineage import Assertion, Dataset, Lineage, OutputStats, SchemaField
-from airflow_provider_dataeng.local.pytest_plugin import local_stack  # noqa: F401
 from airflow_provider_dataeng.operators.quality import QualityGateOperator
 from airflow_provider_dataeng.operators.snowflake_load import S3StageLoadOperator
 from airflow_provider_dataeng.operators.snowflake_merge import SnowflakeStreamMergeOperator
@@ -45,7 +44,7 @@ class RecordingTI:
 
 
 @pytest.fixture(scope="module")
-def stack(local_stack: Any) -> Iterator[Any]:  # noqa: F811
+def stack(local_stack: Any) -> Iterator[Any]:
     conn = {
         "conn_type": "snowflake",
         "login": "local",

@@ -388,8 +388,3 @@ def test_merge_killed_around_the_merge_then_rerun_applies_it_once(env, sf, refer
     else:  # the killed MERGE committed and consumed the stream: the retry has nothing to apply
         assert summary == {"inserted": 0, "updated": 0, "deleted": 0, "skipped": True}
     assert sf(STAGING_SQL.format(table=target)) == reference["staging"]
-
-# Opt-in until the shared-stack interference is fixed: run with DATAENG_HEAVY_RELIABILITY=1 (see the issue note).
-pytestmark = [*globals().get("pytestmark", []), __import__("pytest").mark.skipif(
-    not __import__("os").environ.get("DATAENG_HEAVY_RELIABILITY"),
-    reason="heavy reliability tests disturb the shared local stack; set DATAENG_HEAVY_RELIABILITY=1")]

@@ -69,6 +69,12 @@ def provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider_dataeng.operators.quality"],
             },
         ],
+        "triggers": [
+            {
+                "integration-name": "REST API (dataeng)",
+                "python-modules": ["airflow_provider_dataeng.triggers.resume"],
+            },
+        ],
         "connection-types": [REST_API_CONNECTION_TYPE],
         "extra-links": ["airflow_provider_dataeng.links.SnowsightTableLink"],
     }

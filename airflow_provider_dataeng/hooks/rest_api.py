@@ -54,6 +54,37 @@ class RestApiHTTPError(AirflowException):
         self.url = url
 
 
+@dataclass(frozen=True)
+class PageCursor:
+    """Where a pagination run stands: the next request to send and how many pages came before it."""
+
+    request: PageRequest
+    pages_done: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"request": self.request.to_dict(), "pages_done": self.pages_done}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PageCursor:
+        return cls(request=PageRequest.from_dict(data["request"]), pages_done=int(data["pages_done"]))
+
+
+class ApiAsksToWait(AirflowException):
+    """The API asked to wait (``Retry-After`` / ``X-RateLimit-Reset``) longer than the caller wants to sleep.
+
+    Raised instead of sleeping when ``pause_longer_than`` is set, so the caller can free its worker slot
+    (defer) and continue later from ``cursor``: the request that was refused, not yet counted as a page.
+    """
+
+    def __init__(self, seconds: float, source: str, status: int, url: str) -> None:
+        super().__init__(f"HTTP {status} from {url}: {source} asks to wait {seconds:g}s")
+        self.seconds = seconds
+        self.source = source
+        self.status = status
+        self.url = url
+        self.cursor: PageCursor | None = None
+
+
 class _TransientError(Exception):
     """A network-level failure worth retrying (connection refused/reset, timeout, truncated body)."""
 
@@ -242,7 +273,9 @@ class RestApiHook(BaseHook):
             content_type=response.headers.get("Content-Type", ""),
         )
 
-    def _send_checked(self, request: PageRequest, headers: Mapping[str, str] | None) -> _Fetched:
+    def _send_checked(
+        self, request: PageRequest, headers: Mapping[str, str] | None, pause_longer_than: float | None = None
+    ) -> _Fetched:
         from airflow_provider_dataeng.hooks.rest_auth import OAuth2ClientCredentials
 
         fetched = self._send_once(request, headers)
@@ -256,6 +289,9 @@ class RestApiHook(BaseHook):
             fetched = self._send_once(request, headers)
         if fetched.status in self.retry_policy.statuses:
             seconds, source = server_wait_hint(fetched.headers)
+            if pause_longer_than is not None and seconds is not None and seconds > pause_longer_than:
+                assert source is not None
+                raise ApiAsksToWait(seconds, source, fetched.status, self.redactor.url(fetched.url))
             error = RetryableHTTPError(fetched.status, self.redactor.url(fetched.url), seconds, source)
             error.excerpt = self._excerpt(fetched.body)  # type: ignore[attr-defined]
             raise error
@@ -273,8 +309,18 @@ class RestApiHook(BaseHook):
         more = "..." if len(body) > _EXCERPT else ""
         return repr(self.redactor.text(text) + more)
 
-    def fetch(self, request: PageRequest, headers: Mapping[str, str] | None = None) -> _Fetched:
-        """Send one request, retrying transient failures per the retry policy (attempts are logged)."""
+    def fetch(
+        self,
+        request: PageRequest,
+        headers: Mapping[str, str] | None = None,
+        *,
+        pause_longer_than: float | None = None,
+    ) -> _Fetched:
+        """Send one request, retrying transient failures per the retry policy (attempts are logged).
+
+        With ``pause_longer_than`` (seconds), a server asking to wait longer than that raises
+        :class:`ApiAsksToWait` instead of being slept through.
+        """
         from airflow_provider_dataeng.hooks.rest_retry import build_retrying
 
         policy = self.retry_policy
@@ -303,7 +349,7 @@ class RestApiHook(BaseHook):
 
         retrying = build_retrying(policy, is_retryable=is_retryable, before_sleep=before_sleep)
         try:
-            return retrying(self._send_checked, request, headers)
+            return retrying(self._send_checked, request, headers, pause_longer_than)
         except RetryableHTTPError as exc:
             raise RestApiHTTPError(
                 f"HTTP {exc.status} from {request.method} {exc.url} after {policy.max_attempts} attempts: "
@@ -331,8 +377,15 @@ class RestApiHook(BaseHook):
         records_path: str | Sequence[str] | None = None,
         max_pages: int | None = None,
         raw: bool = True,
+        resume: PageCursor | None = None,
+        pause_longer_than: float | None = None,
     ) -> Iterator[RawPage]:
-        """Pages as they arrive; ``raw=True`` keeps each record as its JSON bytes (no dict per record)."""
+        """Pages as they arrive; ``raw=True`` keeps each record as its JSON bytes (no dict per record).
+
+        ``resume`` continues an earlier run at its cursor (page numbers go on from there; loop detection
+        starts afresh). With ``pause_longer_than``, a long server wait raises :class:`ApiAsksToWait` carrying
+        the cursor to resume from, when that cursor holds no secret (else the wait is slept through).
+        """
         paginator = paginator if paginator is not None else SinglePagePaginator()
         for member in ("first_request", "next_request", "body_paths"):
             if not hasattr(paginator, member):
@@ -346,14 +399,23 @@ class RestApiHook(BaseHook):
         decoder = PageDecoder(path, paginator.body_paths, raw_records=raw)
         limits = [n for n in (max_pages, getattr(paginator, "max_pages", None)) if n]
         limit = min(limits) if limits else None
-        request: PageRequest | None = paginator.first_request(
-            PageRequest(
-                url=self.url_for(endpoint), method=method.upper(), params=dict(params or {}), json=json
+        request: PageRequest | None
+        if resume is not None:
+            request, number = resume.request, resume.pages_done
+            origin = _origin(self.url_for(endpoint))
+            if _origin(request.url) != origin:
+                raise PaginationError(
+                    f"cannot resume at {self.redactor.url(request.url)}: another host than {origin}"
+                )
+        else:
+            request = paginator.first_request(
+                PageRequest(
+                    url=self.url_for(endpoint), method=method.upper(), params=dict(params or {}), json=json
+                )
             )
-        )
+            origin = _origin(request.url) if request is not None else ""
+            number = 0
         seen: set[bytes] = set()
-        origin = _origin(request.url) if request is not None else ""
-        number = 0
         warned_link = False
         while request is not None:
             fingerprint = request.fingerprint()
@@ -366,7 +428,14 @@ class RestApiHook(BaseHook):
                 )
             seen.add(fingerprint)
             number += 1
-            fetched = self.fetch(request, headers)
+            pausable = pause_longer_than is not None and self.persistable(request)
+            try:
+                fetched = self.fetch(
+                    request, headers, pause_longer_than=pause_longer_than if pausable else None
+                )
+            except ApiAsksToWait as wait:
+                wait.cursor = PageCursor(request=request, pages_done=number - 1)
+                raise
             url = self.redactor.url(fetched.url)
             try:
                 records, fields = decoder.decode(fetched.body)
@@ -404,6 +473,22 @@ class RestApiHook(BaseHook):
                     f"page {number + 1} would be fetched from {self.redactor.url(request.url)}, another host "
                     f"than {origin}: refusing to send credentials there; check the paginator settings"
                 )
+
+    def persistable(self, request: PageRequest) -> bool:
+        """Whether ``request`` can be stored (e.g. in a deferred task's state) without storing a secret:
+        no known secret value anywhere and no secret-looking query parameter in its URL or params."""
+        from urllib.parse import parse_qsl
+
+        text = jsonlib.dumps(request.to_dict(), default=str)
+        if self.redactor.text(text) != text:
+            return False
+        parts = urlsplit(request.url)
+        if parts.password:
+            return False
+        names = [k for k, _ in parse_qsl(parts.query, keep_blank_values=True)] + [
+            str(k) for k in request.params
+        ]
+        return not any(self.redactor.is_secret_param(name) for name in names)
 
     def paginate(
         self,

@@ -48,6 +48,10 @@ class Redactor:
         """Treat query parameter ``name`` as secret (e.g. the configured API-key parameter)."""
         self._params.add(name.lower())
 
+    def is_secret_param(self, name: str) -> bool:
+        """Whether query parameter ``name`` carries a secret (by its name, or configured as one)."""
+        return is_secret_name(name) or name.lower() in self._params
+
     def text(self, value: object) -> str:
         """Any string (log line, error body excerpt) with every known secret value masked."""
         result = str(value)
@@ -70,6 +74,6 @@ class Redactor:
         query = parts.query
         if query:
             pairs = parse_qsl(query, keep_blank_values=True)
-            pairs = [(k, MASK if is_secret_name(k) or k.lower() in self._params else v) for k, v in pairs]
+            pairs = [(k, MASK if self.is_secret_param(k) else v) for k, v in pairs]
             query = urlencode(pairs, safe="*")
         return self.text(urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment)))

@@ -60,6 +60,13 @@ class RestApiExtractOperator(BaseOperator):
     :param record_key: top-level field(s) every record must carry with a non-null value, e.g. the key the
         merge downstream matches on: a page with a record lacking one fails the task, and nothing is
         committed (no manifest), instead of landing rows the merge cannot match.
+    :param deferrable: when the API asks to wait longer than ``defer_threshold`` (``Retry-After`` or
+        ``X-RateLimit-Reset`` of minutes), defer to the triggerer instead of sleeping in a worker slot, then
+        resume at the refused page: the pagination cursor and the part files written so far are kept.
+        Default: Airflow's ``[operators] default_deferrable``. Needs a running triggerer.
+    :param defer_threshold: seconds; server waits up to this long are slept through as usual (see
+        ``http_retry_policy``), longer ones defer. A page still refused after ``max_attempts`` deferrals
+        fails the task.
     :return: the manifest ``{"destination", "files": [{"uri", "records", "bytes"}], "records", "pages",
         "format", "compression"}``.
     """
@@ -91,9 +98,21 @@ class RestApiExtractOperator(BaseOperator):
         read_ahead: int = 2,
         progress_interval: float = 5.0,
         record_key: str | Sequence[str] | None = None,
+        deferrable: bool | None = None,
+        defer_threshold: float = 60.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if deferrable is None:
+            from airflow.configuration import conf
+
+            deferrable = conf.getboolean("operators", "default_deferrable", fallback=False)
+        if (
+            isinstance(defer_threshold, bool)
+            or not isinstance(defer_threshold, (int, float))
+            or defer_threshold < 0
+        ):
+            raise ValueError(f"defer_threshold must be non-negative seconds, got {defer_threshold!r}")
         if not isinstance(endpoint, str) or not endpoint:
             raise ValueError("endpoint must be a non-empty path or URL string")
         if not isinstance(method, str) or method.upper() not in _METHODS:
@@ -152,9 +171,23 @@ class RestApiExtractOperator(BaseOperator):
         self.compression_level = compression_level
         self.read_ahead = read_ahead
         self.progress_interval = progress_interval
+        self.deferrable = bool(deferrable)
+        self.defer_threshold = float(defer_threshold)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_dataeng.hooks.rest_api import RestApiHook
+        return self._extract(None)
+
+    def execute_resume(
+        self, context: Context, event: Any = None, state: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Continue after a deferral: same cursor, same staged part files (the state rides in the event)."""
+        state = state or (event.get("state") if isinstance(event, dict) else None)
+        if not state:
+            raise ValueError("execute_resume needs the state the task saved when it deferred")
+        return self._extract(state)
+
+    def _extract(self, state: dict[str, Any] | None) -> dict[str, Any]:
+        from airflow_provider_dataeng.hooks.rest_api import ApiAsksToWait, PageCursor, RestApiHook
         from airflow_provider_dataeng.sinks import PartFileSink, s3_storage_options
 
         check_destination_url(self.destination)
@@ -170,19 +203,38 @@ class RestApiExtractOperator(BaseOperator):
             storage_options=options,
             compression_level=self.compression_level,
         )
-        self.log.info(
-            "Extracting %s %s into %s as %s/%s",
-            self.method,
-            hook.redactor.url(hook.url_for(self.endpoint)),
-            self.destination,
-            self.file_format,
-            self.compression,
-        )
+        cursor = PageCursor.from_dict(state["cursor"]) if state else None
+        if cursor is None:
+            self.log.info(
+                "Extracting %s %s into %s as %s/%s",
+                self.method,
+                hook.redactor.url(hook.url_for(self.endpoint)),
+                self.destination,
+                self.file_format,
+                self.compression,
+            )
+        else:
+            self.log.info(
+                "Resuming the extract into %s at page %d (%d records in %d part files so far)",
+                self.destination,
+                cursor.pages_done + 1,
+                state["sink"]["records"] if state else 0,
+                len(state["sink"]["staged"]) if state else 0,
+            )
         # Session and first OAuth token in this thread: read-ahead then fetches pages in a background thread.
         hook.prepare()
-        progress = _Progress(self.log, self.progress_interval)
+        progress = _Progress(
+            self.log,
+            self.progress_interval,
+            pages=cursor.pages_done if cursor else 0,
+            records=state["sink"]["records"] if state else 0,
+        )
         check_keys = _RecordKeyCheck(self.record_key) if self.record_key else None
-        with sink:
+        if state:
+            sink.resume(state["sink"])
+        else:
+            sink.start()
+        try:
             pages = hook.iter_pages(
                 self.endpoint,
                 method=self.method,
@@ -193,6 +245,8 @@ class RestApiExtractOperator(BaseOperator):
                 records_path=self.records_path,
                 max_pages=self.max_pages,
                 raw=self.transform is None,
+                resume=cursor,
+                pause_longer_than=self.defer_threshold if self.deferrable else None,
             )
             with closing(read_ahead(pages, self.read_ahead)) as ready:  # closing stops the reader on errors
                 for page in ready:
@@ -202,10 +256,54 @@ class RestApiExtractOperator(BaseOperator):
                     sink.write(records)
                     progress.page(len(records), sink)
             manifest = sink.commit(pages=progress.pages)
+        except ApiAsksToWait as wait:
+            self._defer(wait, sink, state, hook)  # raises TaskDeferred; the staged parts are kept
+            raise  # unreachable
+        except BaseException:
+            sink.abort()
+            raise
         manifest["destination"] = hook.redactor.url(manifest["destination"])
         self._lineage_manifest = manifest
         progress.done(sink, len(manifest["files"]))
         return manifest
+
+    def _defer(self, wait: Any, sink: Any, state: dict[str, Any] | None, hook: Any) -> None:
+        """Suspend the sink and defer until the server's wait is over; resume at the refused page."""
+        from datetime import datetime, timedelta, timezone
+
+        from airflow_provider_dataeng.hooks.rest_api import RestApiHTTPError
+        from airflow_provider_dataeng.triggers.resume import ResumeAtTrigger
+
+        assert wait.cursor is not None
+        same_page = bool(state) and state["cursor"]["pages_done"] == wait.cursor.pages_done  # type: ignore[index]
+        deferrals = (state["deferrals_on_page"] if same_page else 0) + 1  # type: ignore[index]
+        attempts = hook.retry_policy.max_attempts
+        if deferrals > attempts:
+            sink.abort()
+            raise RestApiHTTPError(
+                f"{wait}; page {wait.cursor.pages_done + 1} was still refused after {attempts} deferrals "
+                "(http_retry_policy.max_attempts); nothing was committed",
+                status=wait.status,
+                url=wait.url,
+            )
+        saved = {
+            "cursor": wait.cursor.to_dict(),
+            "sink": sink.suspend(),
+            "deferrals_on_page": deferrals,
+        }
+        moment = datetime.now(timezone.utc) + timedelta(seconds=wait.seconds)
+        self.log.info(
+            "%s; deferring until %s (deferral %d/%d for page %d): %d records in %d part files kept, the extract "
+            "resumes at that page",
+            wait,
+            moment.isoformat(timespec="seconds"),
+            deferrals,
+            attempts,
+            wait.cursor.pages_done + 1,
+            saved["sink"]["records"],
+            len(saved["sink"]["staged"]),
+        )
+        self.defer(trigger=ResumeAtTrigger(moment.isoformat(), saved), method_name="execute_resume")
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """OpenLineage: the endpoint in, the destination folder out with records, bytes and files written."""
@@ -331,12 +429,12 @@ def read_ahead(items: Iterable[T], depth: int) -> Generator[T, None, None]:
 class _Progress:
     """Logs pages, records, records/s and bytes written every ``interval`` seconds."""
 
-    def __init__(self, log: Any, interval: float) -> None:
+    def __init__(self, log: Any, interval: float, *, pages: int = 0, records: int = 0) -> None:
         self.log = log
         self.interval = interval
         self.started = self.last = time.monotonic()
-        self.pages = 0
-        self.records = 0
+        self.pages = self.first_pages = pages
+        self.records = self.first_records = records
 
     def page(self, records: int, sink: Any) -> None:
         self.pages += 1
@@ -348,7 +446,7 @@ class _Progress:
                 "Progress: %d pages, %d records, %.0f records/s, %d bytes in closed part files",
                 self.pages,
                 self.records,
-                self.records / max(now - self.started, 1e-9),
+                (self.records - self.first_records) / max(now - self.started, 1e-9),
                 sink.bytes_written,
             )
 
@@ -359,7 +457,7 @@ class _Progress:
             self.pages,
             self.records,
             elapsed,
-            self.records / elapsed,
+            (self.records - self.first_records) / elapsed,
             files,
             sink.bytes_written,
         )

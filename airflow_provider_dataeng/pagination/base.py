@@ -85,6 +85,14 @@ class PageRequest:
         """Follow a next-page URL; it carries its own query, so the original params are dropped."""
         return replace(self, url=url, params=self.params if keep_params else {})
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form, to resume a pagination run later (e.g. after the task deferred)."""
+        return {"url": self.url, "method": self.method, "params": dict(self.params), "json": self.json}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PageRequest:
+        return cls(url=data["url"], method=data["method"], params=dict(data["params"]), json=data["json"])
+
     def fingerprint(self) -> bytes:
         """A digest of everything that identifies the request: the same digest twice means a loop."""
         canonical = json.dumps(

@@ -95,6 +95,36 @@ class PartFileSink:
             fs.makedirs(self.staging, exist_ok=True)
         self._started = True
 
+    def suspend(self) -> dict[str, Any]:
+        """Close the open part and return the state :meth:`resume` needs (JSON-able). The staged parts stay
+        where they are; nothing is committed. Used when the task defers mid-extract."""
+        while self._current is not None:
+            self._close_part()
+        return {
+            "staging": self.staging,
+            "staged": [[path, records] for path, records in self._staged],
+            "records": self.records,
+            "bytes": self._closed_bytes,
+        }
+
+    def resume(self, state: dict[str, Any]) -> None:
+        """Continue a suspended sink (instead of :meth:`start`): new parts follow the staged ones."""
+        staging = str(state["staging"])
+        if not staging.startswith(f"{self.root}/{STAGING_DIR}/"):
+            raise ValueError(f"sink state staging={staging!r} is not under {self.root}/{STAGING_DIR}/")
+        self.fs.invalidate_cache(staging)
+        missing = [path for path, _ in state["staged"] if not self.fs.exists(path)]
+        if missing:
+            raise FileNotFoundError(
+                f"{len(missing)} part file(s) staged before the task deferred are gone (first: "
+                f"{self.fs.unstrip_protocol(missing[0])}); clear the task to extract from the start"
+            )
+        self.staging = staging
+        self._staged = [(str(path), int(records)) for path, records in state["staged"]]
+        self.records = int(state["records"])
+        self._closed_bytes = int(state["bytes"])
+        self._started = True
+
     def __enter__(self) -> PartFileSink:
         self.start()
         return self

@@ -176,3 +176,46 @@ def test_missing_bucket_is_an_error_not_a_new_bucket(local_stack) -> None:  # no
         sink.write([b'{"id": 1}'])
         sink.commit(pages=1)
     assert bucket not in [b.rstrip("/") for b in _s3(local_stack).ls("")]
+
+
+def test_deferred_extract_resumes_on_s3_with_its_staged_parts(local_stack, expected_orders) -> None:
+    """The demo API refuses page 3 with Retry-After: 120 once: the task defers (TaskDeferred carries the
+    trigger with the saved state), a fresh operator resumes from that state on S3, nothing is fetched twice
+    but the refused page, and the committed parts hold exactly the window's orders."""
+    from airflow.sdk.exceptions import TaskDeferred
+
+    prefix = f"dataeng-local/test-extract/{uuid.uuid4().hex}/orders/2024-01-05"
+    query = {"paginate": "offset", "limit": 40, **WINDOW, "fault": "429", "fault_page": "3", "retry_after": "120",
+             "fault_key": uuid.uuid4().hex}
+
+    def operator() -> RestApiExtractOperator:
+        return RestApiExtractOperator(
+            task_id="extract_orders", conn_id="demo_api", endpoint="/v1/orders", query_params=query,
+            records_path="data", paginator=OffsetPaginator(limit=40, total_path="total"),
+            destination=f"s3://{prefix}/", max_records_per_file=50, http_retry_policy=RETRIES,
+            deferrable=True, defer_threshold=60,
+        )
+
+    with pytest.raises(TaskDeferred) as deferred:
+        operator().execute({})
+    trigger = deferred.value.trigger
+    assert deferred.value.method_name == "execute_resume"
+    state = json.loads(json.dumps(trigger.serialize()[1]["state"]))
+    assert state["cursor"]["pages_done"] == 2 and state["cursor"]["request"]["params"]["offset"] == 80
+    assert [n for _, n in state["sink"]["staged"]] == [50, 30]
+    fs = _s3(local_stack)
+    staged = sorted(fs.ls(f"{prefix}/_staging", refresh=True))
+    assert len(staged) == 1 and not fs.exists(f"{prefix}/_manifest.json")
+
+    manifest = operator().execute_resume({}, event={"resume_at": trigger.moment, "state": state})
+    landed = []
+    for f in manifest["files"]:
+        data = zstandard.ZstdDecompressor().stream_reader(fs.open(f["uri"], "rb")).read()
+        landed += [json.loads(line) for line in data.splitlines()]
+    assert landed == expected_orders
+    assert [f["records"] for f in manifest["files"]][:2] == [50, 30]
+    assert manifest["records"] == len(expected_orders) and manifest["pages"] == -(-len(expected_orders) // 40)
+    fs.invalidate_cache()
+    assert sorted(p.rsplit("/", 1)[1] for p in fs.ls(prefix)) == [
+        "_manifest.json", *(f"part-{i:05d}.jsonl.zst" for i in range(len(manifest["files"])))]
+    assert json.loads(fs.cat(f"{prefix}/_manifest.json")) == manifest

@@ -12,7 +12,7 @@ export UV_PYTHON := $(shell command -v $(PYTHON))
 export UV_NO_PROGRESS := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: venv test test-fast demo bench lint lock clean
+.PHONY: venv test test-fast demo bench lint lock clean docs docs-serve
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -42,6 +42,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check airflow_provider_dataeng tests dags benchmarks
 	$(BIN)/ruff format --check airflow_provider_dataeng
 	$(BIN)/mypy airflow_provider_dataeng
+
+docs: $(STAMP)  ## build the docs site into site/ (fails on any warning)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+docs-serve: $(STAMP)  ## docs with live reload at http://127.0.0.1:8000
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 lock: $(UV)  ## re-resolve uv.lock after changing dependencies in pyproject.toml
 	$(UV) lock

@@ -113,6 +113,7 @@ def load_kwargs(manifest: dict[str, Any]) -> dict[str, Any]:
     return {"table": f"RAW.{entity.upper()}", "files": manifest}
 
 
+# [START howto_dag_customer_data_pipeline]
 with DAG(
     dag_id="customer_data_pipeline",
     schedule=CronDataIntervalTimetable("0 */4 * * *", timezone="UTC"),
@@ -130,6 +131,7 @@ with DAG(
     params={"initial_updated_since": "1970-01-01T00:00:00+00:00"},  # first run: the whole history
     doc_md=__doc__,
 ) as dag:
+    # [END howto_dag_customer_data_pipeline]
 
     @task
     def create_tables() -> int:
@@ -203,6 +205,7 @@ with DAG(
     # [END howto_operator_dbt_run]
 
     # [START howto_operator_quality_gate]
+    # [START howto_operator_quality_gate_dim_customer]
     quality_customers = QualityGateOperator(
         task_id="quality_dim_customer",
         conn_id="snowflake_default",
@@ -218,6 +221,8 @@ with DAG(
         freshness_as_of="{{ data_interval_end }}",
         outlets=[table_asset("AUDIT.QUALITY_RESULTS")],
     )
+    # [END howto_operator_quality_gate_dim_customer]
+    # [START howto_operator_quality_gate_fct_sales]
     quality_sales = QualityGateOperator(
         task_id="quality_fct_sales",
         conn_id="snowflake_default",
@@ -232,6 +237,7 @@ with DAG(
         results_table="AUDIT.QUALITY_RESULTS",
         outlets=[table_asset("AUDIT.QUALITY_RESULTS")],
     )
+    # [END howto_operator_quality_gate_fct_sales]
     # [END howto_operator_quality_gate]
 
     create_tables() >> extract

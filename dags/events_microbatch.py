@@ -34,6 +34,7 @@ DATABASE = os.environ.get("DATAENG_DATABASE", "DEMO")
 DAGS_DIR = Path(__file__).resolve().parent
 LANDING_URL = f"s3://{BUCKET}/landing/"
 
+# [START howto_dag_events_microbatch]
 with DAG(
     dag_id="events_microbatch",
     schedule=CronDataIntervalTimetable("*/5 * * * *", timezone="UTC"),
@@ -44,6 +45,7 @@ with DAG(
     tags=["dataeng", "example", "streaming"],
     doc_md=__doc__,
 ) as dag:
+    # [END howto_dag_events_microbatch]
 
     @task
     def create_tables() -> int:
@@ -53,6 +55,7 @@ with DAG(
         sql = (DAGS_DIR / "sql" / "create_events_tables.sql").read_text()
         return len(SnowflakeHook(snowflake_conn_id="snowflake_default").run(sql, split_statements=True) or [])
 
+    # [START howto_events_rest_api_extract]
     extract = RestApiExtractOperator(
         task_id="extract_events",
         conn_id="demo_api",
@@ -67,7 +70,9 @@ with DAG(
         paginator=CursorPaginator(cursor_path="next_cursor", has_more_path="has_more"),
         destination=LANDING_URL + "events/{{ data_interval_start | ts_nodash }}/",
     )
+    # [END howto_events_rest_api_extract]
 
+    # [START howto_events_s3_stage_load]
     load = S3StageLoadOperator(
         task_id="load_events",
         table="RAW.EVENTS",
@@ -83,7 +88,9 @@ with DAG(
         if_no_files="succeed",
         outlets=[snowflake_table_asset("RAW.EVENTS", account=SNOWFLAKE_ACCOUNT, database=DATABASE)],
     )
+    # [END howto_events_s3_stage_load]
 
+    # [START howto_events_stream_merge]
     merge = SnowflakeStreamMergeOperator(
         task_id="merge_events",
         source_table="RAW.EVENTS",
@@ -102,7 +109,9 @@ with DAG(
         if_empty="succeed",
         outlets=[snowflake_table_asset("STAGING.EVENTS", account=SNOWFLAKE_ACCOUNT, database=DATABASE)],
     )
+    # [END howto_events_stream_merge]
 
+    # [START howto_events_quality_gate]
     gate = QualityGateOperator(
         task_id="quality_events",
         conn_id="snowflake_default",
@@ -117,5 +126,6 @@ with DAG(
         results_table="AUDIT.QUALITY_RESULTS",
         freshness_as_of="{{ data_interval_end }}",
     )
+    # [END howto_events_quality_gate]
 
     create_tables() >> extract >> load >> merge >> gate

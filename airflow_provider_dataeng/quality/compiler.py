@@ -118,7 +118,7 @@ def _unique_expression(check: Unique, dialect: Dialect, where: str | None) -> st
 def compile_scan(
     table: str, checks: Sequence[Check], dialect: Dialect, where: str | None = None
 ) -> ScanQuery:
-    """ONE aggregate query computing the observed value of every single-table check."""
+    """ONE statement computing the observed value of every single-table check (one round trip)."""
     scan_checks = [c for c in checks if c.in_scan]
     if not scan_checks:
         raise ValueError("compile_scan needs at least one single-table check")
@@ -130,15 +130,27 @@ def compile_scan(
     params = _Params(dialect)
     expressions: list[str] = []
     positions: dict[str, int] = {}
+    table_sql = dialect.table(table, param="table")
+    filtered = f" WHERE ({user(where)})" if where else ""
+    # Two or more DISTINCT counts in one SELECT make engines expand the aggregate into one branch per distinct
+    # input over a materialized copy of the rows (DuckDB does; Snowflake expands rows per distinct too): each
+    # uniqueness count then runs as its own scalar subquery of the same statement, still one round trip.
+    # Measured on the stand-in, 1M rows, two unique checks among ten: 357 ms instead of 473 ms.
+    separate_unique = sum(isinstance(c, Unique) for c in scan_checks) > 1
     for check in scan_checks:
         expr = _scan_expression(check, dialect, params, user)
+        if separate_unique and isinstance(check, Unique):
+            expr = f"(SELECT {expr} FROM {table_sql}{filtered})"
         if expr not in expressions:  # e.g. row_count and row_count_anomaly share COUNT(*)
             expressions.append(expr)
         positions[check.name] = expressions.index(expr)
     select = ",\n".join(f"  {expr} AS c{i}" for i, expr in enumerate(expressions))
-    sql = f"SELECT\n{select}\nFROM {dialect.table(table, param='table')}"
-    if where:
-        sql += f"\nWHERE ({user(where)})"
+    sql = f"SELECT\n{select}"
+    if not separate_unique or any(not isinstance(c, Unique) for c in scan_checks):
+        # (Only scalar subqueries: no outer FROM, or the statement would return a row per table row.)
+        sql += f"\nFROM {table_sql}"
+        if where:
+            sql += f"\nWHERE ({user(where)})"
     return ScanQuery(sql, params.values or None, "scan", positions=positions)
 
 

@@ -60,8 +60,8 @@ def parses(sql: str, params: dict | None, dialect: Dialect) -> None:
 
 
 SNOWFLAKE_SCAN = """SELECT
-  COUNT("ID") - COUNT(DISTINCT "ID") AS c0,
-  COUNT(CASE WHEN (amount > 0) AND "CUSTOMER_ID" IS NOT NULL AND "STATUS" IS NOT NULL THEN 1 END) - COUNT(DISTINCT CASE WHEN (amount > 0) THEN "CUSTOMER_ID" END, "STATUS") AS c1,
+  (SELECT COUNT("ID") - COUNT(DISTINCT "ID") FROM "RAW"."ORDERS" WHERE (ds = '2026-01-01')) AS c0,
+  (SELECT COUNT(CASE WHEN (amount > 0) AND "CUSTOMER_ID" IS NOT NULL AND "STATUS" IS NOT NULL THEN 1 END) - COUNT(DISTINCT CASE WHEN (amount > 0) THEN "CUSTOMER_ID" END, "STATUS") FROM "RAW"."ORDERS" WHERE (ds = '2026-01-01')) AS c1,
   COUNT(CASE WHEN ("ID" IS NULL OR "EMAIL" IS NULL) THEN 1 END) AS c2,
   COUNT(CASE WHEN "STATUS" IS NOT NULL AND "STATUS" NOT IN (%(p0)s, %(p1)s) THEN 1 END) AS c3,
   MAX(CASE WHEN (status <> 'x') THEN "CREATED_AT" END) AS c4,
@@ -103,9 +103,9 @@ def test_percent_is_not_doubled_without_bound_values() -> None:
 def test_postgres_scan_folds_unquoted_names_to_lower_case() -> None:
     plan = compile_plan("raw.orders", CHECKS, POSTGRES, where=WHERE)
     assert plan.scan.sql.splitlines()[2] == (
-        '  COUNT(CASE WHEN (amount > 0) AND "customer_id" IS NOT NULL AND "status" IS NOT NULL THEN 1 END) - '
+        '  (SELECT COUNT(CASE WHEN (amount > 0) AND "customer_id" IS NOT NULL AND "status" IS NOT NULL THEN 1 END) - '
         'COUNT(DISTINCT CASE WHEN (amount > 0) AND "customer_id" IS NOT NULL AND "status" IS NOT NULL '
-        'THEN ROW("customer_id", "status") END) AS c1,'
+        'THEN ROW("customer_id", "status") END) FROM "raw"."orders" WHERE (ds = \'2026-01-01\')) AS c1,'
     )
     assert plan.scan.sql.splitlines()[-2:] == ['FROM "raw"."orders"', "WHERE (ds = '2026-01-01')"]
     assert compile_plan('"Raw"."Orders"', [row_count(min=1)], POSTGRES).scan.sql.endswith('FROM "Raw"."Orders"')
@@ -117,9 +117,9 @@ def test_sqlite_scan_uses_named_parameters_and_quote_for_composite_keys() -> Non
     plan = compile_plan("orders", CHECKS, SQLITE)
     lines = plan.scan.sql.splitlines()
     assert lines[2] == (
-        '  COUNT(CASE WHEN (amount > 0) AND "CUSTOMER_ID" IS NOT NULL AND "STATUS" IS NOT NULL THEN 1 END) - '
+        '  (SELECT COUNT(CASE WHEN (amount > 0) AND "CUSTOMER_ID" IS NOT NULL AND "STATUS" IS NOT NULL THEN 1 END) - '
         'COUNT(DISTINCT CASE WHEN (amount > 0) AND "CUSTOMER_ID" IS NOT NULL AND "STATUS" IS NOT NULL '
-        'THEN quote("CUSTOMER_ID") || \',\' || quote("STATUS") END) AS c1,'
+        'THEN quote("CUSTOMER_ID") || \',\' || quote("STATUS") END) FROM "ORDERS") AS c1,'
     )
     assert lines[4] == '  COUNT(CASE WHEN "STATUS" IS NOT NULL AND "STATUS" NOT IN (:p0, :p1) THEN 1 END) AS c3,'
     assert lines[7] == "  COUNT(CASE WHEN (note LIKE '%a') AND NOT (amount >= 0) THEN 1 END) AS c6"
@@ -218,3 +218,32 @@ def test_unknown_connection_type_is_refused() -> None:
     assert dialect_for("Snowflake") is SNOWFLAKE
     with pytest.raises(ValueError, match="conn_type 'mysql'; the quality gate supports postgres, postgresql, redshift"):
         dialect_for("mysql")
+
+
+def test_a_single_unique_check_stays_inline_in_the_scan() -> None:
+    plan = compile_plan("orders", [unique("id"), not_null("id")], SNOWFLAKE)
+    assert plan.scan.sql == (
+        'SELECT\n  COUNT("ID") - COUNT(DISTINCT "ID") AS c0,\n'
+        '  COUNT(CASE WHEN "ID" IS NULL THEN 1 END) AS c1\nFROM "ORDERS"'
+    )
+
+
+def test_only_unique_checks_make_a_statement_of_subqueries_with_one_row() -> None:
+    """Several unique checks alone: scalar subqueries and no outer FROM, so exactly one result row; run for
+    real on SQLite (a table with a duplicate id, a duplicate (a, b) pair and a filtered-out duplicate)."""
+    import sqlite3
+
+    plan = compile_plan("t", [unique("id"), unique(["a", "b"])], SQLITE, where="keep = 1")
+    assert plan.scan.sql == (
+        'SELECT\n'
+        '  (SELECT COUNT("ID") - COUNT(DISTINCT "ID") FROM "T" WHERE (keep = 1)) AS c0,\n'
+        '  (SELECT COUNT(CASE WHEN "A" IS NOT NULL AND "B" IS NOT NULL THEN 1 END) - COUNT(DISTINCT CASE WHEN '
+        '"A" IS NOT NULL AND "B" IS NOT NULL THEN quote("A") || \',\' || quote("B") END) FROM "T" WHERE (keep = 1)) AS c1'
+    )
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE T (ID INT, A INT, B TEXT, keep INT)")
+    db.executemany("INSERT INTO T VALUES (?, ?, ?, ?)", [
+        (1, 1, "x", 1), (1, 2, "x", 1), (2, 1, "x", 1), (3, 3, None, 1), (4, 4, "y", 0), (4, 4, "y", 0),
+    ])
+    assert db.execute(plan.scan.sql).fetchall() == [(1, 1)]
+    parses(plan.scan.sql, None, SQLITE)

@@ -24,13 +24,13 @@ ORDERS_DDL = """create or replace table DEMO.STAGING.ORDERS (
 
 
 @pytest.fixture(scope="session")
-def snowflake_server(local_stack) -> dict:  # noqa: F811
+def snowflake_server(local_stack) -> dict:
     """The local stack's Snowflake stand-in (fakesnow server over HTTP)."""
     return {"host": "127.0.0.1", "port": local_stack.snowflake_port}
 
 
 @pytest.fixture(scope="session")
-def snowflake_conn_id(local_stack) -> Iterator[str]:  # noqa: F811
+def snowflake_conn_id(local_stack) -> Iterator[str]:
     """``snowflake_default`` of the local stack, with a password distinctive enough to grep logs for."""
     conn = json.loads(os.environ["AIRFLOW_CONN_SNOWFLAKE_DEFAULT"])
     conn["password"] = SECRET

@@ -15,7 +15,7 @@ DAGS = Path(__file__).parent / "dags"
 
 
 @pytest.fixture(scope="module")
-def dag(airflow_db, local_stack, warehouse, tmp_path_factory):  # noqa: F811
+def dag(airflow_db, local_stack, warehouse, tmp_path_factory):
     from airflow.dag_processing.dagbag import DagBag
 
     from tests.conftest import DAGS_FOLDER

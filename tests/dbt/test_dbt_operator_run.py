@@ -285,7 +285,7 @@ def test_artifacts_are_copied_for_later_debugging(
 
 def test_artifacts_go_to_s3_through_the_aws_connection(
     failing_project, staging, snowflake_conn_id, local_stack
-) -> None:  # noqa: F811
+) -> None:
     from airflow.sdk import ObjectStoragePath
 
     ti = SimpleNamespace(dag_id="d", task_id="t", run_id="scheduled__2026-01-02", try_number=1)

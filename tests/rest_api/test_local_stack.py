@@ -46,7 +46,7 @@ STYLES = {
 
 
 @pytest.fixture(scope="module")
-def demo(local_stack) -> RestApiHook:  # noqa: F811
+def demo(local_stack) -> RestApiHook:
     return RestApiHook("demo_api", retry_policy=RETRIES)
 
 
@@ -83,7 +83,7 @@ def test_graphql_relay_pagination(demo, expected_orders) -> None:
                     "extra": {"auth_type": "oauth2", "token_url": "/oauth/token"}}),
     ],
 )
-def test_each_auth_mode(local_stack, monkeypatch, expected_orders, prefix: str, conn: dict) -> None:  # noqa: F811
+def test_each_auth_mode(local_stack, monkeypatch, expected_orders, prefix: str, conn: dict) -> None:
     spec = {"conn_type": "rest_api", "host": "127.0.0.1", "port": local_stack.api_port, "schema": "http", **conn}
     monkeypatch.setenv("AIRFLOW_CONN_DEMO_AUTH", json.dumps(spec))
     pages = RestApiHook("demo_auth", retry_policy=RETRIES).paginate(
@@ -92,7 +92,7 @@ def test_each_auth_mode(local_stack, monkeypatch, expected_orders, prefix: str, 
     assert [r for p in pages for r in p] == expected_orders
 
 
-def test_wrong_token_is_a_permanent_401(local_stack, monkeypatch) -> None:  # noqa: F811
+def test_wrong_token_is_a_permanent_401(local_stack, monkeypatch) -> None:
     spec = {"conn_type": "http", "host": "127.0.0.1", "port": local_stack.api_port, "schema": "http",
             "password": "not-the-token", "extra": {"auth_type": "bearer"}}
     monkeypatch.setenv("AIRFLOW_CONN_DEMO_BAD", json.dumps(spec))
@@ -130,12 +130,12 @@ def test_demo_html_page_with_status_200(demo) -> None:
                            paginator=CursorPaginator(cursor_path="next_cursor")))
 
 
-def _s3(local_stack) -> s3fs.S3FileSystem:  # noqa: F811
+def _s3(local_stack) -> s3fs.S3FileSystem:
     return s3fs.S3FileSystem(key="testing", secret="testing", skip_instance_cache=True,
                              client_kwargs={"endpoint_url": local_stack.s3_endpoint, "region_name": "us-east-1"})
 
 
-def test_operator_to_s3_and_rerun_replaces(local_stack, expected_orders) -> None:  # noqa: F811
+def test_operator_to_s3_and_rerun_replaces(local_stack, expected_orders) -> None:
     prefix = f"dataeng-local/test-extract/{uuid.uuid4().hex}/orders/2024-01-05"
     dest = f"s3://{prefix}/"
 
@@ -167,7 +167,7 @@ def test_operator_to_s3_and_rerun_replaces(local_stack, expected_orders) -> None
     assert "dataeng-local-token" not in json.dumps(manifest)
 
 
-def test_missing_bucket_is_an_error_not_a_new_bucket(local_stack) -> None:  # noqa: F811
+def test_missing_bucket_is_an_error_not_a_new_bucket(local_stack) -> None:
     from airflow_provider_dataeng.sinks import PartFileSink, s3_storage_options
 
     bucket = f"no-such-bucket-{uuid.uuid4().hex[:8]}"

@@ -16,7 +16,7 @@ STAGE_PREFIX = "load-tests/"
 
 
 @pytest.fixture(scope="session")
-def stack(local_stack: Any) -> Any:  # noqa: F811
+def stack(local_stack: Any) -> Any:
     return local_stack
 
 

@@ -33,7 +33,7 @@ class Db:
 
 
 @pytest.fixture(scope="module")
-def db(local_stack: Any) -> Iterator[Db]:  # noqa: F811
+def db(local_stack: Any) -> Iterator[Db]:
     import snowflake.connector
 
     conn = snowflake.connector.connect(

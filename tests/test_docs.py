@@ -45,7 +45,7 @@ HOWTO_SNIPPETS: dict[str, set[tuple[str, str]]] = {
         ("dags/customer_data_pipeline.py", "howto_operator_quality_gate_fct_sales"),
         ("dags/events_microbatch.py", "howto_events_quality_gate"),
     },
-    "how-to/assets.md": {("dags/events_microbatch.py", "howto_events_s3_stage_load")},
+    "how-to/assets.md": {("dags/customer_reporting.py", "howto_dag_scheduled_on_merged_table")},
     "how-to/reliability.md": {
         ("dags/customer_data_pipeline.py", "howto_dag_customer_data_pipeline"),
         ("dags/events_microbatch.py", "howto_dag_events_microbatch"),

@@ -78,6 +78,12 @@ class DbtRunOperator(BaseOperator):
         manifest.json, run_results.json, compiled SQL of failed nodes and the logs to, under
         ``<dag_id>/<task_id>/<run_id>/try_<n>/``.
     :param execution: ``in_process`` (default) or ``subprocess``.
+    :param emit_assets: when the run succeeds, add the Asset of every model, seed and snapshot it built
+        (status ``success``; ``snowflake://<account>/<DB>/<SCHEMA>/<NAME>``, the account from
+        ``snowflake_conn_id``) to the task's outlets with extra ``{"unique_id", "status", "rows_affected",
+        "materialized"}`` (what dbt reported); an equal declared outlet gets the extra instead. Airflow records
+        the event only for an asset some DAG declares. Needs ``snowflake_conn_id`` (with ``profiles_dir`` the
+        account is unknown: nothing is emitted). ``False`` opts out.
     :return: ``{"success", "elapsed", "nodes": [{"unique_id", "status", "execution_time",
         "rows_affected", "message"}]}``
     """
@@ -104,6 +110,7 @@ class DbtRunOperator(BaseOperator):
         dbt_args: list[str] | None = None,
         artifacts_destination: str | None = None,
         execution: str = "in_process",
+        emit_assets: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -120,6 +127,8 @@ class DbtRunOperator(BaseOperator):
             raise ValueError(f"full_refresh applies to {_FULL_REFRESH_COMMANDS} only, not {command!r}")
         if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
             raise ValueError(f"threads must be a positive integer, got {threads!r}")
+        if not isinstance(emit_assets, bool):
+            raise ValueError(f"emit_assets must be True or False, got {emit_assets!r}")
         if selector is not None and not isinstance(selector, str):
             raise ValueError(f"selector must be a selector name (str), got {selector!r}")
         self.dbt_args = _validate_dbt_args(dbt_args)
@@ -139,6 +148,7 @@ class DbtRunOperator(BaseOperator):
         self.fail_on_warning = fail_on_warning
         self.artifacts_destination = artifacts_destination
         self.execution = execution
+        self.emit_assets = emit_assets
 
     def command_args(self) -> list[str]:
         """The dbt arguments for this task (after templating); paths are added by the hook."""
@@ -194,6 +204,8 @@ class DbtRunOperator(BaseOperator):
             result = summary.as_dict(success and not (self.fail_on_warning and summary.warned))
             keep_run_dir = not result["success"] and destination is None
             self._report(outcome, summary, success, destination)
+            if self.emit_assets:
+                self._emit_assets(context)
             return result
         finally:
             if keep_run_dir:
@@ -214,8 +226,27 @@ class DbtRunOperator(BaseOperator):
         if self.command != "source freshness":
             from airflow_provider_dataeng.lineage import dbt_relations
 
-            self._lineage_relations = dbt_relations(manifest, [n.summary() for n in summary.nodes])
+            results = [n.summary() for n in summary.nodes]
+            self._lineage_relations = dbt_relations(manifest, results)
+            self._manifest_and_results = (manifest, results)  # for emit_assets
         return summary
+
+    def _emit_assets(self, context: Context) -> None:
+        """The assets of the relations this (successful) run built, with dbt's status and rows affected."""
+        from airflow_provider_dataeng.assets import dbt_built_relations, emit_snowflake_table_assets
+
+        manifest, results = getattr(self, "_manifest_and_results", (None, []))
+        built = dbt_built_relations(manifest, results)
+        if not built:
+            return
+        if self.snowflake_conn_id is None:
+            self.log.info(
+                "emit_assets: %d relation(s) built, but with profiles_dir the Snowflake account is unknown; "
+                "declare outlets, or use snowflake_conn_id",
+                len(built),
+            )
+            return
+        emit_snowflake_table_assets(context, self, self.snowflake_conn_id, built)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """OpenLineage: the sources and models the run read in, the relations it built out (rows affected).

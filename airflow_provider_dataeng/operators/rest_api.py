@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow.sdk import BaseOperator
 
+from airflow_provider_dataeng.assets import s3_prefix_asset
 from airflow_provider_dataeng.sinks.formats import validate_format, validate_level
 from airflow_provider_dataeng.sinks.storage import S3_SCHEMES, check_destination_url
 
@@ -67,6 +68,10 @@ class RestApiExtractOperator(BaseOperator):
     :param defer_threshold: seconds; server waits up to this long are slept through as usual (see
         ``http_retry_policy``), longer ones defer. A page still refused after ``max_attempts`` deferrals
         fails the task.
+    :param emit_assets: add the asset of the destination's folder (``s3_prefix_asset``: the static part of
+        ``destination``, e.g. ``s3://bucket/raw/users/`` for ``s3://bucket/raw/users/{{ ds }}/``) to the task's
+        outlets when records landed, with ``{"destination", "files", "records", "bytes", "pages"}`` on the
+        asset event, so DAGs scheduled on that asset run after each landing.
     :return: the manifest ``{"destination", "files": [{"uri", "records", "bytes"}], "records", "pages",
         "format", "compression"}``.
     """
@@ -100,9 +105,12 @@ class RestApiExtractOperator(BaseOperator):
         record_key: str | Sequence[str] | None = None,
         deferrable: bool | None = None,
         defer_threshold: float = 60.0,
+        emit_assets: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if not isinstance(emit_assets, bool):
+            raise ValueError(f"emit_assets must be True or False, got {emit_assets!r}")
         if deferrable is None:
             from airflow.configuration import conf
 
@@ -173,9 +181,12 @@ class RestApiExtractOperator(BaseOperator):
         self.progress_interval = progress_interval
         self.deferrable = bool(deferrable)
         self.defer_threshold = float(defer_threshold)
+        self.emit_assets = emit_assets
+        # From the unrendered destination: one asset for every run's folder, not one per logical date.
+        self._destination_asset = s3_prefix_asset(destination) if emit_assets else None
 
     def execute(self, context: Context) -> dict[str, Any]:
-        return self._extract(None)
+        return self._extract(context, None)
 
     def execute_resume(
         self, context: Context, event: Any = None, state: dict[str, Any] | None = None
@@ -184,9 +195,9 @@ class RestApiExtractOperator(BaseOperator):
         state = state or (event.get("state") if isinstance(event, dict) else None)
         if not state:
             raise ValueError("execute_resume needs the state the task saved when it deferred")
-        return self._extract(state)
+        return self._extract(context, state)
 
-    def _extract(self, state: dict[str, Any] | None) -> dict[str, Any]:
+    def _extract(self, context: Context, state: dict[str, Any] | None) -> dict[str, Any]:
         from airflow_provider_dataeng.hooks.rest_api import ApiAsksToWait, PageCursor, RestApiHook
         from airflow_provider_dataeng.sinks import PartFileSink, s3_storage_options
 
@@ -265,6 +276,17 @@ class RestApiExtractOperator(BaseOperator):
         manifest["destination"] = hook.redactor.url(manifest["destination"])
         self._lineage_manifest = manifest
         progress.done(sink, len(manifest["files"]))
+        if self._destination_asset is not None and manifest["files"]:
+            from airflow_provider_dataeng.assets import emit_asset
+
+            extra = {
+                "destination": manifest["destination"],
+                "files": len(manifest["files"]),
+                "records": manifest["records"],
+                "bytes": sum(f["bytes"] for f in manifest["files"]),
+                "pages": manifest["pages"],
+            }
+            emit_asset(context, self, self._destination_asset, extra)
         return manifest
 
     def _defer(self, wait: Any, sink: Any, state: dict[str, Any] | None, hook: Any) -> None:

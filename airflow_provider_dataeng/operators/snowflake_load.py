@@ -65,6 +65,11 @@ class S3StageLoadOperator(BaseOperator):
     :param ensure_stage: ``{"url": "s3://...", "storage_integration": "..."}`` (or ``"aws_conn_id"`` /
         ``"credentials"`` for key-based access, e.g. the local stack) creates the stage if it does not exist.
     :param snowflake_conn_id: the Snowflake connection.
+    :param emit_assets: after a load that committed files, add the table's Asset
+        (``snowflake://<account>/<DB>/<SCHEMA>/<TABLE>``, account and default database from the connection) to
+        the task's outlets with extra ``{"files_loaded", "files_skipped", "rows_loaded", "rows_parsed"}``; an
+        equal declared outlet gets the extra instead (also when no new file was loaded, when no asset is added).
+        Airflow records the event only for an asset some DAG declares. ``False`` opts out.
     :return: ``{"table", "files_loaded", "files_skipped", "rows_loaded", "rows_parsed", "errors"}``.
     """
 
@@ -92,6 +97,7 @@ class S3StageLoadOperator(BaseOperator):
         metadata_columns: bool = True,
         if_no_files: str = "skip",
         ensure_stage: dict[str, Any] | None = None,
+        emit_assets: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -109,6 +115,7 @@ class S3StageLoadOperator(BaseOperator):
         self.metadata_columns = metadata_columns
         self.if_no_files = if_no_files
         self.ensure_stage = ensure_stage
+        self.emit_assets = emit_assets
 
         # Everything that does not depend on templates is checked now, when the DAG is parsed.
         if (files is None) == (prefix is None):
@@ -148,6 +155,7 @@ class S3StageLoadOperator(BaseOperator):
             ("force", force),
             ("purge", purge),
             ("metadata_columns", metadata_columns),
+            ("emit_assets", emit_assets),
         ):
             if not isinstance(flag_value, bool):
                 raise ValueError(f"{flag} must be True or False, got {flag_value!r}")
@@ -210,6 +218,15 @@ class S3StageLoadOperator(BaseOperator):
             summary["rows_loaded"],
             report.error_rows,
         )
+        if self.emit_assets:
+            from airflow_provider_dataeng.assets import emit_snowflake_table_assets
+
+            extra = {k: summary[k] for k in ("files_loaded", "files_skipped", "rows_loaded", "rows_parsed")}
+            # A run that only skipped already-loaded files changed nothing: no new asset, but a declared
+            # outlet (which Airflow emits anyway) still says so in its extra.
+            emit_snowflake_table_assets(
+                context, self, self.snowflake_conn_id, [(table.parts, extra)], add=summary["files_loaded"] > 0
+            )
         return summary
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:

@@ -103,6 +103,11 @@ class SnowflakeStreamMergeOperator(BaseOperator):
         the matched row's is not applied, so intervals backfilled out of order (or replayed late) end in the
         newest state. With ``delete_mode="soft"``, a tombstone of a key not seen yet is kept as a soft-deleted
         row, so a late older version of it stays deleted. SCD type 1 only.
+    :param emit_assets: after a MERGE that applied a batch of changes, add the target table's Asset
+        (``snowflake://<account>/<DB>/<SCHEMA>/<TABLE>``, account and default database from the connection) to
+        the task's outlets with extra ``{"inserted", "updated", "deleted"}``; an equal declared outlet gets the
+        extra instead (also with ``if_empty="succeed"`` and no changes, when no asset is added). Airflow records
+        the event only for an asset some DAG declares. ``False`` opts out.
     :return: ``{"inserted": int, "updated": int, "deleted": int, "skipped": bool}``, the MERGE's own counts.
 
     ``max_active_tis_per_dag`` defaults to 1: runs of the task never consume the stream concurrently.
@@ -139,6 +144,7 @@ class SnowflakeStreamMergeOperator(BaseOperator):
         schema_evolution: str = "fail",
         if_empty: str = "skip",
         only_newer_by: str | None = None,
+        emit_assets: bool = True,
         **kwargs: Any,
     ) -> None:
         # Two runs consuming one stream at once would race for the same offset: one at a time by default.
@@ -160,10 +166,13 @@ class SnowflakeStreamMergeOperator(BaseOperator):
         self.schema_evolution = schema_evolution
         self.if_empty = if_empty
         self.only_newer_by = only_newer_by
+        self.emit_assets = emit_assets
         _check_choice("delete_mode", delete_mode, DELETE_MODES)
         _check_choice("scd_type", scd_type, SCD_TYPES)
         _check_choice("schema_evolution", schema_evolution, SCHEMA_EVOLUTION_MODES)
         _check_choice("if_empty", if_empty, IF_EMPTY_MODES)
+        if not isinstance(emit_assets, bool):
+            raise ValueError(f"emit_assets must be True or False, got {emit_assets!r}")
         if stream is None and source_table is None:
             raise ValueError(
                 "give stream (an existing stream) or source_table (its stream is created if missing)"
@@ -242,11 +251,22 @@ class SnowflakeStreamMergeOperator(BaseOperator):
                 self.statements_run = getattr(session, "statements", [])  # for lineage
                 result = self._merge(session, options)
                 push_snowsight_table_link(context, self, self.snowflake_conn_id, options.target.parts)
+                if self.emit_assets:
+                    self._emit_asset(context, options.target, result)
                 return result
             except (StreamError, MergeConfigError) as err:
                 raise AirflowFailException(str(err)) from None  # retrying cannot fix it
         finally:
             conn.close()
+
+    def _emit_asset(self, context: Context, target: ObjectName, result: dict[str, Any]) -> None:
+        """The target's asset with the MERGE's counts; a batch that netted out to nothing adds none."""
+        from airflow_provider_dataeng.assets import emit_snowflake_table_assets
+
+        extra = {k: result[k] for k in ("inserted", "updated", "deleted")}
+        emit_snowflake_table_assets(
+            context, self, self.snowflake_conn_id, [(target.parts, extra)], add=not result["skipped"]
+        )
 
     def _merge(self, db: _Session, options: _Options) -> dict[str, Any]:
         from airflow.sdk.exceptions import AirflowFailException

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import datetime
@@ -124,20 +125,69 @@ def check_tables(sf, customers: dict[int, tuple], orders: dict[int, tuple]) -> N
     assert sf("SELECT SUM(LIFETIME_AMOUNT)::NUMBER(38, 2) FROM ANALYTICS.DIM_CUSTOMER")[0][0] == expected_amount
 
 
+def asset_events(dag_id: str) -> list[tuple[int, str, str, dict[str, Any]]]:
+    """``(event id, asset uri, source task, extra)`` of every asset event a DAG's runs recorded."""
+    import sqlite3
+
+    from tests.conftest import AIRFLOW_HOME
+
+    with sqlite3.connect(AIRFLOW_HOME / "airflow.db") as db:
+        rows = db.execute(
+            "SELECT e.id, a.uri, e.source_task_id, e.extra FROM asset_event e JOIN asset a ON a.id = e.asset_id "
+            "WHERE e.source_dag_id = ? ORDER BY e.id", (dag_id,)
+        ).fetchall()
+    return [(i, uri, task, json.loads(extra) if extra else {}) for i, uri, task, extra in rows]
+
+
+def queued_runs() -> list[tuple[str, str]]:
+    """``(dag id, asset uri)`` waiting in the asset-triggered run queue."""
+    import sqlite3
+
+    from tests.conftest import AIRFLOW_HOME
+
+    with sqlite3.connect(AIRFLOW_HOME / "airflow.db") as db:
+        return db.execute(
+            "SELECT q.target_dag_id, a.uri FROM asset_dag_run_queue q JOIN asset a ON a.id = q.asset_id "
+            "ORDER BY 1, 2"
+        ).fetchall()
+
+
+def table_uri(name: str) -> str:
+    return f"snowflake://fakesnow/{DATABASE}/{name.replace('.', '/')}"
+
+
 def test_customer_pipeline_two_intervals_rerun_and_a_failing_gate(env, sf, local_stack) -> None:
     customers: dict[int, tuple] = {}
     orders: dict[int, tuple] = {}
+    # Every example DAG known to Airflow (unpaused), as a scheduler would have them: assets exist, and the
+    # reporting DAG is scheduled on STAGING.CUSTOMERS.
+    reserialized = airflow({**env, "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False"}, "dags", "reserialize")
+    assert reserialized.returncode == 0, reserialized.stderr[-3000:]
 
     dags_test(env, "customer_data_pipeline", T1)
-    apply_window(customers, api_records(local_stack, "customers", T0, T1), customer_row)
+    first_customers = api_records(local_stack, "customers", T0, T1)
+    apply_window(customers, first_customers, customer_row)
     apply_window(orders, api_records(local_stack, "orders", T0, T1), order_row)
     check_tables(sf, customers, orders)
     assert len(customers) > 1000 and len(orders) > 5000
+    # Each mapped load/merge emitted its own table's asset with its counts; the reporting DAG is queued.
+    first = {(uri, task): extra for _, uri, task, extra in asset_events("customer_data_pipeline")}
+    assert first[(table_uri("RAW.CUSTOMERS"), "load")] == {
+        "files_loaded": 1, "files_skipped": 0, "rows_loaded": len(first_customers), "rows_parsed": len(first_customers)}
+    assert first[(table_uri("STAGING.CUSTOMERS"), "merge")] == {"inserted": len(customers), "updated": 0, "deleted": 0}
+    assert first[(table_uri("STAGING.ORDERS"), "merge")] == {"inserted": len(orders), "updated": 0, "deleted": 0}
+    assert first[(table_uri("ANALYTICS.DIM_CUSTOMER"), "dbt_build")]["status"] == "success"
+    assert ("customer_reporting", table_uri("STAGING.CUSTOMERS")) in queued_runs()
 
+    seen = {i for i, *_ in asset_events("customer_data_pipeline")}
     dags_test(env, "customer_data_pipeline", T2)
     window_customers = api_records(local_stack, "customers", T1, T2)
     window_orders = api_records(local_stack, "orders", T1, T2)
     live_after_first = {key for key, row in orders.items() if not row[-1]}
+    window_ids = {r["id"] for r in window_customers}
+    second = {(uri, task): extra for i, uri, task, extra in asset_events("customer_data_pipeline") if i not in seen}
+    assert second[(table_uri("STAGING.CUSTOMERS"), "merge")] == {  # soft deletes count as updates
+        "inserted": len(window_ids - customers.keys()), "updated": len(window_ids & customers.keys()), "deleted": 0}
     apply_window(customers, window_customers, customer_row)
     apply_window(orders, window_orders, order_row)
     check_tables(sf, customers, orders)
@@ -148,8 +198,19 @@ def test_customer_pipeline_two_intervals_rerun_and_a_failing_gate(env, sf, local
     assert len(window_orders) > 0 and len(window_customers) > 0
 
     # re-running the same interval leaves exactly the same tables (files replaced, loads skipped)
+    seen = {i for i, *_ in asset_events("customer_data_pipeline")}
     dags_test(env, "customer_data_pipeline", T2)
     check_tables(sf, customers, orders)
+    rerun = {uri for i, uri, _, _ in asset_events("customer_data_pipeline") if i not in seen}
+    assert not {u for u in rerun if "/RAW/" in u or "/STAGING/" in u}  # nothing loaded or merged: no event
+
+    # the DAG scheduled on the merged table runs its gate on it
+    reporting = airflow(env, "dags", "test", "customer_reporting", T2)
+    assert reporting.returncode == 0, (reporting.stdout + reporting.stderr)[-5000:]
+    output = reporting.stdout + reporting.stderr
+    assert re.search(r"PASS\s+row_count\s+\S+\s+(\d+)", output)[1] == str(len(customers))
+    assert re.search(r"PASS\s+unique\(CUSTOMER_ID\)", output) and re.search(r"PASS\s+not_null", output)
+    assert not re.search(r"^FAIL\s", output, re.M)
     assert sf("SELECT COUNT(*) FROM RAW.ORDERS")[0][0] == sf(
         "SELECT COUNT(DISTINCT _SOURCE_FILE || ':' || _SOURCE_ROW) FROM RAW.ORDERS"
     )[0][0]

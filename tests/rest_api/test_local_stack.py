@@ -167,6 +167,39 @@ def test_operator_to_s3_and_rerun_replaces(local_stack, expected_orders) -> None
     assert "dataeng-local-token" not in json.dumps(manifest)
 
 
+def test_extract_emits_its_folder_asset_with_the_manifest_counts(local_stack, expected_orders) -> None:
+    """The asset is the destination's static folder (one for every logical date), added to the running
+    task's outlets with the manifest's counts; an empty extract adds none; emit_assets=False adds none."""
+    from airflow.sdk.execution_time.context import OutletEventAccessors
+
+    root = f"s3://dataeng-local/test-extract/{uuid.uuid4().hex}/orders/"
+
+    def extract(query: dict, **kwargs) -> tuple[RestApiExtractOperator, dict, dict]:
+        op = RestApiExtractOperator(
+            task_id="extract_orders", conn_id="demo_api", endpoint="/v1/orders",
+            query_params={"paginate": "cursor", "limit": 500, **query}, records_path="data",
+            paginator=CursorPaginator(cursor_path="next_cursor", has_more_path="has_more"),
+            destination=root + "{{ ds }}/", http_retry_policy=RETRIES, **kwargs,
+        )
+        op.destination = root + "2024-01-05/"  # as rendered for that logical date
+        context = {"outlet_events": OutletEventAccessors()}
+        manifest = op.execute(context)
+        return op, manifest, {(a.name, a.uri): context["outlet_events"][a].extra for a in context["outlet_events"]}
+
+    op, manifest, events = extract(WINDOW)
+    # Airflow normalizes the URI without the trailing slash; the name keeps the folder form.
+    assert [(a.name, a.uri) for a in op.outlets] == [(root, root.rstrip("/"))]
+    assert events == {(root, root.rstrip("/")): {
+        "destination": root + "2024-01-05/", "files": 1, "records": len(expected_orders),
+        "bytes": manifest["files"][0]["bytes"], "pages": manifest["pages"],
+    }}
+    empty = {"updated_since": "2024-01-03T00:00:00Z", "updated_before": "2024-01-03T00:00:00Z"}
+    op, manifest, events = extract(empty)
+    assert (manifest["records"], op.outlets, events) == (0, [], {})
+    op, manifest, events = extract(WINDOW, emit_assets=False)
+    assert (manifest["records"], op.outlets, events) == (len(expected_orders), [], {})
+
+
 def test_missing_bucket_is_an_error_not_a_new_bucket(local_stack) -> None:
     from airflow_provider_dataeng.sinks import PartFileSink, s3_storage_options
 

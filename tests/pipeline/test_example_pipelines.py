@@ -161,8 +161,10 @@ def test_customer_pipeline_two_intervals_rerun_and_a_failing_gate(env, sf, local
     orders: dict[int, tuple] = {}
     # Every example DAG known to Airflow (unpaused), as a scheduler would have them: assets exist, and the
     # reporting DAG is scheduled on STAGING.CUSTOMERS.
-    reserialized = airflow({**env, "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False"}, "dags", "reserialize")
+    reserialized = airflow(env, "dags", "reserialize")
     assert reserialized.returncode == 0, reserialized.stderr[-3000:]
+    unpaused = airflow(env, "dags", "unpause", "customer_reporting")  # a paused DAG is never queued
+    assert unpaused.returncode == 0, unpaused.stderr[-3000:]
 
     dags_test(env, "customer_data_pipeline", T1)
     first_customers = api_records(local_stack, "customers", T0, T1)

@@ -3,7 +3,7 @@
 Each task runs in its own worker process (as the mapped tasks of one DAG run do on a worker with 8 slots) and
 reports its peak RSS (``getrusage``); each must stay under 1 GiB, well within a default Airflow worker.
 Sizes come from environment variables so the suite stays fast; the 10M-row figure is measured with
-``RELIABILITY_GATE_ROWS=10000000`` (see docs/readme/reliability-recovery.md for the numbers measured).
+``RELIABILITY_GATE_ROWS=10000000`` (the numbers measured are in the README's Guarantees).
 
 - ``RELIABILITY_EXTRACT_RECORDS``: records of ``/v1/bulk`` (~500 bytes each) per extract task (default 25,000)
 - ``RELIABILITY_GATE_ROWS``: rows of the table the quality gate checks (default 1,000,000)

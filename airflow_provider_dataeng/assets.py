@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 # Object-storage schemes the Amazon provider's ``s3`` asset URIs stand for (s3a is the same storage).
 _S3_SCHEMES = ("s3", "s3a")
 _TEMPLATE_MARKERS = ("{{", "{%")
-_DBT_BUILT = ("model", "seed", "snapshot")
 
 
 def snowflake_table_asset(table: str, *, account: str, database: str | None = None) -> Asset:
@@ -159,21 +158,19 @@ def dbt_built_relations(
     """The relations a dbt run built (models, seeds, snapshots with status ``success``; ephemeral models build
     none), each with its event extra ``{"unique_id", "status", "rows_affected", "materialized"}`` (keys
     whose value dbt did not report are left out). ``results`` are the operator's node summaries."""
-    from airflow_provider_dataeng.lineage import dbt_relations
+    from airflow_provider_dataeng.lineage import dbt_built
 
     nodes: Mapping[str, Any] = (manifest or {}).get("nodes") or {}
     built: list[tuple[tuple[str, str, str], dict[str, Any]]] = []
-    for result in results:
-        uid = str(result.get("unique_id", ""))
-        if uid.split(".", 1)[0] not in _DBT_BUILT or result.get("status") != "success":
-            continue
+    for uid, relation, result in dbt_built(manifest, results):  # the lineage code names the relation
         materialized = ((nodes.get(uid) or {}).get("config") or {}).get("materialized")
-        if materialized == "ephemeral":
+        if result.get("status") != "success" or materialized == "ephemeral":
             continue
-        outputs = dbt_relations(manifest, [result]).outputs  # the lineage code names the relation
-        if not outputs:
-            continue
-        relation, rows = outputs[0]
-        extra = {"unique_id": uid, "status": "success", "rows_affected": rows, "materialized": materialized}
+        extra = {
+            "unique_id": uid,
+            "status": "success",
+            "rows_affected": result.get("rows_affected"),
+            "materialized": materialized,
+        }
         built.append((relation, {k: v for k, v in extra.items() if v is not None}))
     return built

@@ -301,38 +301,51 @@ class DbtRelations:
     outputs: tuple[tuple[tuple[str, str, str], int | None], ...] = ()
 
 
+def _dbt_relation(manifest: Mapping[str, Any], uid: str) -> tuple[str, str, str] | None:
+    """``(DATABASE, SCHEMA, NAME)`` of a dbt node or source, or None when the manifest does not place it."""
+    sources: Mapping[str, Any] = manifest.get("sources") or {}
+    node = (manifest.get("nodes") or {}).get(uid) or sources.get(uid)
+    if not node or not node.get("database") or not node.get("schema"):
+        return None
+    name = node.get("identifier") if uid in sources else (node.get("alias") or node.get("name"))
+    return (str(node["database"]).upper(), str(node["schema"]).upper(), str(name).upper())
+
+
+def dbt_built(
+    manifest: Mapping[str, Any] | None, results: Sequence[Mapping[str, Any]]
+) -> list[tuple[str, tuple[str, str, str], Mapping[str, Any]]]:
+    """``(unique_id, relation, result)`` of every model, seed and snapshot the run built, in result order.
+    ``results`` are the operator's node summaries (``unique_id``, ``status``, ``rows_affected``)."""
+    if not manifest:
+        return []
+    built = []
+    for result in results:
+        uid = str(result.get("unique_id", ""))
+        if uid.split(".", 1)[0] not in _DBT_BUILT or result.get("status") not in _DBT_OK:
+            continue
+        rel = _dbt_relation(manifest, uid)
+        if rel is not None:
+            built.append((uid, rel, result))
+    return built
+
+
 def dbt_relations(manifest: Mapping[str, Any] | None, results: Sequence[Mapping[str, Any]]) -> DbtRelations:
     """Relations built by the nodes that succeeded, and the sources/models they read that this run did not
     build. ``results`` are the operator's node summaries (``unique_id``, ``status``, ``rows_affected``)."""
     if not manifest:
         return DbtRelations()
+    built = dbt_built(manifest, results)
     nodes: Mapping[str, Any] = manifest.get("nodes") or {}
-    sources: Mapping[str, Any] = manifest.get("sources") or {}
-
-    def relation(uid: str) -> tuple[str, str, str] | None:
-        node = nodes.get(uid) or sources.get(uid)
-        if not node or not node.get("database") or not node.get("schema"):
-            return None
-        name = node.get("identifier") if uid in sources else (node.get("alias") or node.get("name"))
-        return (str(node["database"]).upper(), str(node["schema"]).upper(), str(name).upper())
-
-    built: list[tuple[tuple[str, str, str], int | None]] = []
-    built_ids = set()
-    for result in results:
-        uid = str(result.get("unique_id", ""))
-        if uid.split(".", 1)[0] not in _DBT_BUILT or result.get("status") not in _DBT_OK:
-            continue
-        rel = relation(uid)
-        if rel is not None:
-            built.append((rel, result.get("rows_affected")))
-            built_ids.add(uid)
+    built_ids = {uid for uid, _, _ in built}
     read: list[tuple[str, str, str]] = []
     for uid in sorted(built_ids):
         for parent in (nodes[uid].get("depends_on") or {}).get("nodes") or []:
-            rel = relation(parent) if parent not in built_ids else None
+            rel = _dbt_relation(manifest, parent) if parent not in built_ids else None
             if rel is not None and rel not in read:
                 read.append(rel)
-    return DbtRelations(inputs=tuple(read), outputs=tuple(built))
+    return DbtRelations(
+        inputs=tuple(read), outputs=tuple((rel, result.get("rows_affected")) for _, rel, result in built)
+    )
 
 
 def dbt_lineage(context: SnowflakeContext, relations: DbtRelations) -> Lineage:

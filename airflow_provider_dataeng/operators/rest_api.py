@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from contextlib import closing
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from airflow.sdk import BaseOperator
 
@@ -215,7 +215,8 @@ class RestApiExtractOperator(BaseOperator):
             compression_level=self.compression_level,
         )
         cursor = PageCursor.from_dict(state["cursor"]) if state else None
-        if cursor is None:
+        saved_sink: dict[str, Any] | None = state["sink"] if state else None
+        if cursor is None or saved_sink is None:
             self.log.info(
                 "Extracting %s %s into %s as %s/%s",
                 self.method,
@@ -229,8 +230,8 @@ class RestApiExtractOperator(BaseOperator):
                 "Resuming the extract into %s at page %d (%d records in %d part files so far)",
                 self.destination,
                 cursor.pages_done + 1,
-                state["sink"]["records"] if state else 0,
-                len(state["sink"]["staged"]) if state else 0,
+                saved_sink["records"],
+                len(saved_sink["staged"]),
             )
         # Session and first OAuth token in this thread: read-ahead then fetches pages in a background thread.
         hook.prepare()
@@ -238,11 +239,11 @@ class RestApiExtractOperator(BaseOperator):
             self.log,
             self.progress_interval,
             pages=cursor.pages_done if cursor else 0,
-            records=state["sink"]["records"] if state else 0,
+            records=saved_sink["records"] if saved_sink else 0,
         )
         check_keys = _RecordKeyCheck(self.record_key) if self.record_key else None
-        if state:
-            sink.resume(state["sink"])
+        if saved_sink:
+            sink.resume(saved_sink)
         else:
             sink.start()
         try:
@@ -269,7 +270,6 @@ class RestApiExtractOperator(BaseOperator):
             manifest = sink.commit(pages=progress.pages)
         except ApiAsksToWait as wait:
             self._defer(wait, sink, state, hook)  # raises TaskDeferred; the staged parts are kept
-            raise  # unreachable
         except BaseException:
             sink.abort()
             raise
@@ -289,7 +289,7 @@ class RestApiExtractOperator(BaseOperator):
             emit_asset(context, self, self._destination_asset, extra)
         return manifest
 
-    def _defer(self, wait: Any, sink: Any, state: dict[str, Any] | None, hook: Any) -> None:
+    def _defer(self, wait: Any, sink: Any, state: dict[str, Any] | None, hook: Any) -> NoReturn:
         """Suspend the sink and defer until the server's wait is over; resume at the refused page."""
         from datetime import datetime, timedelta, timezone
 
@@ -297,8 +297,8 @@ class RestApiExtractOperator(BaseOperator):
         from airflow_provider_dataeng.triggers.resume import ResumeAtTrigger
 
         assert wait.cursor is not None
-        same_page = bool(state) and state["cursor"]["pages_done"] == wait.cursor.pages_done  # type: ignore[index]
-        deferrals = (state["deferrals_on_page"] if same_page else 0) + 1  # type: ignore[index]
+        same_page = state is not None and state["cursor"]["pages_done"] == wait.cursor.pages_done
+        deferrals = (state["deferrals_on_page"] if state is not None and same_page else 0) + 1
         attempts = hook.retry_policy.max_attempts
         if deferrals > attempts:
             sink.abort()
@@ -455,8 +455,8 @@ class _Progress:
         self.log = log
         self.interval = interval
         self.started = self.last = time.monotonic()
-        self.pages = self.first_pages = pages
-        self.records = self.first_records = records
+        self.pages = pages
+        self.records = self.first_records = records  # a resumed extract's rate counts only its own records
 
     def page(self, records: int, sink: Any) -> None:
         self.pages += 1

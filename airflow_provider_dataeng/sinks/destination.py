@@ -98,8 +98,7 @@ class PartFileSink:
     def suspend(self) -> dict[str, Any]:
         """Close the open part and return the state :meth:`resume` needs (JSON-able). The staged parts stay
         where they are; nothing is committed. Used when the task defers mid-extract."""
-        while self._current is not None:
-            self._close_part()
+        self._close_open_part()
         return {
             "staging": self.staging,
             "staged": [[path, records] for path, records in self._staged],
@@ -184,6 +183,11 @@ class PartFileSink:
             return
         self._finish_part()
 
+    def _close_open_part(self) -> None:
+        """Close the part being written (a last batch that widens the Parquet schema opens one more)."""
+        while self._current is not None:
+            self._close_part()
+
     def _finish_part(self) -> None:
         part, self._current = self._current, None
         part.close()
@@ -201,8 +205,7 @@ class PartFileSink:
     # -- finishing -------------------------------------------------------------------------------
     def commit(self, *, pages: int) -> dict[str, Any]:
         """Move staged parts into place, delete stale parts, write the manifest last; return the manifest."""
-        while self._current is not None:
-            self._close_part()
+        self._close_open_part()
         fs = self.fs
         finals = [
             (f"{self.root}/part-{i:05d}{self._suffix}", staged, n)

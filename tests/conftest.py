@@ -13,6 +13,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,3 +50,19 @@ def airflow_db() -> Iterator[Path]:
         env=os.environ.copy(),
     )
     yield AIRFLOW_HOME
+
+
+def run_xcom(run: Any, task_id: str) -> Any:
+    """A task's return value (XCom) in a DAG run, read from the metadata database."""
+    import json
+
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        value = (
+            session.query(XComModel.value)
+            .filter_by(dag_id=run.dag_id, run_id=run.run_id, task_id=task_id, key="return_value")
+            .scalar()
+        )
+    return json.loads(value) if isinstance(value, str) else value

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import run_xcom
+
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 DAGS = Path(__file__).parent / "dags"
@@ -100,33 +102,20 @@ def events(run: Any) -> list[tuple[str, str, dict[str, Any]]]:
     return [(u, t, e if isinstance(e, dict) else json.loads(e)) for u, t, e in rows]
 
 
-def xcom(run: Any, task_id: str) -> Any:
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        value = (
-            session.query(XComModel.value)
-            .filter_by(dag_id=PRODUCER, run_id=run.run_id, task_id=task_id, key="return_value")
-            .scalar()
-        )
-    return json.loads(value) if isinstance(value, str) else value
-
-
 LOAD_EXTRA = {"files_loaded": 1, "files_skipped": 0, "rows_loaded": 3, "rows_parsed": 3}
 
 
 def test_every_written_table_has_one_event_with_the_operator_counts(producer_run: Any) -> None:
     assert producer_run.state == "success"
-    assert xcom(producer_run, "merge") == {"inserted": 3, "updated": 0, "deleted": 0, "skipped": False}
-    assert {k: xcom(producer_run, "load_raw")[k] for k in LOAD_EXTRA} == LOAD_EXTRA
+    assert run_xcom(producer_run, "merge") == {"inserted": 3, "updated": 0, "deleted": 0, "skipped": False}
+    assert {k: run_xcom(producer_run, "load_raw")[k] for k in LOAD_EXTRA} == LOAD_EXTRA
     assert events(producer_run) == [
         (uri("DECLARED"), "load_declared", LOAD_EXTRA),  # declared outlet: one event, with the counts
         (uri("EVENTS"), "merge", {"inserted": 3, "updated": 0, "deleted": 0}),
         (uri("RAW_EVENTS"), "load_raw", LOAD_EXTRA),
         # OPTED_OUT (emit_assets=False) is a known asset, yet has no event; UNDECLARED is no known asset
     ]
-    assert {k: xcom(producer_run, "load_undeclared")[k] for k in LOAD_EXTRA} == LOAD_EXTRA
+    assert {k: run_xcom(producer_run, "load_undeclared")[k] for k in LOAD_EXTRA} == LOAD_EXTRA
 
 
 def test_the_dag_scheduled_on_the_merged_table_is_queued(producer_run: Any) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import run_xcom
 from tests.snowflake_merge.conftest import Db
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -32,19 +33,6 @@ def merge_bundle(monkeypatch: pytest.MonkeyPatch, airflow_db: Path) -> None:
         },
     ]
     monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST", json.dumps(bundles))
-
-
-def xcom(run: Any, task_id: str) -> Any:
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        value = (
-            session.query(XComModel.value)
-            .filter_by(dag_id=DAG_ID, run_id=run.run_id, task_id=task_id, key="return_value")
-            .scalar()
-        )
-    return json.loads(value) if isinstance(value, str) else value
 
 
 def task_state(run: Any, task_id: str) -> str:
@@ -82,7 +70,7 @@ def test_example_dag_merges_then_skips_an_empty_stream(
 
     run = dag.test()
     assert run.state == "success"
-    assert xcom(run, "merge_users") == {"inserted": 2, "updated": 1, "deleted": 0, "skipped": False}
+    assert run_xcom(run, "merge_users") == {"inserted": 2, "updated": 1, "deleted": 0, "skipped": False}
     rows = db.run(f"SELECT ID, EMAIL, _DELETED_AT IS NOT NULL FROM DEMO.{stg}.USERS ORDER BY ID")
     assert rows == [(1, "a2@x", False), (2, "b@x", False), (3, "c@x", True)]
 

@@ -50,7 +50,11 @@ def stage(local_s3: Any, local_snowflake: Any) -> str:
     _put(local_s3, "bom.jsonl", '\ufeff{"id": 1}\n{"id": 2}\n')
     _put(local_s3, "bom.jsonl.zst", '\ufeff{"id": 1}\n{"id": 2}\n', "zstd")
     _put(local_s3, "blank.jsonl", '\n{"id": 1}\r\n\r\n  \t\n {"id": 2} \n\n\n{"id": 3}')
-    _put(local_s3, "concatenated.json", '{"id": 1}{"id": 2} {"id": 3}\n{\n  "id": 4,\n  "s": "x"\n}\n{"id": 5}\n')
+    _put(
+        local_s3,
+        "concatenated.json",
+        '{"id": 1}{"id": 2} {"id": 3}\n{\n  "id": 4,\n  "s": "x"\n}\n{"id": 5}\n',
+    )
     _put(local_s3, "bad_column.jsonl", '{"id": 1}\n  {"id": 2} x\n')
     _put(local_s3, "odd.csv", "id,s\n" + "".join(f'{i},"{s}"\n' for i, s, _ in ODD_VALUES))
     _put(local_s3, "bom.csv", "\ufeffID,S\n1,a\n")
@@ -90,7 +94,9 @@ def test_match_by_column_name_keeps_the_characters(sf: Any, stage: str) -> None:
         "MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE INCLUDE_METADATA = (_ROW = METADATA$FILE_ROW_NUMBER)"
     )
     assert rows == [loaded("odd.jsonl.zst", len(ODD))]
-    assert sf("SELECT ID, S, ONLY, _ROW FROM jt_columns ORDER BY 1") == [(i, s, c, i) for i, s, c in ODD_VALUES]
+    assert sf("SELECT ID, S, ONLY, _ROW FROM jt_columns ORDER BY 1") == [
+        (i, s, c, i) for i, s, c in ODD_VALUES
+    ]
 
 
 def test_transform_sees_one_record_per_line(sf: Any, stage: str) -> None:
@@ -133,13 +139,15 @@ def test_error_character_counts_from_the_start_of_the_line(sf: Any, stage: str) 
     sf("CREATE OR REPLACE TABLE jt_column (RECORD VARIANT)")
     with pytest.raises(snowflake.connector.errors.ProgrammingError) as e:
         sf(f"COPY INTO jt_column FROM {stage} FILES = ('bad_column.jsonl') FILE_FORMAT = (TYPE = JSON)")
-    assert "File 'bad_column.jsonl', line 2, character 13" in str(e.value)
+    assert str(e.value).endswith(f"File '{URL}bad_column.jsonl', line 2, character 13")
 
 
 @pytest.mark.parametrize("name", ["bom.jsonl", "bom.jsonl.zst"])
 def test_byte_order_mark_is_skipped_by_default(sf: Any, stage: str, name: str) -> None:
     sf("CREATE OR REPLACE TABLE jt_bom (RECORD VARIANT)")
-    assert sf(f"COPY INTO jt_bom FROM {stage} FILES = ('{name}') FILE_FORMAT = (TYPE = JSON)") == [loaded(name, 2)]
+    assert sf(f"COPY INTO jt_bom FROM {stage} FILES = ('{name}') FILE_FORMAT = (TYPE = JSON)") == [
+        loaded(name, 2)
+    ]
     assert sf("SELECT RECORD:id::int FROM jt_bom ORDER BY 1") == [(1,), (2,)]
 
 

@@ -33,6 +33,7 @@ class FileFormat:
     strip_outer_array: bool = False
     error_on_column_count_mismatch: bool = True
     skip_byte_order_mark: bool = True
+    skip_blank_lines: bool = False
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> FileFormat:
@@ -63,6 +64,8 @@ class FileFormat:
                 ff.error_on_column_count_mismatch = _bool(value)
             elif key == "SKIP_BYTE_ORDER_MARK":
                 ff.skip_byte_order_mark = _bool(value)
+            elif key == "SKIP_BLANK_LINES":
+                ff.skip_blank_lines = _bool(value)
             elif key in {"RECORD_DELIMITER", "DATE_FORMAT", "TIMESTAMP_FORMAT", "ENCODING", "BINARY_FORMAT"}:
                 continue  # accepted, defaults only
             else:
@@ -234,8 +237,8 @@ def _parse_csv(text: str, ff: FileFormat, name: str, strict: bool, target: CsvTa
     else:
         reader = csv.reader(io.StringIO(text), delimiter=ff.field_delimiter, quoting=csv.QUOTE_NONE)
     rows: list[tuple[int, list[str]]] = []
-    for row in reader:
-        if row:
+    for row in reader:  # a blank line is a record without fields: an end-of-record error unless skipped
+        if row or not ff.skip_blank_lines:
             rows.append((reader.line_num, row))
     header = None
     if ff.parse_header:

@@ -1,10 +1,11 @@
-"""How the local Snowflake reads the text of JSON files in COPY, as Snowflake does.
+"""How the local Snowflake reads the text of JSON and CSV files in COPY, as Snowflake does.
 
 Snowflake reads a JSON file as a sequence of JSON documents, "which may or may not be line-separated"
 (docs: Supported formats for semi-structured data); only JSON whitespace separates them (space, tab, CR,
 LF), so U+2028, U+2029, U+0085, U+FEFF and the C0 separators inside strings are data, not line breaks.
 ``SKIP_BYTE_ORDER_MARK`` (default TRUE) drops a UTF-8 BOM at the start of a file. Error lines count LF
-only, and error characters count characters (not bytes) within the line.
+only, and error characters count characters (not bytes) within the line. In CSV a blank line is a
+record without fields, an end-of-record error unless ``SKIP_BLANK_LINES = TRUE`` (default FALSE).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ def stage(local_s3: Any, local_snowflake: Any) -> str:
     _put(local_s3, "bad_column.jsonl", '{"id": 1}\n  {"id": 2} x\n')
     _put(local_s3, "odd.csv", "id,s\n" + "".join(f'{i},"{s}"\n' for i, s, _ in ODD_VALUES))
     _put(local_s3, "bom.csv", "\ufeffID,S\n1,a\n")
+    _put(local_s3, "blank.csv", "1,a\n\n2,b\n")
     conn = local_snowflake.connect()
     conn.cursor().execute(
         f"CREATE OR REPLACE STAGE {STAGE[1:]} URL='{URL}' CREDENTIALS=(AWS_KEY_ID='local' AWS_SECRET_KEY='local')"
@@ -203,3 +205,19 @@ def test_csv_header_after_a_byte_order_mark_matches_columns(sf: Any, stage: str)
     )
     assert rows == [loaded("bom.csv", 1)]
     assert sf("SELECT ID, S FROM jt_csv_bom") == [(1, "a")]
+
+
+def test_csv_blank_line_is_an_end_of_record_error_by_default(sf: Any, stage: str) -> None:
+    sf("CREATE OR REPLACE TABLE jt_csv_blank (ID NUMBER, S VARCHAR)")
+    copy = f"COPY INTO jt_csv_blank FROM {stage} FILES = ('blank.csv') FILE_FORMAT = (TYPE = CSV{{}})"
+    with pytest.raises(snowflake.connector.errors.ProgrammingError) as e:
+        sf(copy.format(""))
+    assert str(e.value).endswith(
+        'End of record reached while expected to parse column \'"JT_CSV_BLANK"["ID":1]\'\n'
+        f"  File '{URL}blank.csv', line 2, character 1"
+    )
+    rows = sf(copy.format("") + " ON_ERROR = CONTINUE")
+    assert [r[1:4] for r in rows] == [("PARTIALLY_LOADED", 3, 2)]
+    sf("TRUNCATE TABLE jt_csv_blank")
+    assert sf(copy.format(" SKIP_BLANK_LINES = TRUE") + " FORCE = TRUE") == [loaded("blank.csv", 2)]
+    assert sf("SELECT ID, S FROM jt_csv_blank ORDER BY 1") == [(1, "a"), (2, "b")]

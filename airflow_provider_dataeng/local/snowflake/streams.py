@@ -8,6 +8,9 @@ SHOW and INFORMATION_SCHEMA):
 - ``"_fs_stream_<SCHEMA>_<NAME>"``: the offset: for default streams the base table rows keyed by their
   DuckDB ``rowid`` with a hash of each row, for append-only streams just the high-water rowid
   (see :mod:`stream_changes`, which also builds the change SQL and applies consumption);
+- ``"_fs_stream_<SCHEMA>_<NAME>_kept"`` (append-only streams): rows inserted since the offset, kept as
+  inserted before an UPDATE, DELETE, MERGE, TRUNCATE or INSERT OVERWRITE on the base table could change
+  them (:meth:`StreamRegistry.keep_inserts`, called by the cursor before such statements);
 - ``"_fs_stream_<SCHEMA>_<NAME>_changes"``: the view a query of the stream is rewritten to.
 
 A row's identity is its DuckDB ``rowid``. DuckDB keeps rowids stable as long as checkpoints do not

@@ -76,6 +76,10 @@ def test_data_stages_streams_and_load_metadata_survive_a_restart(local_snowflake
     cur.execute("CREATE OR REPLACE STREAM restart_s ON TABLE restart_t")
     cur.execute("INSERT INTO restart_t VALUES (3)")
     cur.execute("UPDATE restart_t SET id = 20 WHERE id = 2")
+    cur.execute("CREATE OR REPLACE TABLE restart_ao (id INT)")
+    cur.execute("CREATE OR REPLACE STREAM restart_a ON TABLE restart_ao APPEND_ONLY = TRUE")
+    cur.execute("INSERT INTO restart_ao VALUES (1), (2)")
+    cur.execute("DELETE FROM restart_ao WHERE id = 2")  # kept for the append-only stream
     conn.close()
 
     local_snowflake.restart()
@@ -91,6 +95,10 @@ def test_data_stages_streams_and_load_metadata_survive_a_restart(local_snowflake
     assert cur.fetchall() == [(2, "DELETE", True), (3, "INSERT", False), (20, "INSERT", True)]
     cur.execute("SHOW STREAMS LIKE 'RESTART_S'")
     assert [r[1] for r in cur.fetchall()] == ["RESTART_S"]
+    cur.execute("INSERT INTO restart_ao VALUES (3)")
+    cur.execute("DELETE FROM restart_ao WHERE id = 3")  # the restarted server keeps it too
+    cur.execute("SELECT id, METADATA$ACTION FROM restart_a ORDER BY id")
+    assert cur.fetchall() == [(1, "INSERT"), (2, "INSERT"), (3, "INSERT")]
 
 
 def test_command_line_runs_until_sigterm(tmp_path: Path) -> None:

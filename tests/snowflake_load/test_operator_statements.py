@@ -1,6 +1,8 @@
-"""The exact statement sequence for what the local Snowflake cannot run (INFER_SCHEMA, REMOVE, ON_ERROR
-other than ABORT_STATEMENT). A scripted cursor stands in for Snowflake and answers in Snowflake's shapes;
-every statement sent is also parsed with sqlglot's Snowflake dialect."""
+"""The exact statement sequence, with Snowflake's own answers: INFER_SCHEMA (which the local Snowflake
+cannot run), and REMOVE after COMMIT, partial loads and SKIP_FILE results, SHOW STAGES and session
+qualification (which it runs too, see test_load_integration*.py). A scripted cursor stands in for
+Snowflake and answers in Snowflake's shapes; every statement sent is also parsed with sqlglot's
+Snowflake dialect."""
 
 from __future__ import annotations
 

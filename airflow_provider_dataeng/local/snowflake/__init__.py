@@ -20,7 +20,7 @@ Contract
 
 Extensions over fakesnow 0.12.1
 -------------------------------
-COPY INTO from S3/internal named stages (``copy``, ``copy_insert``) with every ON_ERROR mode
+COPY INTO from S3/internal named stages (``copy``, ``copy_insert``; JSON text read by ``json_text``) with every ON_ERROR mode
 (``copy_errors``), LIST and REMOVE on named stages (``stage_files``), INFORMATION_SCHEMA.LOAD_HISTORY
 filled by our COPY (fakesnow maps the view to its ``_fs_load_history`` table), table streams
 (``streams``), native MERGE (``merge``), DROP STAGE / DROP FILE FORMAT and persistence of stages and
@@ -30,6 +30,34 @@ file formats (``catalog``), no-op session statements such as ``ALTER SESSION SET
 DEVIATIONS from Snowflake (verified against docs.snowflake.com where noted)
 ----------------------------------------------------------------------------
 COPY
+- Supported: COPY INTO <table> [(columns)] FROM @named_stage[/path] (S3 external stages over the S3
+  stand-in, internal stages) or 's3://...' URLs, plain, with MATCH_BY_COLUMN_NAME (JSON, Parquet, CSV
+  with PARSE_HEADER) plus INCLUDE_METADATA, or as a transform (``SELECT $1, $1:path, $n,
+  METADATA$FILENAME, METADATA$FILE_ROW_NUMBER, METADATA$FILE_CONTENT_KEY, METADATA$FILE_LAST_MODIFIED,
+  METADATA$START_SCAN_TIME ...``); options FILES, PATTERN, FORCE, PURGE, ON_ERROR (every mode, below);
+  TRUNCATECOLUMNS, ENFORCE_LENGTH, LOAD_UNCERTAIN_FILES and RETURN_FAILED_ONLY are accepted without
+  effect; any other option (VALIDATION_MODE, SIZE_LIMIT, ...) is refused with an error. FILE_FORMAT =
+  (TYPE = CSV | JSON | PARQUET ...) or (FORMAT_NAME = ...) with COMPRESSION (AUTO detects gzip, zstd,
+  bz2), SKIP_HEADER, PARSE_HEADER, FIELD_DELIMITER, FIELD_OPTIONALLY_ENCLOSED_BY, NULL_IF,
+  EMPTY_FIELD_AS_NULL, TRIM_SPACE, ERROR_ON_COLUMN_COUNT_MISMATCH, SKIP_BLANK_LINES, STRIP_OUTER_ARRAY
+  and SKIP_BYTE_ORDER_MARK; RECORD_DELIMITER, DATE_FORMAT, TIMESTAMP_FORMAT, ENCODING and BINARY_FORMAT
+  are accepted but only their defaults are honoured (another value is ignored); other options are
+  refused. User and table stages (``@~``, ``@%t``) stay with fakesnow's own COPY.
+- JSON files are read as Snowflake reads them ("concatenation of JSON documents, which may or may not
+  be line-separated", ``json_text``): documents are separated by JSON whitespace only (space, tab, CR,
+  LF), so blank lines and CRLF endings separate records, several documents may share a line and one
+  may span lines, while U+2028, U+2029, U+0085, U+FEFF, VT, FF and U+001C-U+001E are data. Until
+  2026-12 the stand-in split lines with ``str.splitlines()`` and failed on such files ("unexpected end
+  of data"). Raw control characters other than LF inside strings are kept (Snowflake: "be liberal in
+  what you accept"; not spelled out in its docs); a raw LF inside a string is an error, as Snowflake's
+  PARSE_JSON reports ("unterminated string"). Whitespace other than JSON's (U+00A0, U+2028, ...)
+  around a document is an error. A bad line is one error record and reading goes on at the next line
+  (Snowflake's recovery after a bad record is not documented). A UTF-8 BOM at the start of a file is
+  skipped (SKIP_BYTE_ORDER_MARK, default TRUE, JSON and CSV); with FALSE it is data (a JSON error at
+  line 1, character 1). Invalid UTF-8 fails the statement (IGNORE_UTF8_ERRORS and
+  REPLACE_INVALID_CHARACTERS are not supported). ALLOW_DUPLICATE, STRIP_NULL_VALUES and ENABLE_OCTAL
+  are refused; a duplicate key keeps its last value (Snowflake's default ALLOW_DUPLICATE = FALSE
+  makes it an error).
 - Result rows have Snowflake's ten columns (file, status, rows_parsed, rows_loaded, error_limit,
   errors_seen, first_error, first_error_line, first_error_character, first_error_column_name). As in
   Snowflake, files already loaded into the table (load metadata) are skipped silently; when nothing is
@@ -44,7 +72,7 @@ COPY
   file with the same name is loaded again there; here it is skipped without FORCE). It never expires
   (Snowflake: 64 days).
 - ON_ERROR: ABORT_STATEMENT (default), CONTINUE, SKIP_FILE, SKIP_FILE_<n> and 'SKIP_FILE_<n>%'. Error
-  records are lines that are not valid JSON, CSV records with the wrong field count, and values the
+  records are lines that are not JSON documents, CSV records with the wrong field count, and values the
   target column cannot take (conversion errors, NULL into NOT NULL), in plain, MATCH_BY_COLUMN_NAME and
   transform loads. Status LOADED / PARTIALLY_LOADED / LOAD_FAILED; ``errors_seen`` counts every error
   record of the file (Snowflake: rows_parsed - rows_loaded); the first_error_* columns describe the
@@ -62,7 +90,8 @@ COPY
   with column ``"T"[n]``, "End of record reached while expected to parse column '"T"["C":n]'").
   first_error_column_name is ``"T"["COL":position]``; JSON parse errors are reported on the first column
   the COPY fills (``"T"["RECORD":1]`` for a variant load; NULL with MATCH_BY_COLUMN_NAME).
-  first_error_character: JSON = the error's column in its line; CSV = the failing field's offset
+  first_error_character: JSON = the error's character in its line (characters, not bytes, counted from
+  the start of the line; lines count LF only); CSV = the failing field's offset
   computed from the parsed fields (quotes not counted); transforms of other formats = 1. VARCHAR(n)
   lengths are not enforced (DuckDB), so over-long strings load instead of failing.
 - Value errors are found by running the INSERT's SELECT with the target types on a second DuckDB
@@ -80,7 +109,11 @@ COPY
   shows only post-truncate history) and is cleared by CREATE [OR REPLACE] TABLE (fakesnow). The
   COPY_HISTORY table function and ACCOUNT_USAGE views are not provided.
 - CSV: a quoted empty field ("") loads as NULL like an unquoted one (Snowflake keeps ''), escapes
-  other than doubled quotes are not supported, blank lines are skipped. VALIDATION_MODE, INFER_SCHEMA
+  other than doubled quotes are not supported. A blank line is a record without fields: "End of record
+  reached while expected to parse column" on the first column unless SKIP_BLANK_LINES = TRUE
+  (Snowflake's docs: "blank lines produce an end-of-record error (default behavior)"). Records end at
+  LF (CRLF too); a bare CR inside an unquoted field fails the statement (Python's csv module), where
+  Snowflake keeps it as data. VALIDATION_MODE, INFER_SCHEMA
   and stage-level FILE_FORMAT are not supported (the COPY must carry its FILE_FORMAT or FORMAT_NAME).
 - VARIANT values come back compact (``["x"]``), not pretty-printed as Snowflake's connector shows.
 LIST / REMOVE
@@ -100,15 +133,29 @@ Streams
   insert, so such an update shows as DELETE + INSERT with ISUPDATE = FALSE; after ``DELETE FROM t``
   (all rows) and a checkpoint, rowids restart at 0: a default stream can pair a new row with a deleted
   one as an "update", and an append-only stream does not show new rows until their rowids pass the
-  offset's high-water mark.
-- Cost: the offset of an append-only stream is a rowid high-water mark, so reading and consuming cost
-  O(changes). A default stream keeps each row's values and a 64-bit hash of them: rows above the mark
-  are inserts without a join, rows up to it are diffed on (rowid, hash) only, which is still a pass
-  over the table (about 0.1-0.3 s at 1M rows here); consuming applies just the net changes to the
-  snapshot. An update whose new values hash like the old ones (probability ~2^-64) would be missed.
+  offset's high-water mark. For the same reason, updating a PRIMARY KEY column of a row that existed
+  at the offset shows in an append-only stream as a new INSERT (Snowflake records no update).
+- Cost: the offset of an append-only stream is a rowid high-water mark plus the rows it had to keep
+  (below), so reading and consuming cost O(changes). A default stream keeps each row's values and a
+  64-bit hash of them: rows above the mark are inserts without a join, rows up to it are diffed on
+  (rowid, hash) only, which is still a pass over the table (about 0.1-0.3 s at 1M rows here); consuming
+  applies just the net changes to the snapshot. An update whose new values hash like the old ones
+  (probability ~2^-64) would be missed.
 - An update that sets a row back to its values at the offset shows nothing (pure net change).
-- Append-only streams show rows inserted since the offset that still exist (Snowflake also returns
-  rows inserted and then deleted before consumption).
+- Append-only streams record every insert since the offset, with the values inserted, as Snowflake's
+  do ("Update and delete operations (including table truncates) are not recorded. For example, if 10
+  rows are inserted into a table and then 5 of those rows are deleted before the offset for an
+  append-only stream is advanced, the stream records 10 rows", docs: ALTER STREAM / CREATE STREAM).
+  A row inserted and then updated shows its inserted values (our reading: the update is not recorded;
+  the docs give no example). DuckDB has no triggers, so before every UPDATE, DELETE, MERGE, TRUNCATE or
+  INSERT OVERWRITE whose text names a table with append-only streams, the server copies the rows
+  inserted since the offset (and not copied yet) into the stream's kept table, in a transaction of
+  its own on committed data (about +5-40 ms for such statements). Until 2026-12 such rows were lost.
+  Limits: rows inserted by an explicit transaction and changed again before its COMMIT are seen only
+  as they are at COMMIT (a row inserted and deleted inside one transaction is not recorded); a row
+  deleted inside an explicit transaction that then consumes the stream is not seen by that
+  transaction and counts as consumed when an inserted row after it was (Snowflake would return it);
+  statements that change the table without naming it (e.g. through a view) are not seen.
 - Rows inserted into the base table by the consuming transaction itself stay in the stream after it
   commits (their rowids are provisional until COMMIT).
 - Columns follow the table's current columns, as in Snowflake ("Streams use the current table

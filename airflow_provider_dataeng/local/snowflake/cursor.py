@@ -140,6 +140,7 @@ class LocalCursor(FakeSnowflakeCursor):
             columns, rows = stage_files_mod.execute(self, body)
             set_result(self, columns, rows)
             return self
+        ext.streams.keep_inserts(self._duck_conn, body)  # before an UPDATE/DELETE/... removes inserted rows
         if tx := TX_RE.match(body):
             super().execute(command, params, *args, **kwargs)
             self._after_transaction_statement(tx["op"].upper())

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
+from airflow_provider_dataeng.local.snowflake import json_text
 from airflow_provider_dataeng.local.snowflake._sql import programming_error
 
 
@@ -31,6 +32,8 @@ class FileFormat:
     trim_space: bool = False
     strip_outer_array: bool = False
     error_on_column_count_mismatch: bool = True
+    skip_byte_order_mark: bool = True
+    skip_blank_lines: bool = False
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> FileFormat:
@@ -59,6 +62,10 @@ class FileFormat:
                 ff.strip_outer_array = _bool(value)
             elif key == "ERROR_ON_COLUMN_COUNT_MISMATCH":
                 ff.error_on_column_count_mismatch = _bool(value)
+            elif key == "SKIP_BYTE_ORDER_MARK":
+                ff.skip_byte_order_mark = _bool(value)
+            elif key == "SKIP_BLANK_LINES":
+                ff.skip_blank_lines = _bool(value)
             elif key in {"RECORD_DELIMITER", "DATE_FORMAT", "TIMESTAMP_FORMAT", "ENCODING", "BINARY_FORMAT"}:
                 continue  # accepted, defaults only
             else:
@@ -165,22 +172,25 @@ def parse(
             raise programming_error(f"Error parsing the parquet file '{name}': {e}", 100131, "22000") from e
         return ParsedFile(columns=[], num_rows=table.num_rows, header=list(table.column_names), table=table)
     text = decompress(data, ff.compression, name).decode("utf-8")
+    if ff.skip_byte_order_mark and text.startswith("\ufeff"):  # SKIP_BYTE_ORDER_MARK, TRUE by default
+        text = text[1:]
     if ff.type == "JSON":
         return _parse_json(text, ff, name, keep_records, strict)
     return _parse_csv(text, ff, name, strict, target or CsvTarget(table=""))
 
 
 def _parse_json(text: str, ff: FileFormat, name: str, keep_records: bool, strict: bool) -> ParsedFile:
+    """Records as Snowflake reads them (see :mod:`json_text`); STRIP_OUTER_ARRAY makes each element one."""
     parsed = ParsedFile(columns=[[]], num_rows=0, row_numbers=[], lines=[])
     values: list[str] = parsed.columns[0]
     records: list[Any] = []
     if ff.strip_outer_array:
         try:
-            doc = orjson.loads(text)
+            _, doc = json_text.load(text)
         except orjson.JSONDecodeError as e:
             if strict:
-                raise _json_error(e, name, 1) from e
-            parsed.errors.append(RowError(1, e.lineno, e.colno, _json_message(e)))
+                raise _json_error(e.msg, name, e.lineno, e.colno) from e
+            parsed.errors.append(RowError(1, e.lineno, e.colno, _json_message(e.msg, e.colno)))
             return parsed
         items = doc if isinstance(doc, list) else [doc]
         for number, item in enumerate(items, start=1):
@@ -190,36 +200,32 @@ def _parse_json(text: str, ff: FileFormat, name: str, keep_records: bool, strict
             if keep_records:
                 records.append(item)
     else:
-        number = 0
-        for line_no, line in enumerate(text.splitlines(), start=1):
-            stripped = line.strip()
-            if not stripped:
-                continue
-            number += 1
-            try:
-                record = orjson.loads(stripped)
-            except orjson.JSONDecodeError as e:
+        for number, found in enumerate(json_text.documents(text), start=1):
+            if isinstance(found, json_text.BadRecord):
                 if strict:
-                    raise _json_error(e, name, line_no) from e
-                parsed.errors.append(RowError(number, line_no, e.colno, _json_message(e)))
+                    raise _json_error(found.reason, name, found.line, found.character)
+                message = _json_message(found.reason, found.character)
+                parsed.errors.append(RowError(number, found.line, found.character, message))
                 continue
-            values.append(stripped)
+            values.append(found.text)
             parsed.row_numbers.append(number)  # type: ignore[union-attr]
-            parsed.lines.append(line_no)  # type: ignore[union-attr]
+            parsed.lines.append(found.line)  # type: ignore[union-attr]
             if keep_records:
-                records.append(record)
+                records.append(found.value)
     parsed.num_rows = len(values)
     parsed.records = records if keep_records else None
     return parsed
 
 
-def _json_message(e: orjson.JSONDecodeError) -> str:
-    return f"Error parsing JSON: {e.msg}, pos {e.colno}"
+def _json_message(reason: str, character: int) -> str:
+    return f"Error parsing JSON: {reason}, pos {character}"
 
 
-def _json_error(e: orjson.JSONDecodeError, name: str, line: int) -> Exception:
+def _json_error(reason: str, name: str, line: int, character: int) -> Exception:
     return programming_error(
-        f"{_json_message(e)}\n  File '{name}', line {line}, character {e.colno}", 100069, "22P02"
+        f"{_json_message(reason, character)}\n  File '{name}', line {line}, character {character}",
+        100069,
+        "22P02",
     )
 
 
@@ -231,8 +237,8 @@ def _parse_csv(text: str, ff: FileFormat, name: str, strict: bool, target: CsvTa
     else:
         reader = csv.reader(io.StringIO(text), delimiter=ff.field_delimiter, quoting=csv.QUOTE_NONE)
     rows: list[tuple[int, list[str]]] = []
-    for row in reader:
-        if row:
+    for row in reader:  # a blank line is a record without fields: an end-of-record error unless skipped
+        if row or not ff.skip_blank_lines:
             rows.append((reader.line_num, row))
     header = None
     if ff.parse_header:

@@ -3,9 +3,14 @@
 Row identity is DuckDB's ``rowid``. New rows always get rowids above every rowid the table had (the
 server keeps deleted rows unvacuumed), so the offset is a snapshot plus its high-water mark W:
 
-- append-only streams keep only W (a one-row snapshot table): the changes are the base rows with
-  ``rowid > W``, which DuckDB answers from the row groups past W (rowid filters are pushed into the scan);
-  consuming moves W to the highest committed rowid;
+- append-only streams keep W (a one-row snapshot table) and a "kept" table: the rows inserted since
+  the offset, as inserted, that a statement was about to update or delete (:func:`keep_inserts` runs
+  before every UPDATE, DELETE, MERGE, TRUNCATE or INSERT OVERWRITE on the base table). Snowflake's
+  append-only streams record every insert and no update or delete, so such rows stay in the stream
+  with their inserted values. The changes are the kept rows above W plus the base rows above K, the
+  highest rowid kept (or W), which DuckDB answers from the row groups past K (rowid filters are pushed
+  into the scan); consuming moves W past every row the consuming transaction saw and drops kept rows
+  up to it;
 - default streams keep, per row at the offset, its rowid, a 64-bit hash of its tracked columns and its
   values (the values are what DELETE rows show). Rows above W are inserts without any join; rows up to W
   are diffed by rowid and hash only (narrow columns), and the full values are fetched just for the rows
@@ -62,6 +67,16 @@ def snapshot_name(stream: Stream) -> str:
     return f"_fs_stream_{stream.schema}_{stream.name}"
 
 
+def kept_name(stream: Stream) -> str:
+    return f"_fs_stream_{stream.schema}_{stream.name}_kept"
+
+
+def kept_columns(duck: DuckDBPyConnection, stream: Stream) -> Columns:
+    """The base table's columns the kept rows of an append-only stream have values for."""
+    columns = table_columns(duck, stream.database, HIDDEN_SCHEMA, kept_name(stream))
+    return [c for c in columns if c[0] != RID]
+
+
 def _hash(alias: str | None, names: list[str]) -> str:
     """DuckDB's 64-bit hash of the row's tracked columns (NULL-safe, order-sensitive)."""
     prefix = f"{alias}." if alias else ""
@@ -89,11 +104,22 @@ def added_values(columns: Columns, snapshot_cols: list[str], defaults: dict[str,
     return {c: f"CAST({defaults.get(c, 'NULL')} AS {t})" for c, t in columns if c not in snapshot_cols}
 
 
+def kept_mark_sql(stream: Stream) -> str:
+    """K: the highest rowid an append-only stream has kept rows up to (at least W)."""
+    return f"(SELECT greatest({watermark_sql(stream)}, (SELECT coalesce(max({RID}), -1) FROM {stream.kept})))"
+
+
 def has_new_rows(duck: DuckDBPyConnection, stream: Stream) -> bool:
-    """Whether the base table has rows above the offset's high-water mark (stops at the first one)."""
-    row = duck.execute(
-        f"SELECT EXISTS (SELECT 1 FROM {stream.base} WHERE rowid > {watermark_sql(stream)})"
-    ).fetchone()
+    """Whether rows sit above the offset's high-water mark (stops at the first one); for append-only
+    streams also kept rows, which is all they have."""
+    if stream.append_only:
+        sql = (
+            f"SELECT EXISTS (SELECT 1 FROM {stream.kept} WHERE {RID} > {watermark_sql(stream)}) "
+            f"OR EXISTS (SELECT 1 FROM {stream.base} WHERE rowid > {kept_mark_sql(stream)})"
+        )
+    else:
+        sql = f"SELECT EXISTS (SELECT 1 FROM {stream.base} WHERE rowid > {watermark_sql(stream)})"
+    row = duck.execute(sql).fetchone()
     return bool(row and row[0])
 
 
@@ -119,8 +145,15 @@ def diff_sql(
     )
 
 
-def changes_sql(stream: Stream, columns: Columns, snapshot_cols: list[str], defaults: dict[str, str]) -> str:
-    """The net changes since the offset, in Snowflake's stream shape (the base table's current columns)."""
+def changes_sql(
+    stream: Stream,
+    columns: Columns,
+    snapshot_cols: list[str],
+    defaults: dict[str, str],
+    kept_cols: list[str] | None = None,
+) -> str:
+    """The net changes since the offset, in Snowflake's stream shape (the base table's current columns);
+    for append-only streams every insert since the offset (``kept_cols``: the kept table's columns)."""
     names = [c for c, _ in columns]
     prefix = literal(f"{stream.table_database}.{stream.table_schema}.{stream.table_name}#")
     w = watermark_sql(stream)
@@ -132,9 +165,22 @@ def changes_sql(stream: Stream, columns: Columns, snapshot_cols: list[str], defa
         )
 
     current = [f"c.{quote(c)}" for c in names]
-    new_rows = shape("c", "rowid", "INSERT", "false", current) + f" FROM {stream.base} c WHERE c.rowid > {w}"
     if stream.append_only:
-        return new_rows
+        added = added_values(columns, kept_cols or [], defaults)
+        kept = [
+            f"CAST(k.{quote(c)} AS {t}) AS {quote(c)}"
+            if c in (kept_cols or [])
+            else f"{added[c]} AS {quote(c)}"
+            for c, t in columns
+        ]
+        return (
+            shape("k", RID, "INSERT", "false", kept)
+            + f" FROM {stream.kept} k WHERE k.{RID} > {w}"
+            + " UNION ALL "
+            + shape("c", "rowid", "INSERT", "false", current)
+            + f" FROM {stream.base} c WHERE c.rowid > {kept_mark_sql(stream)}"
+        )
+    new_rows = shape("c", "rowid", "INSERT", "false", current) + f" FROM {stream.base} c WHERE c.rowid > {w}"
     added = added_values(columns, snapshot_cols, defaults)
     old = [f"o.{quote(c)}" if c in snapshot_cols else f"{added[c]} AS {quote(c)}" for c, _ in columns]
     return (
@@ -152,10 +198,11 @@ def changes_sql(stream: Stream, columns: Columns, snapshot_cols: list[str], defa
 def create_view(duck: DuckDBPyConnection, stream: Stream, columns: Columns | None = None) -> None:
     columns = columns if columns is not None else base_columns(duck, stream)
     snap = snapshot_columns(duck, stream)
-    defaults = column_defaults(duck, stream) if not stream.append_only else {}
+    defaults = column_defaults(duck, stream)
+    kept = [c for c, _ in kept_columns(duck, stream)] if stream.append_only else None
     duck.execute(
         f"CREATE OR REPLACE VIEW {quote(stream.database)}.{HIDDEN_SCHEMA}.{quote(stream.view_name)} AS "
-        + changes_sql(stream, columns, snap, defaults)
+        + changes_sql(stream, columns, snap, defaults, kept)
     )
 
 
@@ -189,6 +236,7 @@ def create_snapshot(duck: DuckDBPyConnection, stream: Stream, columns: Columns, 
             else f"(SELECT coalesce(max(rowid), -1) FROM {stream.base} WHERE rowid < {LOCAL_ROWIDS})"
         )
         duck.execute(f"CREATE OR REPLACE TABLE {stream.snapshot} AS SELECT CAST({w} AS BIGINT) AS {RID}")
+        create_kept(duck, stream, columns)
         return
     names = [c for c, _ in columns]
     cols = ", ".join(quote(c) for c in names)
@@ -204,11 +252,12 @@ def advance(duck: DuckDBPyConnection, stream: Stream) -> None:
 
     Rows this transaction inserted get their final rowids at COMMIT: they stay "new" (shown later).
     """
-    if stream.append_only:
+    if stream.append_only:  # past every row this transaction saw: the base's and the kept ones
         duck.execute(
             f"UPDATE {stream.snapshot} SET {RID} = greatest({RID}, (SELECT coalesce(max(rowid), -1) "
-            f"FROM {stream.base} WHERE rowid < {LOCAL_ROWIDS}))"
+            f"FROM {stream.base} WHERE rowid < {LOCAL_ROWIDS}), (SELECT coalesce(max({RID}), -1) FROM {stream.kept}))"
         )
+        duck.execute(f"DELETE FROM {stream.kept} WHERE {RID} <= {watermark_sql(stream)}")
         return
     columns = base_columns(duck, stream)
     names = [c for c, _ in columns]
@@ -235,16 +284,62 @@ def advance(duck: DuckDBPyConnection, stream: Stream) -> None:
     )
 
 
+def create_kept(duck: DuckDBPyConnection, stream: Stream, columns: Columns) -> None:
+    """The empty table of an append-only stream's kept rows (rowid + the base table's columns)."""
+    cols = ", ".join(f"{quote(c)} {t}" for c, t in columns)
+    duck.execute(f"CREATE OR REPLACE TABLE {stream.kept} ({RID} BIGINT{', ' if cols else ''}{cols})")
+
+
+def keep_inserts(duck: DuckDBPyConnection, stream: Stream) -> None:
+    """Copy the rows inserted since an append-only stream's offset and not kept yet into its kept table,
+    before a statement may update or delete them. Runs in a transaction of its own, on committed data:
+    whatever the statement does, these rows were inserted since the offset (a rollback changes
+    nothing), and the kept table may live in another database than the one the caller writes."""
+    with duck.cursor() as other:
+        other.begin()
+        try:
+            columns = base_columns(other, stream)
+            if not columns:  # the table is gone: the statement reports it
+                other.rollback()
+                return
+            have = {c for c, _ in kept_columns(other, stream)}
+            defaults = column_defaults(other, stream)
+            missing = [(c, t) for c, t in columns if c not in have]
+            for (
+                c,
+                t,
+            ) in missing:  # added to the table since: earlier kept rows get the DEFAULT, as in the table
+                other.execute(
+                    f"ALTER TABLE {stream.kept} ADD COLUMN {quote(c)} {t} DEFAULT {defaults.get(c, 'NULL')}"
+                )
+            cols = ", ".join(quote(c) for c, _ in columns)
+            other.execute(
+                f"INSERT INTO {stream.kept} ({RID}, {cols}) SELECT rowid, {cols} FROM {stream.base} "
+                f"WHERE rowid > {kept_mark_sql(stream)} AND rowid < {LOCAL_ROWIDS}"
+            )
+            if missing:
+                create_view(other, stream, columns)
+            other.commit()
+        except BaseException:
+            other.rollback()
+            raise
+
+
 def migrate(duck: DuckDBPyConnection, stream: Stream) -> None:
     """Bring a snapshot written by an older version of the server to the current layout (own transaction)."""
     names = [c for c, _ in table_columns(duck, stream.database, HIDDEN_SCHEMA, snapshot_name(stream))]
-    current = names == [RID] if stream.append_only else HASH in names
+    kept = not stream.append_only or bool(
+        table_columns(duck, stream.database, HIDDEN_SCHEMA, kept_name(stream))
+    )
+    current = (names == [RID] and kept) if stream.append_only else HASH in names
     if not names or current or not base_columns(duck, stream):
         return
     with duck.cursor() as other:
         other.begin()
         try:
-            if stream.append_only:
+            if stream.append_only and not kept:  # before kept rows existed
+                create_kept(other, stream, base_columns(other, stream))
+            if stream.append_only and names != [RID]:  # a copy of the rows: keep only W
                 tmp = (
                     f"{quote(stream.database)}.{HIDDEN_SCHEMA}.{quote(snapshot_name(stream) + '_migrating')}"
                 )
@@ -253,7 +348,7 @@ def migrate(duck: DuckDBPyConnection, stream: Stream) -> None:
                 )
                 other.execute(f"DROP TABLE {stream.snapshot}")
                 other.execute(f"ALTER TABLE {tmp} RENAME TO {quote(snapshot_name(stream))}")
-            else:
+            elif not stream.append_only:
                 tracked = [c for c in names if c != RID]
                 other.execute(f"ALTER TABLE {stream.snapshot} ADD COLUMN {HASH} UBIGINT")
                 other.execute(f"UPDATE {stream.snapshot} SET {HASH} = {_hash(None, tracked)}")

@@ -8,6 +8,9 @@ SHOW and INFORMATION_SCHEMA):
 - ``"_fs_stream_<SCHEMA>_<NAME>"``: the offset: for default streams the base table rows keyed by their
   DuckDB ``rowid`` with a hash of each row, for append-only streams just the high-water rowid
   (see :mod:`stream_changes`, which also builds the change SQL and applies consumption);
+- ``"_fs_stream_<SCHEMA>_<NAME>_kept"`` (append-only streams): rows inserted since the offset, kept as
+  inserted before an UPDATE, DELETE, MERGE, TRUNCATE or INSERT OVERWRITE on the base table could change
+  them (:meth:`StreamRegistry.keep_inserts`, called by the cursor before such statements);
 - ``"_fs_stream_<SCHEMA>_<NAME>_changes"``: the view a query of the stream is rewritten to.
 
 A row's identity is its DuckDB ``rowid``. DuckDB keeps rowids stable as long as checkpoints do not
@@ -58,6 +61,8 @@ SHOW_RE = re.compile(
     re.IGNORECASE,
 )
 DESCRIBE_RE = re.compile(rf"^DESC(?:RIBE)?\s+STREAM\s+(?P<name>{_NAME})\s*;?\s*$", re.IGNORECASE)
+# statements that can update or delete rows of an existing table
+_CHANGES_ROWS_RE = re.compile(r"^(?:UPDATE|DELETE|MERGE|TRUNCATE|INSERT\s+OVERWRITE)\b", re.IGNORECASE)
 _OPTION_RE = re.compile(r"(\w+)\s*=\s*('(?:[^']|'')*'|\w+)", re.IGNORECASE)
 
 SHOW_COLUMNS = (
@@ -101,6 +106,10 @@ class Stream:
         return f"{quote(self.database)}.{HIDDEN_SCHEMA}.{quote(f'_fs_stream_{self.schema}_{self.name}')}"
 
     @property
+    def kept(self) -> str:
+        return f"{quote(self.database)}.{HIDDEN_SCHEMA}.{quote(f'_fs_stream_{self.schema}_{self.name}_kept')}"
+
+    @property
     def view_name(self) -> str:
         return f"_fs_stream_{self.schema}_{self.name}_changes"
 
@@ -141,17 +150,36 @@ class StreamRegistry:
         self._streams: dict[tuple[str, str, str], Stream] = {}
         self.names: frozenset[str] = frozenset()
         self._mention: re.Pattern[str] | None = None
+        self._append_only_tables: re.Pattern[str] | None = None
         self._set_names()
 
     def mentioned_in(self, sql: str) -> bool:
         """Cheap pre-check: could the statement read a stream (or call SYSTEM$STREAM_HAS_DATA)?"""
         return self._mention is not None and self._mention.search(sql) is not None
 
+    def keep_inserts(self, duck: DuckDBPyConnection, sql: str) -> None:
+        """Before a statement that may update or delete rows of a table with append-only streams, keep
+        the rows inserted since each stream's offset (Snowflake's append-only streams record every
+        insert). Statements are matched on their kind and the table's name, so a few more than needed
+        are (harmlessly) covered, e.g. a same-named table in another schema."""
+        if self._append_only_tables is None or not _CHANGES_ROWS_RE.match(sql):
+            return
+        mentioned = {m.upper() for m in self._append_only_tables.findall(sql)}
+        for stream in self.all():
+            if stream.append_only and stream.table_name.upper() in mentioned:
+                with duckdb_errors(2003, "42S02"):
+                    stream_changes.keep_inserts(duck, stream)
+
     def _set_names(self) -> None:
         self.names = frozenset(s.name.upper() for s in self._streams.values())
         words = sorted((re.escape(n) for n in self.names), key=len, reverse=True)
         names = r"(?<![\w$])(?:" + "|".join(words) + r")(?![\w$])|" if words else ""
         self._mention = re.compile(names + r"SYSTEM\$STREAM_HAS_DATA", re.IGNORECASE)
+        tables = {s.table_name for s in self._streams.values() if s.append_only}
+        words = sorted((re.escape(t) for t in tables), key=len, reverse=True)
+        self._append_only_tables = (
+            re.compile(r"(?<![\w$])(" + "|".join(words) + r")(?![\w$])", re.IGNORECASE) if words else None
+        )
 
     # -- loading ---------------------------------------------------------------------------------------
     def reload(self, duck: DuckDBPyConnection) -> None:
@@ -287,6 +315,7 @@ class StreamRegistry:
         hidden = f"{quote(database)}.{HIDDEN_SCHEMA}"
         duck.execute(f"DROP VIEW IF EXISTS {hidden}.{quote(f'_fs_stream_{schema}_{name}_changes')}")
         duck.execute(f"DROP TABLE IF EXISTS {hidden}.{quote(f'_fs_stream_{schema}_{name}')}")
+        duck.execute(f"DROP TABLE IF EXISTS {hidden}.{quote(f'_fs_stream_{schema}_{name}_kept')}")
         duck.execute(f"DELETE FROM {hidden}._fs_streams WHERE schema_name = ? AND name = ?", [schema, name])
 
     def drop(self, duck: DuckDBPyConnection, sql: str, database: str | None, schema: str | None) -> str:

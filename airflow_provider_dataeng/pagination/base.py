@@ -97,6 +97,12 @@ def _is_step(step: object) -> bool:
 
 
 def _parse_dotted(value: str, name: str) -> Path:
+    for index in _INDEX.findall(value):  # before splitting at dots: data[1.5] is a bad index, not two keys
+        if not re.fullmatch(r"-?\d+", index):
+            raise ValueError(
+                f"{name}={value!r} is not a valid path: the list index [{index}] must be an integer, "
+                "e.g. data[0] (the first element) or data[-1] (the last)"
+            )
     steps: list[str | int] = []
     for position, segment in enumerate(value.split(".")):
         if segment == "":
@@ -114,13 +120,7 @@ def _parse_dotted(value: str, name: str) -> Path:
             )
         if match["key"] is not None:
             steps.append(match["key"])
-        for index in _INDEX.findall(match["indexes"]):
-            if not re.fullmatch(r"-?\d+", index):
-                raise ValueError(
-                    f"{name}={value!r} is not a valid path: the list index [{index}] must be an integer, "
-                    "e.g. data[0] (the first element) or data[-1] (the last)"
-                )
-            steps.append(int(index))
+        steps.extend(int(index) for index in _INDEX.findall(match["indexes"]))
     return tuple(steps)
 
 

@@ -196,7 +196,8 @@ class PageNumberPaginator(BasePaginator):
             held = pages_done * (self.page_size or 0)
             if held >= total:
                 return None
-            signal = f"{where}, {pages_done} pages of {self.page_size} hold {held}"
+            pages = f"{pages_done} page{'' if pages_done == 1 else 's'}"
+            signal = f"{where}, more than the {held} records {pages} of {self.page_size} can hold"
         if count == 0 and empty:
             found = "no records"
             fix = "If the API serves empty pages before the last one, pass stop_on_empty_page=False."
@@ -271,7 +272,7 @@ class OffsetPaginator(BasePaginator):
         if count == 0:
             raise IncompletePaginationError(
                 f"{_where(request, response)}: the API says there is more (total_path="
-                f"{format_path(self.total_path)!r} is {total}, offset {offset} reached) but this page returned "
+                f"{format_path(self.total_path)!r} is {total}, and this page started at offset {offset}) but it returned "
                 f"no records, so the offset cannot advance; {_STOPPING} ({total - offset} records). Check that "
                 "total_path counts the records this endpoint returns for these query parameters."
             )

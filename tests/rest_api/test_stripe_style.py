@@ -23,9 +23,7 @@ CHARGES = [
      "metadata": {"order": i, "note": "é" * (i % 3)}}
     for i in range(2500)
 ]
-# [START howto_stripe_cursor]
 STRIPE = CursorPaginator(cursor_path="data[-1].id", cursor_param="starting_after", has_more_path="has_more")
-# [END howto_stripe_cursor]
 EXPECTED_AFTER = [None] + [f"ch_{i:04d}" for i in range(99, 2499, 100)]  # the last id of each page
 
 

@@ -552,7 +552,7 @@ def _links(parsed: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
     """``Link`` header targets by relation type. A link may name several (``rel="next last"``, RFC 8288
     section 3.3) in any case: each one, lower-cased, finds it."""
     links: dict[str, str] = {}
-    for rel, link in parsed.items():
+    for link in parsed.values():
         if "url" in link:
             for name in str(link.get("rel", "")).split():
                 links.setdefault(name.lower(), link["url"])

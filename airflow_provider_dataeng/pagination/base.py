@@ -196,6 +196,10 @@ class BasePaginator(ABC):
 
     ``max_pages`` stops after that many pages; ``stop_on_empty_page`` stops at a page with no records.
     The hook adds the checks every paginator needs: a request repeating an earlier one is a loop error.
+
+    When the page says there is more but the next request cannot be built, raise
+    :class:`IncompletePaginationError` (``path=`` the body path not found) instead of returning ``None``:
+    returning ``None`` ends the extract successfully with part of the data.
     """
 
     body_paths: tuple[Path, ...] = ()

@@ -13,11 +13,8 @@ short page) applies only when the API gives no such signal.
 
 from __future__ import annotations
 
-import copy
-import json
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urljoin
 
 from airflow_provider_dataeng.pagination.base import (
     MISSING,
@@ -30,29 +27,18 @@ from airflow_provider_dataeng.pagination.base import (
     format_path,
     parse_path,
 )
-
-_STOPPING = "stopping here would silently drop the rest"
-
-
-def _where(request: PageRequest, response: PageResponse) -> str:
-    """``page 3 (GET https://api.example.com/v1/charges?limit=100&starting_after=ch_199)``, plus the JSON
-    body of a POST (GraphQL variables)."""
-    text = f"page {response.page_number} ({request.method} {response.url}"
-    if request.json is not None:
-        body = json.dumps(request.json, default=str)
-        text += f" with JSON body {body[:200]}{'...' if len(body) > 200 else ''}"
-    return text + ")"
-
-
-def _required(request: PageRequest, response: PageResponse, path: Path, parameter: str) -> Any:
-    value = response.field(path)
-    if value is MISSING:
-        raise PaginationError(
-            f"{parameter}={format_path(path)!r} is not in the response body of {_where(request, response)}: "
-            f"fix {parameter} to point at the field the API returns",
-            path=path,
-        )
-    return value
+from airflow_provider_dataeng.pagination.signals import (
+    STOPPING,
+    as_int,
+    cannot_continue,
+    describe_value,
+    follow_link,
+    no_value,
+    page_and_request,
+    required,
+    usable_scalar,
+    with_body_value,
+)
 
 
 def _positive_int(value: Any, name: str, *, allow_zero: bool = False) -> int:
@@ -60,52 +46,6 @@ def _positive_int(value: Any, name: str, *, allow_zero: bool = False) -> int:
         kind = "a non-negative" if allow_zero else "a positive"
         raise ValueError(f"{name} must be {kind} integer, got {value!r}")
     return value
-
-
-def _as_int(value: Any, parameter: str, request: PageRequest, response: PageResponse) -> int:
-    try:
-        if isinstance(value, bool):
-            raise TypeError
-        return int(value)
-    except (TypeError, ValueError):
-        raise PaginationError(
-            f"{parameter} must point at an integer, got {value!r} in {_where(request, response)}"
-        ) from None
-
-
-def _no_value(value: Any) -> bool:
-    return value is MISSING or value is None or value == ""
-
-
-def _what(value: Any) -> str:
-    """How a cursor or link value that cannot be used reads in a message."""
-    if value is MISSING:
-        return "is not in the body"
-    if value is None:
-        return "is null"
-    if value == "":
-        return "is an empty string"
-    kind = {dict: "a JSON object", list: "a JSON list", bool: f"{json.dumps(value)}"}.get(type(value))
-    return f"is {kind or repr(value)}, not a string or number"
-
-
-def _cannot_continue(
-    request: PageRequest,
-    response: PageResponse,
-    signal: str,
-    problem: str,
-    fix: str,
-    path: Path | None = None,
-) -> IncompletePaginationError:
-    return IncompletePaginationError(
-        f"{_where(request, response)}: the API says there is more ({signal}) but {problem}, so the next page "
-        f"cannot be requested; {_STOPPING}. {fix}",
-        path=path,
-    )
-
-
-def _usable_scalar(value: Any) -> bool:
-    return isinstance(value, (str, int, float)) and not isinstance(value, bool)
 
 
 class SinglePagePaginator(BasePaginator):
@@ -186,18 +126,18 @@ class PageNumberPaginator(BasePaginator):
         if (empty or short) and response.field(path) is MISSING:
             return None  # the page ends the data, and the API says nothing about more
         parameter = "total_pages_path" if self.total_pages_path else "total_records_path"
-        total = _as_int(_required(request, response, path, parameter), parameter, request, response)
-        where = f"{parameter}={format_path(path)!r} is {total}"
+        total = as_int(required(request, response, path, parameter), parameter, request, response)
+        stated = f"{parameter}={format_path(path)!r} is {total}"
         if self.total_pages_path:
             if pages_done >= total:
                 return None
-            signal = f"{where}, this is page {pages_done} of them"
+            signal = f"{stated}, this is page {pages_done} of them"
         else:
             held = pages_done * (self.page_size or 0)
             if held >= total:
                 return None
             pages = f"{pages_done} page{'' if pages_done == 1 else 's'}"
-            signal = f"{where}, more than the {held} records {pages} of {self.page_size} can hold"
+            signal = f"{stated}, more than the {held} records {pages} of {self.page_size} can hold"
         if count == 0 and empty:
             found = "no records"
             fix = "If the API serves empty pages before the last one, pass stop_on_empty_page=False."
@@ -207,8 +147,8 @@ class PageNumberPaginator(BasePaginator):
         else:
             return following
         raise IncompletePaginationError(
-            f"{_where(request, response)}: the API says there is more ({signal}) but this page returned "
-            f"{found}, as a last page does: following could skip records and {_STOPPING}. {fix}"
+            f"{page_and_request(request, response)}: the API says there is more ({signal}) but this page returned "
+            f"{found}, as a last page does: following could skip records and {STOPPING}. {fix}"
         )
 
 
@@ -264,16 +204,16 @@ class OffsetPaginator(BasePaginator):
             return None if looks_last else following
         if looks_last and response.field(self.total_path) is MISSING:
             return None  # the page ends the data, and the API says nothing about more
-        total = _as_int(
-            _required(request, response, self.total_path, "total_path"), "total_path", request, response
+        total = as_int(
+            required(request, response, self.total_path, "total_path"), "total_path", request, response
         )
         if offset >= total:
             return None
         if count == 0:
             raise IncompletePaginationError(
-                f"{_where(request, response)}: the API says there is more (total_path="
+                f"{page_and_request(request, response)}: the API says there is more (total_path="
                 f"{format_path(self.total_path)!r} is {total}, and this page started at offset {offset}) but it returned "
-                f"no records, so the offset cannot advance; {_STOPPING} ({total - offset} records). Check that "
+                f"no records, so the offset cannot advance; {STOPPING} ({total - offset} records). Check that "
                 "total_path counts the records this endpoint returns for these query parameters."
             )
         return following
@@ -324,10 +264,10 @@ class CursorPaginator(BasePaginator):
 
     def next_request(self, request: PageRequest, response: PageResponse) -> PageRequest | None:
         if self.has_more_path:
-            has_more = _required(request, response, self.has_more_path, "has_more_path")
+            has_more = required(request, response, self.has_more_path, "has_more_path")
             if not isinstance(has_more, bool):
                 raise PaginationError(
-                    f"has_more_path must point at true/false, got {has_more!r} in {_where(request, response)}"
+                    f"has_more_path must point at true/false, got {has_more!r} in {page_and_request(request, response)}"
                 )
             if not has_more:
                 return None
@@ -337,25 +277,25 @@ class CursorPaginator(BasePaginator):
         else:
             signal = None
         cursor = self._cursor(response)
-        if _no_value(cursor) and signal is None:
+        if no_value(cursor) and signal is None:
             return None
-        if _no_value(cursor) or not _usable_scalar(cursor):
+        if no_value(cursor) or not usable_scalar(cursor):
             signal = signal or f"a cursor at {self._source()}"
             if self.cursor_path:
-                problem = f"cursor_path={format_path(self.cursor_path)!r} {_what(cursor)}"
+                problem = f"cursor_path={format_path(self.cursor_path)!r} {describe_value(cursor)}"
                 fix = (
                     "Fix cursor_path to point at the cursor the API returns (list indexes reach into lists: "
                     "'data[-1].id' is the last record's id)."
                 )
             else:
                 problem = f"cursor_header={self.cursor_header!r} " + (
-                    "is not among the response headers" if cursor is MISSING else _what(cursor)
+                    "is not among the response headers" if cursor is MISSING else describe_value(cursor)
                 )
                 fix = f"Fix cursor_header to name the header that carries the cursor (headers: {sorted(response.headers)})."
             path = self.cursor_path if cursor is MISSING else None
-            raise _cannot_continue(request, response, signal, problem, fix, path)
+            raise cannot_continue(request, response, signal, problem, fix, path)
         if self.cursor_body_field:
-            return _with_body_value(request, self.cursor_body_field, cursor)
+            return with_body_value(request, self.cursor_body_field, cursor)
         return request.with_params(**{str(self.cursor_param): cursor})
 
     def _cursor(self, response: PageResponse) -> Any:
@@ -388,7 +328,7 @@ class LinkHeaderPaginator(BasePaginator):
         link = response.links.get(self.rel)
         if link is None:
             return None
-        return _follow(request, response, link, f"a Link header with rel={self.rel!r}", "its URL")
+        return follow_link(request, response, link, f"a Link header with rel={self.rel!r}", "its URL")
 
 
 class NextUrlPaginator(BasePaginator):
@@ -411,28 +351,10 @@ class NextUrlPaginator(BasePaginator):
         if self._empty_stop(response):
             return None
         link = response.field(self.next_url_path)  # type: ignore[arg-type]
-        if _no_value(link):
+        if no_value(link):
             return None
         path = format_path(self.next_url_path)  # type: ignore[arg-type]
-        return _follow(request, response, link, f"a next URL at next_url_path={path!r}", "it")
-
-
-def _follow(
-    request: PageRequest, response: PageResponse, link: Any, signal: str, subject: str
-) -> PageRequest:
-    """The request for a next link, or :class:`IncompletePaginationError` when the link cannot be used."""
-    if not isinstance(link, str):
-        problem = f"{subject} is {json.dumps(link, default=str)[:80]}, not a URL string"
-    elif not link.strip():
-        problem = f"{subject} is empty ({link!r})"
-    else:
-        try:
-            return request.with_url(urljoin(response.url, link.strip()))
-        except ValueError as exc:
-            problem = f"{subject} {link[:200]!r} is not a valid URL ({exc})"
-    raise _cannot_continue(
-        request, response, signal, problem, "Check what the API sends there; the paginator follows URLs only."
-    )
+        return follow_link(request, response, link, f"a next URL at next_url_path={path!r}", "it")
 
 
 class GraphQLCursorPaginator(BasePaginator):
@@ -490,38 +412,23 @@ class GraphQLCursorPaginator(BasePaginator):
                 if isinstance(errors, list) and isinstance(errors[0], dict)
                 else errors
             )
-            raise PaginationError(f"GraphQL errors in {_where(request, response)}: {first!r}")
-        has_next = _required(request, response, self.has_next_path, "page_info_path")
+            raise PaginationError(f"GraphQL errors in {page_and_request(request, response)}: {first!r}")
+        has_next = required(request, response, self.has_next_path, "page_info_path")
         if not isinstance(has_next, bool):
             raise PaginationError(
                 f"{format_path(self.has_next_path)} must be true or false, got {has_next!r} in "
-                f"{_where(request, response)}"
+                f"{page_and_request(request, response)}"
             )
         if not has_next:
             return None
         cursor = response.field(self.end_cursor_path)
-        if _no_value(cursor) or not _usable_scalar(cursor):
-            raise _cannot_continue(
+        if no_value(cursor) or not usable_scalar(cursor):
+            raise cannot_continue(
                 request,
                 response,
                 f"{format_path(self.has_next_path)} is true",
-                f"{format_path(self.end_cursor_path)} {_what(cursor)}",
+                f"{format_path(self.end_cursor_path)} {describe_value(cursor)}",
                 "Check the query selects pageInfo { hasNextPage endCursor } (or set end_cursor_field).",
                 self.end_cursor_path if cursor is MISSING else None,
             )
-        return _with_body_value(request, ("variables", self.cursor_variable), cursor)
-
-
-def _with_body_value(request: PageRequest, path: Path, value: Any) -> PageRequest:
-    body = copy.deepcopy(request.json) if request.json is not None else {}
-    if not isinstance(body, dict):
-        raise PaginationError(f"cannot set {format_path(path)!r} in a JSON body that is not an object")
-    node = body
-    for key in path[:-1]:
-        node = node.setdefault(key, {})
-        if not isinstance(node, dict):
-            raise PaginationError(
-                f"cannot set {format_path(path)!r}: {key!r} in the JSON body is not an object"
-            )
-    node[path[-1]] = value
-    return PageRequest(url=request.url, method=request.method, params=request.params, json=body)
+        return with_body_value(request, ("variables", self.cursor_variable), cursor)

@@ -36,6 +36,7 @@ from airflow_provider_dataeng.pagination import (
     PaginationError,
     PaginationLoopError,
     SinglePagePaginator,
+    describe_path,
     parse_path,
 )
 
@@ -268,7 +269,7 @@ class RestApiHook(BaseHook):
             url=response.url,
             status=response.status_code,
             headers=response.headers,
-            links={rel: link["url"] for rel, link in response.links.items() if "url" in link},
+            links=_links(response.links),
             body=body,
             content_type=response.headers.get("Content-Type", ""),
         )
@@ -466,7 +467,7 @@ class RestApiHook(BaseHook):
             try:
                 request = paginator.next_request(request, response)
             except PaginationError as exc:
-                raise type(exc)(self.redactor.text(exc)) from None
+                raise type(exc)(self._pagination_message(exc, fetched, url)) from None
             if request is not None and _origin(request.url) != origin:
                 # Never send the connection's credentials to a host the API merely pointed at.
                 raise PaginationError(
@@ -526,6 +527,14 @@ class RestApiHook(BaseHook):
             text += f" with body {self.redactor.text(jsonlib.dumps(request.json, default=str))[:200]}"
         return text
 
+    def _pagination_message(self, exc: PaginationError, fetched: _Fetched, url: str) -> str:
+        """The paginator's message with the URL redacted, plus what the body holds along a path not found."""
+        text = str(exc).replace(fetched.url, url) if fetched.url else str(exc)
+        path = getattr(exc, "path", None)
+        if path is not None:
+            text = f"{text.rstrip('.')}. Found: {describe_path(fetched.body, path)}."
+        return self.redactor.text(text)
+
     def _shape_message(self, exc: Exception, number: int, url: str, fetched: _Fetched) -> str:
         where = f"page {number} ({url}, HTTP {fetched.status}, Content-Type {fetched.content_type or 'none'})"
         problem = str(exc)
@@ -537,3 +546,14 @@ class RestApiHook(BaseHook):
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _links(parsed: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
+    """``Link`` header targets by relation type. A link may name several (``rel="next last"``, RFC 8288
+    section 3.3) in any case: each one, lower-cased, finds it."""
+    links: dict[str, str] = {}
+    for link in parsed.values():
+        if "url" in link:
+            for name in str(link.get("rel", "")).split():
+                links.setdefault(name.lower(), link["url"])
+    return links

@@ -3,6 +3,7 @@
 Pick the class that matches the API, or subclass :class:`BasePaginator` for an odd one::
 
     CursorPaginator(cursor_path="meta.next_cursor", has_more_path="meta.has_more")
+    CursorPaginator(cursor_path="data[-1].id", cursor_param="starting_after", has_more_path="has_more")  # Stripe
     LinkHeaderPaginator()                       # GitHub-style Link: <...>; rel="next"
     GraphQLCursorPaginator("data.search.pageInfo", cursor_variable="after")
 """
@@ -12,13 +13,15 @@ from __future__ import annotations
 from airflow_provider_dataeng.pagination.base import (
     MISSING,
     BasePaginator,
+    IncompletePaginationError,
     PageRequest,
     PageResponse,
     PaginationError,
     PaginationLoopError,
+    format_path,
     parse_path,
 )
-from airflow_provider_dataeng.pagination.decode import PageDecoder, PageShapeError
+from airflow_provider_dataeng.pagination.decode import PageDecoder, PageShapeError, describe_path
 from airflow_provider_dataeng.pagination.paginators import (
     CursorPaginator,
     GraphQLCursorPaginator,
@@ -34,6 +37,7 @@ __all__ = [
     "BasePaginator",
     "CursorPaginator",
     "GraphQLCursorPaginator",
+    "IncompletePaginationError",
     "LinkHeaderPaginator",
     "NextUrlPaginator",
     "OffsetPaginator",
@@ -45,5 +49,7 @@ __all__ = [
     "PaginationError",
     "PaginationLoopError",
     "SinglePagePaginator",
+    "describe_path",
+    "format_path",
     "parse_path",
 ]

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-Path = tuple[str, ...]
+Path = tuple[str | int, ...]  # keys and list indexes, e.g. ("data", -1, "id")
 
 
 class _Missing:
@@ -43,30 +44,95 @@ MISSING: Any = _Missing()
 
 
 class PaginationError(ValueError):
-    """A page cannot be paginated as configured (shape, contradicting values, a loop)."""
+    """A page cannot be paginated as configured (shape, contradicting values, a loop).
+
+    ``path`` is the body path that was not found, when that is the problem: the hook then adds what the
+    body holds along that path to the message.
+    """
+
+    def __init__(self, message: str, *, path: Path | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class IncompletePaginationError(PaginationError):
+    """The API says there is more (``has_more``, a total not reached, a next link...) but the next request
+    cannot be built, or the page contradicts that: stopping would silently drop the rest, so it is an error."""
 
 
 class PaginationLoopError(PaginationError):
     """The API sent the client back to a page it already fetched."""
 
 
-def parse_path(value: str | Sequence[str] | None, *, name: str) -> Path | None:
-    """``"data.items"`` or ``["@odata.nextLink"]`` -> a tuple of keys; ``None`` stays ``None``."""
+_SEGMENT = re.compile(r"(?P<key>[^.\[\]]+)?(?P<indexes>(?:\[[^\[\]]*\])*)")
+_INDEX = re.compile(r"\[([^\[\]]*)\]")
+
+
+def parse_path(value: str | Sequence[str | int] | None, *, name: str) -> Path | None:
+    """A body path -> a tuple of steps (keys and list indexes); ``None`` stays ``None``.
+
+    ``"data.items"`` -> ``("data", "items")``; ``"data[-1].id"`` -> ``("data", -1, "id")`` (negative indexes
+    count from the end: ``[-1]`` is the last element); ``"[0].id"`` starts in a body that is a list. A list
+    ``["@odata.nextLink"]`` or ``["data", -1, "id"]`` gives the steps as they are (for keys holding dots or
+    brackets). Bad syntax raises ``ValueError`` naming ``name``, so a typo fails when the paginator is built.
+    """
     if value is None:
         return None
     if isinstance(value, str):
-        keys = tuple(value.split("."))
-    elif isinstance(value, Sequence) and all(isinstance(k, str) for k in value):
-        keys = tuple(value)
+        steps = _parse_dotted(value, name)
+    elif isinstance(value, Sequence) and all(_is_step(k) for k in value):
+        steps = tuple(value)
     else:
-        raise TypeError(f"{name} must be a dotted string like 'data.items' or a list of keys, got {value!r}")
-    if not keys or any(k == "" for k in keys):
-        raise ValueError(f"{name} {value!r} has an empty key: use a dotted path like 'data.items'")
-    return keys
+        raise TypeError(
+            f"{name} must be a dotted string like 'data.items' or 'data[-1].id', or a list of keys and integer "
+            f"indexes, got {value!r}"
+        )
+    if not steps or any(k == "" for k in steps):
+        raise ValueError(f"{name}={value!r} has an empty key: use a dotted path like 'data.items'")
+    return steps
+
+
+def _is_step(step: object) -> bool:
+    return isinstance(step, str) or (isinstance(step, int) and not isinstance(step, bool))
+
+
+def _parse_dotted(value: str, name: str) -> Path:
+    for index in _INDEX.findall(value):  # before splitting at dots: data[1.5] is a bad index, not two keys
+        if not re.fullmatch(r"-?\d+", index):
+            raise ValueError(
+                f"{name}={value!r} is not a valid path: the list index [{index}] must be an integer, "
+                "e.g. data[0] (the first element) or data[-1] (the last)"
+            )
+    steps: list[str | int] = []
+    for position, segment in enumerate(value.split(".")):
+        if segment == "":
+            raise ValueError(f"{name}={value!r} has an empty key: use a dotted path like 'data.items'")
+        match = _SEGMENT.fullmatch(segment)
+        if match is None:
+            raise ValueError(
+                f"{name}={value!r} is not a valid path: {segment!r} has a stray '[' or ']'; write list indexes "
+                "as data[0] or data[-1], or give a list of keys for keys that hold brackets or dots"
+            )
+        if match["key"] is None and position > 0:
+            raise ValueError(
+                f"{name}={value!r} is not a valid path: a list index follows its key without a dot, "
+                f"as in data[0].id, not data.[0].id"
+            )
+        if match["key"] is not None:
+            steps.append(match["key"])
+        steps.extend(int(index) for index in _INDEX.findall(match["indexes"]))
+    return tuple(steps)
 
 
 def format_path(path: Path) -> str:
-    return ".".join(path)
+    """``("data", -1, "id")`` -> ``"data[-1].id"`` (the dotted form ``parse_path`` reads)."""
+    text = ""
+    for step in path:
+        if isinstance(step, int):
+            text += f"[{step}]"
+        else:
+            text += f".{step}" if text else step
+    return text
 
 
 @dataclass(frozen=True)
@@ -116,7 +182,8 @@ class PageResponse:
     page_number: int
 
     def field(self, path: Path) -> Any:
-        """The body value at ``path`` (``MISSING`` when absent)."""
+        """The body value at ``path``, one of the paginator's ``body_paths`` (``MISSING`` when absent, or when
+        a step does not fit the body: a key into a non-object, an index past a list's end)."""
         return self.fields.get(path, MISSING)
 
 
@@ -129,6 +196,10 @@ class BasePaginator(ABC):
 
     ``max_pages`` stops after that many pages; ``stop_on_empty_page`` stops at a page with no records.
     The hook adds the checks every paginator needs: a request repeating an earlier one is a loop error.
+
+    When the page says there is more but the next request cannot be built, raise
+    :class:`IncompletePaginationError` (``path=`` the body path not found) instead of returning ``None``:
+    returning ``None`` ends the extract successfully with part of the data.
     """
 
     body_paths: tuple[Path, ...] = ()

@@ -2,18 +2,24 @@
 
 Constructors reject contradicting settings with ``ValueError`` naming the parameter; ``next_request``
 raises :class:`PaginationError` when a page lacks a field the paginator was told to read.
+
+No silent truncation: whenever the API says there is more (``has_more`` true, a total not reached, a next
+link present, ``hasNextPage`` true) and the paginator cannot build the next request, or the page contradicts
+that signal (an empty page while a total says more), ``next_request`` raises
+:class:`IncompletePaginationError` naming the page, the request, the path and what was there, instead of
+stopping: stopping would end the extract successfully with part of the data. A heuristic stop (an empty or
+short page) applies only when the API gives no such signal.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urljoin
 
 from airflow_provider_dataeng.pagination.base import (
     MISSING,
     BasePaginator,
+    IncompletePaginationError,
     PageRequest,
     PageResponse,
     PaginationError,
@@ -21,20 +27,18 @@ from airflow_provider_dataeng.pagination.base import (
     format_path,
     parse_path,
 )
-
-
-def _where(response: PageResponse) -> str:
-    return f"page {response.page_number} ({response.url})"
-
-
-def _required(response: PageResponse, path: Path, parameter: str) -> Any:
-    value = response.field(path)
-    if value is MISSING:
-        raise PaginationError(
-            f"{parameter}={format_path(path)!r} is not in the response body of {_where(response)}: "
-            f"fix {parameter} to point at the field the API returns"
-        )
-    return value
+from airflow_provider_dataeng.pagination.signals import (
+    STOPPING,
+    as_int,
+    cannot_continue,
+    describe_value,
+    follow_link,
+    no_value,
+    page_and_request,
+    required,
+    usable_scalar,
+    with_body_value,
+)
 
 
 def _positive_int(value: Any, name: str, *, allow_zero: bool = False) -> int:
@@ -42,17 +46,6 @@ def _positive_int(value: Any, name: str, *, allow_zero: bool = False) -> int:
         kind = "a non-negative" if allow_zero else "a positive"
         raise ValueError(f"{name} must be {kind} integer, got {value!r}")
     return value
-
-
-def _as_int(value: Any, parameter: str, response: PageResponse) -> int:
-    try:
-        if isinstance(value, bool):
-            raise TypeError
-        return int(value)
-    except (TypeError, ValueError):
-        raise PaginationError(
-            f"{parameter} must point at an integer, got {value!r} in {_where(response)}"
-        ) from None
 
 
 class SinglePagePaginator(BasePaginator):
@@ -65,6 +58,12 @@ class SinglePagePaginator(BasePaginator):
 class PageNumberPaginator(BasePaginator):
     """``?page=1``, ``?page=2``, ... Stops at an empty page, a short page (when ``page_size`` is known),
     ``total_pages_path`` or ``total_records_path`` reached, or ``max_pages``.
+
+    With a total, the total decides: a page that looks like the last one (empty, or shorter than
+    ``page_size``) while the total says there are more pages is an :class:`IncompletePaginationError`
+    (following it could skip that page's records, stopping would drop the rest; a page size capped by the
+    server below ``page_size`` shows up this way). ``stop_on_empty_page=False`` follows empty pages up to
+    the total.
 
     :param page_param: query parameter carrying the page number.
     :param start_page: number of the first page (1, or 0 for zero-based APIs).
@@ -81,8 +80,8 @@ class PageNumberPaginator(BasePaginator):
         start_page: int = 1,
         page_size: int | None = None,
         page_size_param: str | None = None,
-        total_pages_path: str | Sequence[str] | None = None,
-        total_records_path: str | Sequence[str] | None = None,
+        total_pages_path: str | Sequence[str | int] | None = None,
+        total_records_path: str | Sequence[str | int] | None = None,
         max_pages: int | None = None,
         stop_on_empty_page: bool = True,
     ) -> None:
@@ -118,31 +117,49 @@ class PageNumberPaginator(BasePaginator):
         page = int(request.params[self.page_param])
         pages_done = page - self.start_page + 1
         count = response.record_count
-        if self._empty_stop(response):
-            return None
-        if self.page_size is not None and count < self.page_size:
-            return None
+        empty = count == 0 and self.stop_on_empty_page
+        short = self.page_size is not None and count < self.page_size
+        following = request.with_params(**{self.page_param: page + 1})
+        path = self.total_pages_path or self.total_records_path
+        if path is None:
+            return None if empty or short else following
+        if (empty or short) and response.field(path) is MISSING:
+            return None  # the page ends the data, and the API says nothing about more
+        parameter = "total_pages_path" if self.total_pages_path else "total_records_path"
+        total = as_int(required(request, response, path, parameter), parameter, request, response)
+        stated = f"{parameter}={format_path(path)!r} is {total}"
         if self.total_pages_path:
-            total = _as_int(
-                _required(response, self.total_pages_path, "total_pages_path"), "total_pages_path", response
-            )
             if pages_done >= total:
                 return None
-        if self.total_records_path:
-            total = _as_int(
-                _required(response, self.total_records_path, "total_records_path"),
-                "total_records_path",
-                response,
-            )
-            if pages_done * (self.page_size or 0) >= total:
+            signal = f"{stated}, this is page {pages_done} of them"
+        else:
+            held = pages_done * (self.page_size or 0)
+            if held >= total:
                 return None
-        return request.with_params(**{self.page_param: page + 1})
+            pages = f"{pages_done} page{'' if pages_done == 1 else 's'}"
+            signal = f"{stated}, more than the {held} records {pages} of {self.page_size} can hold"
+        if count == 0 and empty:
+            found = "no records"
+            fix = "If the API serves empty pages before the last one, pass stop_on_empty_page=False."
+        elif count > 0 and short:
+            found = f"{count} records, fewer than page_size={self.page_size}"
+            fix = "If the API caps the page size, set page_size to that cap."
+        else:
+            return following
+        raise IncompletePaginationError(
+            f"{page_and_request(request, response)}: the API says there is more ({signal}) but this page returned "
+            f"{found}, as a last page does: following could skip records and {STOPPING}. {fix}"
+        )
 
 
 class OffsetPaginator(BasePaginator):
     """``?offset=0&limit=100``, ``?offset=100&limit=100``, ... The offset advances by the records received,
     so a server that caps ``limit`` lower never makes the client skip records. Stops at an empty page, a
     page shorter than ``limit``, ``total_path`` reached, or ``max_pages``.
+
+    With ``total_path``, the total decides: a short page before it is followed (the offset advances by what
+    came), and an empty page before it is an :class:`IncompletePaginationError` (the offset cannot advance,
+    and stopping would drop the rest).
     """
 
     def __init__(
@@ -152,7 +169,7 @@ class OffsetPaginator(BasePaginator):
         offset_param: str = "offset",
         limit_param: str = "limit",
         start_offset: int = 0,
-        total_path: str | Sequence[str] | None = None,
+        total_path: str | Sequence[str | int] | None = None,
         stop_on_short_page: bool = True,
         max_pages: int | None = None,
         stop_on_empty_page: bool = True,
@@ -178,39 +195,53 @@ class OffsetPaginator(BasePaginator):
 
     def next_request(self, request: PageRequest, response: PageResponse) -> PageRequest | None:
         count = response.record_count
-        if count == 0 and self.stop_on_empty_page:
-            return None
-        if self.stop_on_short_page and count < self.limit:
-            return None
+        looks_last = (count == 0 and self.stop_on_empty_page) or (
+            self.stop_on_short_page and count < self.limit
+        )
         offset = int(request.params[self.offset_param]) + count
-        if self.total_path:
-            total = _as_int(_required(response, self.total_path, "total_path"), "total_path", response)
-            if offset >= total:
-                return None
+        following = request.with_params(**{self.offset_param: offset})
+        if self.total_path is None:
+            return None if looks_last else following
+        if looks_last and response.field(self.total_path) is MISSING:
+            return None  # the page ends the data, and the API says nothing about more
+        total = as_int(
+            required(request, response, self.total_path, "total_path"), "total_path", request, response
+        )
+        if offset >= total:
+            return None
         if count == 0:
-            raise PaginationError(
-                f"empty page with stop_on_empty_page=False at {_where(response)}: the offset cannot advance"
+            raise IncompletePaginationError(
+                f"{page_and_request(request, response)}: the API says there is more (total_path="
+                f"{format_path(self.total_path)!r} is {total}, and this page started at offset {offset}) but it returned "
+                f"no records, so the offset cannot advance; {STOPPING} ({total - offset} records). Check that "
+                "total_path counts the records this endpoint returns for these query parameters."
             )
-        return request.with_params(**{self.offset_param: offset})
+        return following
 
 
 class CursorPaginator(BasePaginator):
     """An opaque cursor from the body (``cursor_path``) or a header (``cursor_header``), sent back as a query
     parameter (``cursor_param``, default ``cursor``) or a JSON body field (``cursor_body_field``, dotted).
-    Stops when the cursor is missing, null or empty, when ``has_more_path`` is false, at an empty page, or
-    at ``max_pages``. With ``has_more_path`` the API's own signal wins: an empty page that says there is
-    more is followed (stopping there would silently drop the rest). A repeated cursor is a loop error
-    (raised by the hook).
+
+    ``cursor_path`` may index into lists: ``data[-1].id`` is the last record's id, which is how Stripe-style
+    APIs paginate (``CursorPaginator(cursor_path="data[-1].id", cursor_param="starting_after",
+    has_more_path="has_more")``).
+
+    Stops when ``has_more_path`` is false; without ``has_more_path``, when the cursor is missing, null or
+    empty, or at an empty page. With ``has_more_path`` the API's own signal wins: an empty page that says
+    there is more is followed, and ``has_more`` true with no usable cursor is an
+    :class:`IncompletePaginationError` (stopping there would silently drop the rest). A repeated cursor is a
+    loop error (raised by the hook).
     """
 
     def __init__(
         self,
         *,
-        cursor_path: str | Sequence[str] | None = None,
+        cursor_path: str | Sequence[str | int] | None = None,
         cursor_header: str | None = None,
         cursor_param: str | None = None,
         cursor_body_field: str | Sequence[str] | None = None,
-        has_more_path: str | Sequence[str] | None = None,
+        has_more_path: str | Sequence[str | int] | None = None,
         max_pages: int | None = None,
         stop_on_empty_page: bool = True,
     ) -> None:
@@ -222,39 +253,68 @@ class CursorPaginator(BasePaginator):
         self.cursor_path = parse_path(cursor_path, name="cursor_path")
         self.cursor_header = cursor_header
         self.cursor_body_field = parse_path(cursor_body_field, name="cursor_body_field")
+        if self.cursor_body_field and any(isinstance(step, int) for step in self.cursor_body_field):
+            raise ValueError(
+                f"cursor_body_field={cursor_body_field!r} names a field of the JSON request body to set: "
+                "list indexes are not supported there"
+            )
         self.cursor_param = cursor_param if cursor_param is not None or cursor_body_field else "cursor"
         self.has_more_path = parse_path(has_more_path, name="has_more_path")
         self.body_paths = tuple(p for p in (self.cursor_path, self.has_more_path) if p)
 
     def next_request(self, request: PageRequest, response: PageResponse) -> PageRequest | None:
         if self.has_more_path:
-            has_more = _required(response, self.has_more_path, "has_more_path")
+            has_more = required(request, response, self.has_more_path, "has_more_path")
             if not isinstance(has_more, bool):
                 raise PaginationError(
-                    f"has_more_path must point at true/false, got {has_more!r} in {_where(response)}"
+                    f"has_more_path must point at true/false, got {has_more!r} in {page_and_request(request, response)}"
                 )
             if not has_more:
                 return None
+            signal: str | None = f"has_more_path={format_path(self.has_more_path)!r} is true"
         elif self._empty_stop(response):
             return None
-        if self.cursor_path:
-            cursor = response.field(self.cursor_path)
         else:
-            cursor = response.headers.get(self.cursor_header or "")
-        if cursor is MISSING or cursor is None or cursor == "":
+            signal = None
+        cursor = self._cursor(response)
+        if no_value(cursor) and signal is None:
             return None
-        if isinstance(cursor, (dict, list)):
-            raise PaginationError(
-                f"cursor_path={format_path(self.cursor_path or ())!r} points at a JSON "
-                f"{type(cursor).__name__}, expected a string or number, in {_where(response)}"
-            )
+        if no_value(cursor) or not usable_scalar(cursor):
+            signal = signal or f"a cursor at {self._source()}"
+            if self.cursor_path:
+                problem = f"cursor_path={format_path(self.cursor_path)!r} {describe_value(cursor)}"
+                fix = (
+                    "Fix cursor_path to point at the cursor the API returns (list indexes reach into lists: "
+                    "'data[-1].id' is the last record's id)."
+                )
+            else:
+                problem = f"cursor_header={self.cursor_header!r} " + (
+                    "is not among the response headers" if cursor is MISSING else describe_value(cursor)
+                )
+                fix = f"Fix cursor_header to name the header that carries the cursor (headers: {sorted(response.headers)})."
+            path = self.cursor_path if cursor is MISSING else None
+            raise cannot_continue(request, response, signal, problem, fix, path)
         if self.cursor_body_field:
-            return _with_body_value(request, self.cursor_body_field, cursor)
+            return with_body_value(request, self.cursor_body_field, cursor)
         return request.with_params(**{str(self.cursor_param): cursor})
+
+    def _cursor(self, response: PageResponse) -> Any:
+        if self.cursor_path:
+            return response.field(self.cursor_path)
+        for name, value in response.headers.items():  # case-insensitive, whatever mapping the hook passes
+            if name.lower() == (self.cursor_header or "").lower():
+                return value
+        return MISSING
+
+    def _source(self) -> str:
+        if self.cursor_path:
+            return f"cursor_path={format_path(self.cursor_path)!r}"
+        return f"cursor_header={self.cursor_header!r}"
 
 
 class LinkHeaderPaginator(BasePaginator):
-    """RFC 8288 ``Link: <https://...>; rel="next"`` (GitHub style). Stops when there is no such link."""
+    """RFC 8288 ``Link: <https://...>; rel="next"`` (GitHub style). Stops when there is no such link (or at
+    an empty page); a link that is there but empty or unparsable is an :class:`IncompletePaginationError`."""
 
     def __init__(self, *, rel: str = "next", max_pages: int | None = None, stop_on_empty_page: bool = True):
         super().__init__(max_pages=max_pages, stop_on_empty_page=stop_on_empty_page)
@@ -266,18 +326,19 @@ class LinkHeaderPaginator(BasePaginator):
         if self._empty_stop(response):
             return None
         link = response.links.get(self.rel)
-        if not link:
+        if link is None:
             return None
-        return request.with_url(urljoin(response.url, link))
+        return follow_link(request, response, link, f"a Link header with rel={self.rel!r}", "its URL")
 
 
 class NextUrlPaginator(BasePaginator):
     """The next page's URL sits in the body (``next_url_path``, e.g. ``links.next``); relative URLs are
-    resolved against the current one. Stops when it is missing, null or empty."""
+    resolved against the current one. Stops when it is missing, null or empty (or at an empty page); a
+    value that is there but not a usable URL is an :class:`IncompletePaginationError`."""
 
     def __init__(
         self,
-        next_url_path: str | Sequence[str] = "next",
+        next_url_path: str | Sequence[str | int] = "next",
         *,
         max_pages: int | None = None,
         stop_on_empty_page: bool = True,
@@ -290,25 +351,25 @@ class NextUrlPaginator(BasePaginator):
         if self._empty_stop(response):
             return None
         link = response.field(self.next_url_path)  # type: ignore[arg-type]
-        if link is MISSING or link is None or link == "":
+        if no_value(link):
             return None
-        if not isinstance(link, str):
-            raise PaginationError(
-                f"next_url_path={format_path(self.next_url_path)!r} must point at a URL string, "  # type: ignore[arg-type]
-                f"got {link!r} in {_where(response)}"
-            )
-        return request.with_url(urljoin(response.url, link))
+        path = format_path(self.next_url_path)  # type: ignore[arg-type]
+        return follow_link(request, response, link, f"a next URL at next_url_path={path!r}", "it")
 
 
 class GraphQLCursorPaginator(BasePaginator):
     """Relay-style connections: ``pageInfo { hasNextPage endCursor }`` at ``page_info_path``; the cursor is
     sent back as the GraphQL variable ``cursor_variable``. The request needs ``json={"query": ...}`` (POST).
     A response with a non-empty ``errors`` list fails with the first error's message.
+
+    ``hasNextPage`` decides (it must be true or false, so ``stop_on_empty_page`` is not consulted): an empty
+    page with ``hasNextPage`` true is followed, and ``hasNextPage`` true without a usable ``endCursor`` is an
+    :class:`IncompletePaginationError`.
     """
 
     def __init__(
         self,
-        page_info_path: str | Sequence[str],
+        page_info_path: str | Sequence[str | int],
         *,
         cursor_variable: str = "after",
         has_next_page_field: str = "hasNextPage",
@@ -351,30 +412,23 @@ class GraphQLCursorPaginator(BasePaginator):
                 if isinstance(errors, list) and isinstance(errors[0], dict)
                 else errors
             )
-            raise PaginationError(f"GraphQL errors in {_where(response)}: {first!r}")
-        if self._empty_stop(response):
-            return None
-        has_next = _required(response, self.has_next_path, "page_info_path")
+            raise PaginationError(f"GraphQL errors in {page_and_request(request, response)}: {first!r}")
+        has_next = required(request, response, self.has_next_path, "page_info_path")
+        if not isinstance(has_next, bool):
+            raise PaginationError(
+                f"{format_path(self.has_next_path)} must be true or false, got {has_next!r} in "
+                f"{page_and_request(request, response)}"
+            )
         if not has_next:
             return None
         cursor = response.field(self.end_cursor_path)
-        if cursor is MISSING or cursor is None or cursor == "":
-            raise PaginationError(
-                f"hasNextPage is true but {format_path(self.end_cursor_path)} is empty in {_where(response)}"
+        if no_value(cursor) or not usable_scalar(cursor):
+            raise cannot_continue(
+                request,
+                response,
+                f"{format_path(self.has_next_path)} is true",
+                f"{format_path(self.end_cursor_path)} {describe_value(cursor)}",
+                "Check the query selects pageInfo { hasNextPage endCursor } (or set end_cursor_field).",
+                self.end_cursor_path if cursor is MISSING else None,
             )
-        return _with_body_value(request, ("variables", self.cursor_variable), cursor)
-
-
-def _with_body_value(request: PageRequest, path: Path, value: Any) -> PageRequest:
-    body = copy.deepcopy(request.json) if request.json is not None else {}
-    if not isinstance(body, dict):
-        raise PaginationError(f"cannot set {format_path(path)!r} in a JSON body that is not an object")
-    node = body
-    for key in path[:-1]:
-        node = node.setdefault(key, {})
-        if not isinstance(node, dict):
-            raise PaginationError(
-                f"cannot set {format_path(path)!r}: {key!r} in the JSON body is not an object"
-            )
-    node[path[-1]] = value
-    return PageRequest(url=request.url, method=request.method, params=request.params, json=body)
+        return with_body_value(request, ("variables", self.cursor_variable), cursor)

@@ -126,3 +126,25 @@ def sequence(*responses: Response) -> Handler:
         return remaining.pop(0) if len(remaining) > 1 else remaining[0]
 
     return handler
+
+
+def stripe_list(records: list[dict[str, Any]], *, default_limit: int = 10, max_limit: int = 100) -> Handler:
+    """A Stripe-style list endpoint: ``limit`` and ``starting_after=<id of the last record seen>``; the body
+    is ``{"object": "list", "url", "has_more", "data"}`` with no cursor field: the next cursor is the last
+    record's ``id``. An unknown ``starting_after`` is a 400, as Stripe answers ``resource_missing``."""
+    position = {record["id"]: index for index, record in enumerate(records)}
+
+    def handler(request: Request) -> Response:
+        limit = int(request.query.get("limit", default_limit))
+        if not 1 <= limit <= max_limit:
+            return 400, {}, {"error": {"type": "invalid_request_error", "param": "limit"}}
+        after = request.query.get("starting_after")
+        if after is not None and after not in position:
+            return 400, {}, {"error": {"type": "invalid_request_error", "code": "resource_missing",
+                                       "param": "starting_after"}}
+        start = 0 if after is None else position[after] + 1
+        chunk = records[start : start + limit]
+        more = start + limit < len(records)
+        return 200, {}, {"object": "list", "url": request.path, "has_more": more, "data": chunk}
+
+    return handler

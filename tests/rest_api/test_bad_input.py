@@ -73,8 +73,8 @@ def test_paginator_field_missing_names_parameter_page_and_url(server, hook) -> N
     with pytest.raises(PaginationError) as err:
         run(hook, records_path="data", paginator=CursorPaginator(cursor_path="meta.next", has_more_path="meta.more"))
     assert str(err.value) == (
-        f"has_more_path='meta.more' is not in the response body of page 1 ({server.url}/items): "
-        "fix has_more_path to point at the field the API returns"
+        f"has_more_path='meta.more' is not in the response body of page 1 (GET {server.url}/items): "
+        "fix has_more_path to point at the field the API returns. Found: meta has no key 'more' (its keys: [])."
     )
 
 

@@ -93,3 +93,58 @@ def test_dag_run_renders_the_window_and_lands_files(airflow_db: Path, server: Fi
     assert json.loads((out / "orders/2024-01-05/_manifest.json").read_text()) == manifest
     assert TOKEN not in logs
     assert TOKEN not in json.dumps(manifest)
+
+
+TRUNCATING_DAG = '''
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import DAG
+
+from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator
+from airflow_provider_dataeng.pagination import CursorPaginator
+
+with DAG("rest_extract_no_cursor", schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC")) as dag:
+    RestApiExtractOperator(
+        task_id="extract",
+        conn_id="stripe_test",
+        endpoint="/v1/charges",
+        query_params={{"limit": 100}},
+        records_path="data",
+        paginator=CursorPaginator(cursor_path="next_cursor", cursor_param="starting_after", has_more_path="has_more"),
+        destination="file://{out}/charges/",
+        aws_conn_id=None,
+        retries=0,
+    )
+'''
+
+
+def test_has_more_without_a_cursor_fails_the_task_with_the_message(airflow_db: Path, server: FixtureServer,
+                                                                    tmp_path: Path) -> None:
+    """The reported defect inside a real task run: the task fails (the run too) saying why, and the
+    destination holds no manifest for a loader to pick up."""
+    from tests.rest_api.server import stripe_list
+
+    charges = [{"id": f"ch_{i:04d}", "amount": i} for i in range(2500)]
+    server.route("GET", "/v1/charges", stripe_list(charges))
+    dags, out = tmp_path / "dags", tmp_path / "out"
+    dags.mkdir()
+    out.mkdir()
+    (dags / "rest_extract_no_cursor.py").write_text(TRUNCATING_DAG.format(out=out))
+    conn = {"conn_type": "rest_api", "host": "127.0.0.1", "port": server.port, "schema": "http"}
+    env = {**os.environ, "AIRFLOW__CORE__DAGS_FOLDER": str(dags), "AIRFLOW_CONN_STRIPE_TEST": json.dumps(conn)}
+    result = subprocess.run(
+        [sys.executable, "-m", "airflow", "dags", "test", "rest_extract_no_cursor", "2024-01-05"],
+        env=env, capture_output=True, text=True, timeout=300,
+    )
+    logs = result.stdout + result.stderr
+    assert result.returncode == 1, logs[-5000:]
+    assert "IncompletePaginationError" in logs
+    assert (
+        f"page 1 (GET {server.url}/v1/charges?limit=100): the API says there is more (has_more_path='has_more' is "
+        "true) but cursor_path='next_cursor' is not in the body, so the next page cannot be requested; stopping "
+        "here would silently drop the rest."
+    ) in logs
+    assert "Found: the body has no key 'next_cursor' (its keys: ['data', 'has_more', 'object', 'url'])." in logs
+    assert [r.query for r in server.requests] == [{"limit": "100"}]
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) in ([], ["charges"])

@@ -8,6 +8,7 @@ from airflow_provider_dataeng.hooks.rest_api import RestApiHook
 from airflow_provider_dataeng.pagination import (
     CursorPaginator,
     GraphQLCursorPaginator,
+    IncompletePaginationError,
     LinkHeaderPaginator,
     NextUrlPaginator,
     OffsetPaginator,
@@ -234,3 +235,78 @@ def test_next_link_to_another_host_is_refused(server, hook) -> None:
         "refusing to send credentials there; check the paginator settings"
     )
     assert len(server.requests) == 1
+
+
+def test_offset_empty_page_before_the_total_fails_naming_page_and_request(server, hook) -> None:
+    def handler(request: Request):
+        offset = int(request.query["offset"])
+        records = [] if offset == 10 else RECORDS[offset : offset + 10]  # the API loses a page
+        return 200, {}, {"items": records, "total": len(RECORDS)}
+
+    server.route("GET", "/items", handler)
+    with pytest.raises(IncompletePaginationError) as err:
+        pages(hook, "/items", records_path="items", paginator=OffsetPaginator(limit=10, total_path="total"))
+    assert str(err.value) == (
+        f"page 2 (GET {server.url}/items?offset=10&limit=10): the API says there is more (total_path='total' is 23, "
+        "and this page started at offset 10) but it returned no records, so the offset cannot advance; stopping "
+        "here would silently drop the rest (13 records). Check that total_path counts the records this endpoint "
+        "returns for these query parameters."
+    )
+
+
+def test_offset_follows_a_capped_limit_up_to_the_total(server, hook) -> None:
+    def handler(request: Request):
+        offset, limit = int(request.query["offset"]), min(int(request.query["limit"]), 7)  # the server caps at 7
+        return 200, {}, {"items": RECORDS[offset : offset + limit], "total": len(RECORDS)}
+
+    server.route("GET", "/items", handler)
+    got = pages(hook, "/items", records_path="items", paginator=OffsetPaginator(limit=10, total_path="total"))
+    assert [r for p in got for r in p] == RECORDS
+    assert [r.query["offset"] for r in server.requests] == ["0", "7", "14", "21"]
+
+
+def test_link_with_several_relation_types_is_followed(server, hook) -> None:
+    def handler(request: Request):
+        page = int(request.query.get("page", 1))
+        link = f'</repos?page={page + 1}>; rel="next last"' if page < 3 else '</repos?page=1>; rel="First"'
+        return 200, {"Link": link}, RECORDS[(page - 1) * 10 : page * 10]
+
+    server.route("GET", "/repos", handler)
+    got = pages(hook, "/repos", paginator=LinkHeaderPaginator())
+    assert [r for p in got for r in p] == RECORDS
+
+
+def test_link_next_with_an_empty_url_fails(server, hook) -> None:
+    server.route("GET", "/repos", lambda r: (200, {"Link": '<>; rel="next"'}, RECORDS[:10]))
+    with pytest.raises(IncompletePaginationError, match=r"^page 1 \(GET http://127\.0\.0\.1:\d+/repos\): the API says "
+                                                        r"there is more \(a Link header with rel='next'\) but its URL "
+                                                        r"is empty \(''\), so the next page cannot be requested"):
+        pages(hook, "/repos", paginator=LinkHeaderPaginator())
+
+
+def test_graphql_has_next_page_on_an_empty_page_is_followed(server, hook) -> None:
+    def handler(request: Request):
+        after = request.json()["variables"].get("after")
+        nodes, info = {None: (RECORDS[:2], {"hasNextPage": True, "endCursor": "A"}),
+                       "A": ([], {"hasNextPage": True, "endCursor": "B"}),
+                       "B": (RECORDS[2:4], {"hasNextPage": False, "endCursor": "C"})}[after]
+        return 200, {}, {"data": {"orders": {"nodes": nodes, "pageInfo": info}}}
+
+    server.route("POST", "/graphql", handler)
+    got = pages(hook, "/graphql", method="POST", records_path="data.orders.nodes",
+                json={"query": "query($after:String){orders(after:$after){nodes{id}}}", "variables": {}},
+                paginator=GraphQLCursorPaginator("data.orders.pageInfo"))
+    assert got == [RECORDS[:2], [], RECORDS[2:4]]
+
+
+def test_secret_looking_cursor_in_an_incomplete_pagination_error_is_redacted(server, hook) -> None:
+    """The message names the request; a secret-looking query parameter in its URL is masked."""
+    def handler(request: Request):
+        return 200, {}, {"data": [{"id": 1}], "has_more": True}
+
+    server.route("GET", "/items", handler)
+    with pytest.raises(IncompletePaginationError) as err:
+        pages(hook, "/items", params={"access_token": "tok-abc-123"}, records_path="data",
+              paginator=CursorPaginator(cursor_path="next", has_more_path="has_more"))
+    assert "tok-abc-123" not in str(err.value)
+    assert str(err.value).startswith(f"page 1 (GET {server.url}/items?access_token=***): the API says there is more")

@@ -138,7 +138,7 @@ def test_failure_mid_extract_writes_no_manifest(server, demo_conn, tmp_path) -> 
         ({"query_params": [("a", 1)]}, ValueError, "query_params must be a dict"),
         ({"paginator": "cursor"}, TypeError, "paginator must be a BasePaginator"),
         ({"transform": "upper"}, TypeError, "transform must be a callable"),
-        ({"records_path": "data..items"}, ValueError, "records_path 'data..items' has an empty key"),
+        ({"records_path": "data..items"}, ValueError, "records_path='data..items' has an empty key"),
         ({"endpoint": ""}, ValueError, "endpoint must be a non-empty path or URL string"),
     ],
 )

@@ -8,6 +8,7 @@ from airflow_provider_dataeng.pagination import (
     MISSING,
     CursorPaginator,
     GraphQLCursorPaginator,
+    IncompletePaginationError,
     LinkHeaderPaginator,
     NextUrlPaginator,
     OffsetPaginator,
@@ -91,7 +92,7 @@ def test_page_number_missing_total_names_parameter_page_and_url() -> None:
     with pytest.raises(PaginationError) as err:
         p.next_request(p.first_request(BASE), response(3, {("meta", "pages"): MISSING}, number=4))
     assert str(err.value) == (
-        "total_pages_path='meta.pages' is not in the response body of page 4 (http://api.test/items?q=x): "
+        "total_pages_path='meta.pages' is not in the response body of page 4 (GET http://api.test/items?q=x): "
         "fix total_pages_path to point at the field the API returns"
     )
 
@@ -179,7 +180,7 @@ def test_next_url_from_body() -> None:
     nxt = p.next_request(BASE, response(5, {("links", "next"): "http://api.test/items?after=9"}))
     assert nxt.url == "http://api.test/items?after=9"
     assert p.next_request(BASE, response(5, {("links", "next"): None})) is None
-    with pytest.raises(PaginationError, match="must point at a URL string, got 5"):
+    with pytest.raises(IncompletePaginationError, match="but it is 5, not a URL string"):
         p.next_request(BASE, response(5, {("links", "next"): 5}))
 
 
@@ -191,7 +192,7 @@ def test_graphql_cursor_sets_variable_and_stops() -> None:
     nxt = p.next_request(first, response(2, {(*info, "hasNextPage"): True, (*info, "endCursor"): "E1"}))
     assert nxt.json == {"query": "q", "variables": {"first": 2, "after": "E1"}}
     assert p.next_request(nxt, response(2, {(*info, "hasNextPage"): False, (*info, "endCursor"): "E2"})) is None
-    with pytest.raises(PaginationError, match="hasNextPage is true but data.orders.pageInfo.endCursor is empty"):
+    with pytest.raises(IncompletePaginationError, match="hasNextPage is true\\) but data.orders.pageInfo.endCursor is null"):
         p.next_request(nxt, response(2, {(*info, "hasNextPage"): True, (*info, "endCursor"): None}))
     with pytest.raises(PaginationError, match="GraphQL errors in page 1 .*: 'boom'"):
         p.next_request(nxt, response(0, {("errors",): [{"message": "boom"}]}))

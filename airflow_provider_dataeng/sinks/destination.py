@@ -217,7 +217,7 @@ class PartFileSink:
             "part files rewritten): %s",
             conflict.field,
             rewritten,
-            conflict.message.replace(" Nothing was committed.", ""),
+            conflict.summary,
         )
         self._open_part()
         self._current.put_pending(records, origin)

@@ -45,10 +45,11 @@ class ParquetTypeError(ValueError):
 class TypeConflict(Exception):
     """A field's JSON type differs from its type so far; ``on_type_conflict`` decides what happens."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, field: str, summary: str, advice: str) -> None:
+        super().__init__(f"{summary}; {advice}")
         self.field = field
-        self.message = message
+        self.summary = summary  # where and which types
+        self.message = f"{summary}; {advice}"
 
 
 class Origin:
@@ -296,9 +297,10 @@ class RecordTypes:
         return TypeConflict(
             name,
             f"{origin.describe(position)}: field {name!r}{nested} is {_KIND[_kind(clash.new)]} but was "
-            f"{_KIND[_kind(clash.old)]} before{since}; a Parquet column holds one type. Declare the field's "
-            f"type in schema= (e.g. {{{name!r}: 'string'}}), pass on_type_conflict='string' to store it as text "
-            "in every part file of this extract, or use file_format='jsonl'. Nothing was committed.",
+            f"{_KIND[_kind(clash.old)]} before{since}",
+            f"a Parquet column holds one type. Declare the field's type in schema= (e.g. {{{name!r}: 'string'}}), "
+            "pass on_type_conflict='string' to store it as text in every part file of this extract, or use "
+            "file_format='jsonl'. Nothing was committed.",
         )
 
 

@@ -129,7 +129,7 @@ def show(raw: Any) -> str:
 
 def json_kind(raw: Any) -> str:
     """``a string``/``a number``/... from the first byte of a value's JSON text."""
-    first = bytes(raw[:1]) if raw is not None else b"n"
+    first = bytes(raw)[:1] if raw is not None else b"n"
     return {
         b'"': "a string",
         b"{": "an object",
@@ -148,7 +148,7 @@ def convert(raws: Sequence[Any], column: ColumnType) -> Any:
         return _arrow(_text_values(raws), column)
     if column.kind in ("date", "timestamp_tz", "timestamp_ntz"):
         return _temporal(raws, column)
-    python_type, check = _numeric(column.kind)
+    python_type, check = _numeric(column)
     values = _decode(raws, python_type, column)
     if check is not None:
         for index, value in enumerate(values):
@@ -209,20 +209,31 @@ def _check_int(value: Any) -> str | None:
     return None
 
 
-def _check_decimal(value: Any) -> str | None:
-    return None if value.is_finite() else "is not a finite number"
+def _decimal_check(column: ColumnType) -> Callable[[Any], str | None]:
+    precision, scale = column.precision, column.scale
+
+    def check(value: Any) -> str | None:
+        if not value.is_finite():
+            return "is not a finite number"
+        _, digits, exponent = value.normalize().as_tuple()
+        decimals, integers = max(0, -exponent), max(0, len(digits) + exponent)
+        if decimals > scale:
+            return f"has {decimals} decimal places; {column.name} keeps {scale} (nothing is rounded)"
+        if integers > precision - scale:
+            return f"has {integers} integer digits; {column.name} holds {precision - scale}"
+        return None
+
+    return check
 
 
-def _numeric(kind: str) -> tuple[Any, Callable[[Any], str | None] | None]:
-    """The Python type msgspec decodes ``kind`` to, and the check each decoded value must pass."""
+def _numeric(column: ColumnType) -> tuple[Any, Callable[[Any], str | None] | None]:
+    """The Python type msgspec decodes the column to, and the check each decoded value must pass."""
     from decimal import Decimal
 
-    return {
-        "int64": (int, _check_int),
-        "float64": (int | float, _check_float),
-        "bool": (bool, None),
-        "decimal": (Decimal, _check_decimal),
-    }[kind]
+    if column.kind == "decimal":
+        return Decimal, _decimal_check(column)
+    checks = {"int64": (int, _check_int), "float64": (int | float, _check_float), "bool": (bool, None)}
+    return checks[column.kind]
 
 
 _DECODERS: dict[Any, Any] = {}

@@ -149,3 +149,174 @@ def test_records_parquet_cannot_hold_are_named(tmp_path: Path, record: bytes, me
         return
     with pytest.raises(ValueError, match=message):
         write(f"file://{tmp_path}/", [[b'{"a": 1}', record]])
+
+
+SCHEMA = {
+    "id": "int64", "ts": "timestamp_tz", "local": "timestamp_ntz", "day": "date", "amount": "decimal(12,2)",
+    "score": "float64", "ok": "bool", "code": "string", "raw": "json",
+}
+
+
+def test_declared_columns_are_converted_exactly(tmp_path: Path) -> None:
+    import datetime
+    from decimal import Decimal
+
+    records = [
+        b'{"id": 1, "ts": "2024-01-01T05:30:00+05:30", "local": "2024-01-01T05:30:00.25", "day": "2024-02-29", '
+        b'"amount": "1234567890.10", "score": 1, "ok": true, "code": 7, "raw": {"a": [1, 2.50]}, "other": "2024-01-01"}',
+        b'{"id": 2, "ts": "2024-06-30T23:59:59.999999Z", "amount": 0.5, "score": 2.5, "code": "A-1", "raw": "s"}',
+        b'{"id": 3, "ts": null, "code": {"x": 1}, "raw": null}',
+    ]
+    write(f"file://{tmp_path}/", [records], schema=SCHEMA)
+    table = read(tmp_path / "part-00000.parquet")
+    assert {f.name: str(f.type) for f in table.schema} == {
+        "id": "int64", "ts": "timestamp[us, tz=UTC]", "local": "timestamp[us]", "day": "date32[day]",
+        "amount": "decimal128(12, 2)", "score": "double", "ok": "bool", "code": "string", "raw": "string",
+        "other": "string",
+    }
+    utc = datetime.timezone.utc
+    rows = table.to_pylist()
+    assert rows[0] == {
+        "id": 1, "ts": datetime.datetime(2024, 1, 1, 0, 0, tzinfo=utc), "local": datetime.datetime(2024, 1, 1, 5, 30, 0, 250000),
+        "day": datetime.date(2024, 2, 29), "amount": Decimal("1234567890.10"), "score": 1.0, "ok": True,
+        "code": "7", "raw": '{"a": [1, 2.50]}', "other": "2024-01-01",
+    }
+    assert rows[1]["ts"] == datetime.datetime(2024, 6, 30, 23, 59, 59, 999999, tzinfo=utc)
+    assert (rows[1]["amount"], rows[1]["code"], rows[1]["raw"], rows[1]["local"]) == (Decimal("0.50"), "A-1", '"s"', None)
+    assert (rows[2]["ts"], rows[2]["code"], rows[2]["raw"], rows[2]["other"]) == (None, '{"x": 1}', None, None)
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "reason"),
+    [
+        ("ts", '"2024-01-01T00:00:00"', "is not a string YYYY-MM-DDTHH:MM:SS[.ffffff] with Z or a +HH:MM offset "
+                                        "(no offset: declare 'timestamp_ntz', or 'string')"),
+        ("ts", '"2024-01-01T00:00:00.1234567Z"', "is not a string YYYY-MM-DDTHH:MM:SS[.ffffff] with Z"),
+        ("ts", '"2024-01-01T25:00:00Z"', "is not a valid timestamp_tz"),
+        ("local", '"2024-01-01T00:00:00Z"', "(it has an offset: declare 'timestamp_tz')"),
+        ("day", '"2024-02-30"', "is not a valid date"),
+        ("day", "20240101", "is a number; date takes a string YYYY-MM-DD"),
+        ("id", '"1"', "is a string; int64 takes an integer"),
+        ("id", "1.0", "is a number; int64 takes an integer"),
+        ("id", "9223372036854775808", "is beyond the int64 range; declare 'decimal(38,0)' or 'string'"),
+        ("score", "9007199254740993", "is an integer a float64 cannot hold exactly"),
+        ("score", "1e400", "is refused (Number out of range); float64 takes a number"),
+        ("amount", "0.125", "has 3 decimal places; decimal(12,2) keeps 2 (nothing is rounded)"),
+        ("amount", "12345678901", "has 11 integer digits; decimal(12,2) holds 10"),
+        ("amount", '"abc"', "is refused (Invalid decimal string); decimal(12,2) takes a number or a string holding one"),
+        ("ok", "1", "is a number; bool takes true or false"),
+    ],
+)
+def test_a_value_that_does_not_fit_its_declared_type_fails(tmp_path: Path, column: str, value: str, reason: str) -> None:
+    pages = [[b'{"id": 1}'], [b'{"id": 2}', f'{{"id": 3, "{column}": {value}}}'.encode()]]
+    if column == "id":
+        pages[1][1] = f'{{"id": {value}}}'.encode()
+    with pytest.raises(ValueError) as err:
+        write(f"file://{tmp_path}/", pages, schema=SCHEMA, parquet_batch_rows=1)
+    assert str(err.value).startswith(f"record 1 of page 2: field '{column}' {value} ")
+    assert reason in str(err.value)
+    assert str(err.value).endswith(f"(schema type {SCHEMA[column]!r}). Nothing was committed.")
+    assert listing(tmp_path) == []
+
+
+def test_on_type_conflict_string_makes_the_field_text_in_every_part(tmp_path: Path, caplog) -> None:
+    pages = [
+        [b'{"id": 1, "v": 10}', b'{"id": 2, "v": 2.5}'],
+        [b'{"id": 3, "v": true}', b'{"id": 4, "v": null}'],
+        [b'{"id": 5, "v": "text"}', b'{"id": 6, "v": {"k": [1, "x"]}}', b'{"id": 7, "v": 1.50}'],
+    ]
+    manifest = write(f"file://{tmp_path}/", pages, on_type_conflict="string", parquet_batch_rows=2,
+                     max_records_per_file=3)
+    parts = [read(tmp_path / f["uri"].rsplit("/", 1)[1]) for f in manifest["files"]]
+    assert [p.schema.field("v").type for p in parts] == [pa.string()] * len(parts)
+    assert [r["v"] for p in parts for r in p.to_pylist()] == [
+        # stored before the conflict: rewritten from their stored values; after it: the JSON text as sent
+        "10.0", "2.5", "true", None, "text", '{"k": [1, "x"]}', "1.50",
+    ]
+    assert [r["id"] for p in parts for r in p.to_pylist()] == [1, 2, 3, 4, 5, 6, 7]
+    assert manifest["records"] == 7 and sum(f["records"] for f in manifest["files"]) == 7
+    warned = [r.getMessage() for r in caplog.records if "on_type_conflict='string'" in r.getMessage()]
+    assert warned[0].startswith("on_type_conflict='string': field 'v' is stored as text in every part file of this "
+                                "extract (1 staged part files rewritten): record 0 of page 2: field 'v' is true/false "
+                                "but was a number before (page 1)")
+    assert warned[0].endswith("before (page 1)")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"schema": {"ts": "timestamp"}}, "schema['ts']='timestamp' is not a column type; use one of string, int64, "
+                                          "float64, bool, decimal(p,s), date, timestamp_tz, timestamp_ntz, json"),
+        ({"schema": {"a": "decimal(39,2)"}}, "schema['a']='decimal(39,2)': a decimal needs 1 <= precision <= 38"),
+        ({"schema": {"a": "decimal(5,6)"}}, "schema['a']='decimal(5,6)': a decimal needs 1 <= precision <= 38 and "
+                                            "0 <= scale <= precision"),
+        ({"schema": {"a": 5}}, "schema['a']=5 is not a column type"),
+        ({"schema": {"": "string"}}, "schema: field names must be non-empty strings, got ''"),
+        ({"schema": {}}, "schema must be a non-empty dict of top-level field name to column type"),
+        ({"schema": ["a"]}, "schema must be a non-empty dict"),
+        ({"on_type_conflict": "cast"}, "on_type_conflict must be one of ('fail', 'string'), got 'cast'"),
+        ({"schema": {"a": "string"}, "file_format": "jsonl"}, "schema= and on_type_conflict= describe Parquet "
+                                                              "columns: use them with file_format='parquet'"),
+        ({"on_type_conflict": "string", "file_format": "jsonl"}, "use them with file_format='parquet'"),
+    ],
+)
+def test_schema_and_on_type_conflict_are_checked_at_construction(kwargs: dict, message: str) -> None:
+    from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator
+
+    args = {"task_id": "t", "endpoint": "/x", "destination": "s3://b/p/", "file_format": "parquet", **kwargs}
+    with pytest.raises(ValueError) as err:
+        RestApiExtractOperator(**args)
+    assert message in str(err.value)
+    with pytest.raises(ValueError) as err:
+        PartFileSink("file:///tmp/never/", **{k: v for k, v in args.items() if k in ("schema", "on_type_conflict", "file_format")})
+    assert message in str(err.value)
+
+
+def test_operator_names_the_api_page_and_commits_nothing(server, connection, tmp_path: Path) -> None:
+    from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator
+    from airflow_provider_dataeng.pagination import PageNumberPaginator
+    from tests.rest_api.conftest import FAST_RETRIES
+
+    pages = {1: [{"id": 1, "at": "2024-01-01T00:00:00Z"}], 2: [{"id": 2, "at": "2024-01-02T00:00:00+01:00"}],
+             3: [{"id": 3, "at": "2024-01-03T00:00:00Z"}, {"id": 4, "at": "yesterday"}]}
+    server.route("GET", "/items", lambda request: (200, {}, {"data": pages.get(int(request.query["page"]), [])}))
+
+    def extract(**kwargs) -> dict:
+        return RestApiExtractOperator(
+            task_id="t", conn_id=connection("api"), endpoint="/items", records_path="data",
+            paginator=PageNumberPaginator(), destination=f"file://{tmp_path}/", aws_conn_id=None,
+            file_format="parquet", http_retry_policy=FAST_RETRIES, **kwargs,
+        ).execute({})
+
+    with pytest.raises(ValueError, match=r"^record 1 of page 3: field 'at' \"yesterday\" is not a string "
+                                         r"YYYY-MM-DDTHH:MM:SS\[\.ffffff\] with Z or a \+HH:MM offset"):
+        extract(schema={"at": "timestamp_tz"})
+    assert listing(tmp_path) == []
+    manifest = extract()  # without a schema the strings land as sent
+    assert manifest["records"] == 4
+    assert read(tmp_path / "part-00000.parquet").column("at").to_pylist() == [
+        "2024-01-01T00:00:00Z", "2024-01-02T00:00:00+01:00", "2024-01-03T00:00:00Z", "yesterday"
+    ]
+
+
+def test_types_survive_a_deferral(tmp_path: Path) -> None:
+    """A suspended sink's state (JSON) carries the fields turned to text and the types seen so far."""
+    dest = f"file://{tmp_path}/"
+    sink = PartFileSink(dest, file_format="parquet", on_type_conflict="string", parquet_batch_rows=1)
+    sink.start()
+    sink.write([b'{"a": 1, "b": "x"}'], page=1)
+    sink.write([b'{"a": "one", "b": "y"}'], page=2)
+    state = json.loads(json.dumps(sink.suspend()))
+    assert state["types"]["text"] == ["a"]
+
+    resumed = PartFileSink(dest, file_format="parquet", parquet_batch_rows=1)  # on_type_conflict="fail"
+    resumed.resume(state)
+    with pytest.raises(ValueError, match=r"^record 0 of page 3: field 'b' is a number but was a string before \(page 1\)"):
+        resumed.write([b'{"a": 2, "b": 3}'], page=3)
+
+    resumed = PartFileSink(dest, file_format="parquet", on_type_conflict="string", parquet_batch_rows=1)
+    resumed.resume(state)
+    resumed.write([b'{"a": 2, "b": "z"}'], page=3)
+    manifest = resumed.commit(pages=3)
+    rows = [r for f in manifest["files"] for r in read(Path(f["uri"][len("file://"):])).to_pylist()]
+    assert rows == [{"a": "1", "b": "x"}, {"a": "one", "b": "y"}, {"a": "2", "b": "z"}]

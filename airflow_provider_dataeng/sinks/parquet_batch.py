@@ -263,7 +263,7 @@ class RecordTypes:
         where = {name: f"page {page}" for name, page in self.first_page.items()}
         for position, raw in enumerate(records):
             try:
-                record = json.loads(raw, object_pairs_hook=_no_duplicates)
+                record = json.loads(bytes(raw), object_pairs_hook=_no_duplicates)
             except _DuplicateKey as dup:
                 return ParquetTypeError(
                     f"{origin.describe(position)} has the key {dup.key!r} twice; Parquet needs one value per "
@@ -450,7 +450,7 @@ def _check_numbers(
     """Fail on the first integer beyond int64 or that a float64 cannot hold exactly, and on overflowing
     numbers, at ``paths`` (the float64 leaves with large values)."""
     for position, raw in enumerate(records):
-        record = json.loads(raw)
+        record = json.loads(bytes(raw))
         for path in paths:
             if path[0] in skip:
                 continue

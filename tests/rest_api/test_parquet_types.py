@@ -118,7 +118,12 @@ def test_empty_objects_are_nulls_until_keys_appear(tmp_path: Path, caplog: pytes
         ([[b'{"b": true}', b'{"b": 0}']], r"^record 1 of page 1: field 'b' is a number but was true/false before"),
     ],
 )
-def test_type_conflicts_fail_naming_field_both_types_and_page(tmp_path: Path, pages, message: str) -> None:
+@pytest.mark.parametrize("as_raw", [False, True], ids=["bytes", "msgspec.Raw"])
+def test_type_conflicts_fail_naming_field_both_types_and_page(tmp_path: Path, pages, message: str, as_raw: bool) -> None:
+    if as_raw:  # what the hook hands the sink without transform=
+        import msgspec
+
+        pages = [[msgspec.Raw(r) for r in page] for page in pages]
     with pytest.raises(ValueError, match=message) as err:
         write(f"file://{tmp_path}/", pages, parquet_batch_rows=1)
     assert "on_type_conflict='string'" in str(err.value) and str(err.value).endswith("Nothing was committed.")

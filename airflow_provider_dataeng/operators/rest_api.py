@@ -325,11 +325,12 @@ class RestApiExtractOperator(BaseOperator):
                 status=wait.status,
                 url=wait.url,
             )
-        saved = {
-            "cursor": wait.cursor.to_dict(),
-            "sink": sink.suspend(),
-            "deferrals_on_page": deferrals,
-        }
+        try:
+            suspended = sink.suspend()  # writes the last Parquet batch, which can still fail on its types
+        except BaseException:
+            sink.abort()
+            raise
+        saved = {"cursor": wait.cursor.to_dict(), "sink": suspended, "deferrals_on_page": deferrals}
         moment = datetime.now(timezone.utc) + timedelta(seconds=wait.seconds)
         self.log.info(
             "%s; deferring until %s (deferral %d/%d for page %d): %d records in %d part files kept, the extract "

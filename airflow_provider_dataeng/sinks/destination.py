@@ -124,13 +124,15 @@ class PartFileSink:
         """Close the open part and return the state :meth:`resume` needs (JSON-able). The staged parts stay
         where they are; nothing is committed. Used when the task defers mid-extract."""
         self._close_open_part()
-        return {
+        state = {
             "staging": self.staging,
             "staged": [[path, records] for path, records in self._staged],
             "records": self.records,
             "bytes": self._closed_bytes,
-            "types": self._types.state(),
         }
+        if self.file_format == "parquet":
+            state["types"] = self._types.state()  # a resumed extract keeps its column types
+        return state
 
     def resume(self, state: dict[str, Any]) -> None:
         """Continue a suspended sink (instead of :meth:`start`): new parts follow the staged ones."""

@@ -28,7 +28,7 @@ import logging
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from airflow_provider_dataeng.sinks.parquet_types import STRING, ColumnType, ValueDoesNotFit, convert
+from airflow_provider_dataeng.sinks.parquet_types import STRING, ColumnType, ValueDoesNotFit, convert, strings
 
 ON_TYPE_CONFLICT = ("fail", "string")
 _EXACT = float(2**53)  # every integer up to this magnitude is exact in a float64
@@ -319,9 +319,7 @@ def as_text(column: Any) -> Any:
         return pa.nulls(len(column), pa.string())
     if pa.types.is_integer(kind) or pa.types.is_boolean(kind):
         return column.cast(pa.string())
-    return pa.array(
-        [None if v is None else orjson.dumps(v).decode() for v in column.to_pylist()], pa.string()
-    )
+    return strings([None if v is None else orjson.dumps(v).decode() for v in column.to_pylist()])
 
 
 # -- helpers -----------------------------------------------------------------------------------------------

@@ -3,8 +3,9 @@
 A declared column's values arrive as the raw JSON text of that field in each record (``msgspec.Raw``, or
 ``None`` when the record lacks the field). Each type accepts only the JSON values it can hold exactly; any
 other value raises :class:`ValueDoesNotFit` with the value's position, so nothing is rounded, truncated or
-reinterpreted silently. Conversions run over a whole column (msgspec and Arrow, no Python loop per value
-on the happy path); the per-value loops only run to name the first value that does not fit.
+reinterpreted silently. A column is parsed by Arrow's JSON reader with the type's reading type (strings for
+dates and timestamps, then a vectorized format check and cast); Python decodes the values (msgspec) only to
+name the first value that does not fit. (``string`` and ``json`` columns look at each value's first byte.)
 
 | type | JSON values accepted | Parquet (Arrow) type |
 |---|---|---|
@@ -46,6 +47,7 @@ _TIME = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?"
 _TIMESTAMP_TZ = rf"^{_TIME}(?:Z|[+-]\d{{2}}:\d{{2}})$"
 _TIMESTAMP_NTZ = rf"^{_TIME}$"
 _INT64 = (-(2**63), 2**63 - 1)
+_READ_AS_STRING = ("string", "json", "date", "timestamp_tz", "timestamp_ntz")
 _SHOWN = 60  # characters of a value quoted in an error message
 
 
@@ -141,56 +143,103 @@ def json_kind(raw: Any) -> str:
 
 
 def convert(raws: Sequence[Any], column: ColumnType) -> Any:
-    """The Arrow array of ``column`` for one batch of raw JSON values (``None``: the field is absent)."""
+    """The Arrow array of ``column`` for one batch of raw JSON values (``None``: the field is absent).
+
+    Arrow's JSON reader builds the array (``pa.array`` over Python values would import pandas, seconds and
+    tens of MB in a worker): the values are read as one NDJSON column with the type's reading type. Only
+    when Arrow refuses a value does Python decode the column to name it.
+    """
+    import pyarrow as pa
+
+    values: Sequence[Any] = raws
     if column.kind == "json":
-        return _arrow([None if r is None or bytes(r) == b"null" else bytes(r).decode() for r in raws], column)
-    if column.kind == "string":
-        return _arrow(_text_values(raws), column)
-    if column.kind in ("date", "timestamp_tz", "timestamp_ntz"):
-        return _temporal(raws, column)
-    python_type, check = _numeric(column)
-    values = _decode(raws, python_type, column)
-    if check is not None:
-        for index, value in enumerate(values):
-            if value is not None and (reason := check(value)):
-                raise ValueDoesNotFit(index, f"{show(raws[index])} {reason}")
+        values = [None if r is None or bytes(r) == b"null" else _encode(bytes(r).decode()) for r in raws]
+    elif column.kind == "string":
+        values = [_as_json_string(r) for r in raws]
+    reading = pa.string() if column.kind in _READ_AS_STRING else column.arrow()
     try:
-        return _arrow(values, column)
-    except (
-        ValueError,
-        OverflowError,
-        TypeError,
-    ):  # pyarrow raises ArrowInvalid (a ValueError) or OverflowError
-        pass
-    for index, value in enumerate(values):  # name the value Arrow refused
-        try:
-            _arrow([value], column)
-        except (ValueError, OverflowError, TypeError) as exc:
-            raise ValueDoesNotFit(index, f"{show(raws[index])} does not fit {column.name} ({exc})") from None
-    raise AssertionError("a column Arrow refused as a whole was accepted value by value")
+        array = read_values(values, reading)
+        if column.kind == "decimal":
+            array.validate(full=True)  # the JSON reader does not check a decimal's precision
+    except pa.ArrowInvalid as exc:
+        raise _refused(raws, column) or ValueDoesNotFit(
+            0, f"cannot be read as {column.name} ({exc})"
+        ) from None
+    if column.kind in ("date", "timestamp_tz", "timestamp_ntz"):
+        return _temporal(array, raws, column)
+    if column.kind == "float64" and _beyond_exact(array):
+        refused = _refused(raws, column)
+        if refused is not None:
+            raise refused
+    return array
 
 
-def _text_values(raws: Sequence[Any]) -> list[str | None]:
-    """Strings as their value; every other JSON value as its JSON text as sent."""
+def read_values(values: Sequence[Any], kind: Any) -> Any:
+    """One Arrow array of ``kind`` from JSON values (raw JSON bytes, or ``None`` for null), parsed in C++."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.json as paj
+
+    if not values:
+        return pa.nulls(0, kind)
+    parts = [b"null" if v is None else v for v in values]
+    data = b'{"v":' + b'}\n{"v":'.join(parts) + b"}"
+    largest = max(len(part) for part in parts) + 8
+    table = paj.read_json(
+        io.BytesIO(data),
+        read_options=paj.ReadOptions(block_size=max(1 << 22, 2 * largest)),
+        parse_options=paj.ParseOptions(
+            explicit_schema=pa.schema([("v", kind)]), unexpected_field_behavior="error"
+        ),
+    )
+    return table.column(0).combine_chunks()
+
+
+def strings(texts: Sequence[str | None]) -> Any:
+    """A string array from Python strings (through the JSON reader, see :func:`convert`)."""
+    import pyarrow as pa
+
+    return read_values([None if t is None else _encode(t) for t in texts], pa.string())
+
+
+def _encode(text: str) -> bytes:
     import msgspec
 
+    return msgspec.json.encode(text)
+
+
+def _as_json_string(raw: Any) -> Any:
+    """A ``string`` column's value: a JSON string as is; any other value as a JSON string of its text."""
+    if raw is None:
+        return None
+    data = bytes(raw)
+    if data[:1] == b'"' or data == b"null":
+        return raw
+    return _encode(data.decode())
+
+
+def _beyond_exact(array: Any) -> bool:
+    """Whether a float64 array holds a value of magnitude 2**53 or more (an integer there may be rounded)."""
+    import pyarrow.compute as pc
+
+    low, high = pc.min_max(array).values()
+    return bool(high.is_valid and (high.as_py() >= 2.0**53 or low.as_py() <= -(2.0**53)))
+
+
+def _refused(raws: Sequence[Any], column: ColumnType) -> ValueDoesNotFit | None:
+    """The first value of ``raws`` that ``column`` cannot hold, decoded in Python (for the error message)."""
+    if column.kind in ("string", "json"):
+        return None
+    python_type, check = (str, None) if column.kind in _READ_AS_STRING else _numeric(column)
     try:
-        return list(_decoder(str)(_join(raws)))
-    except msgspec.ValidationError:
-        pass
-    out: list[str | None] = []
-    for raw in raws:
-        if raw is None:
-            out.append(None)
-            continue
-        data = bytes(raw)
-        if data == b"null":
-            out.append(None)
-        elif data[:1] == b'"':
-            out.append(msgspec.json.decode(data, type=str))
-        else:
-            out.append(data.decode())
-    return out
+        values = _decode(raws, python_type, column)
+    except ValueDoesNotFit as bad:
+        return bad
+    for index, value in enumerate(values):
+        if value is not None and check is not None and (reason := check(value)):
+            return ValueDoesNotFit(index, f"{show(raws[index])} {reason}")
+    return None
 
 
 def _check_float(value: Any) -> str | None:
@@ -276,23 +325,16 @@ def _decode(raws: Sequence[Any], python_type: Any, column: ColumnType) -> list[A
     raise ValueDoesNotFit(index, f"{show(raw)} {problem}; {column.name} takes {_EXPECTED[column.kind]}")
 
 
-def _arrow(values: list[Any], column: ColumnType) -> Any:
-    import pyarrow as pa
-
-    return pa.array(values, type=column.arrow())
-
-
-def _temporal(raws: Sequence[Any], column: ColumnType) -> Any:
+def _temporal(strings: Any, raws: Sequence[Any], column: ColumnType) -> Any:
     """Dates and timestamps: strings of one exact ISO-8601 form, checked and converted by Arrow."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    strings = pa.array(_decode(raws, str, column), pa.string())
     pattern = {"date": _DATE, "timestamp_tz": _TIMESTAMP_TZ, "timestamp_ntz": _TIMESTAMP_NTZ}[column.kind]
     matches = pc.match_substring_regex(strings, pattern)
     bad = pc.and_kleene(pc.invert(matches), pc.is_valid(strings))
     if pc.any(bad).as_py():
-        index = pc.index(bad, True).as_py()
+        index = bad.to_pylist().index(True)
         raw = raws[index]
         hint = " (no offset: declare 'timestamp_ntz', or 'string')" if column.kind == "timestamp_tz" else ""
         if column.kind == "timestamp_ntz" and re.search(r"(Z|[+-]\d{2}:\d{2})$", strings[index].as_py()):

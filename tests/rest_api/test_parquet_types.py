@@ -325,3 +325,25 @@ def test_types_survive_a_deferral(tmp_path: Path) -> None:
     manifest = resumed.commit(pages=3)
     rows = [r for f in manifest["files"] for r in read(Path(f["uri"][len("file://"):])).to_pylist()]
     assert rows == [{"a": "1", "b": "x"}, {"a": "one", "b": "y"}, {"a": "2", "b": "z"}]
+
+
+def test_parquet_parts_never_import_pandas(tmp_path: Path) -> None:
+    """pyarrow imports pandas on the first ``pa.array``/``pa.scalar`` over Python values (seconds, tens of MB in
+    a worker): no path of the Parquet sink may do that (default types, schema=, a field turned to text)."""
+    import subprocess
+    import sys
+
+    code = f"""
+import json, sys
+from airflow_provider_dataeng.sinks import PartFileSink
+pages = [[b'{{"a": 1, "ts": "2024-01-01T00:00:00Z", "m": {{}}, "l": [1.5], "d": "1.25", "j": {{"k": [1]}}, "s": 5}}'],
+         [b'{{"a": "x", "ts": "2024-01-02T00:00:00+01:00", "m": {{"k": 1}}, "l": [], "d": 2, "j": null, "s": "t"}}']]
+with PartFileSink("file://{tmp_path}/", file_format="parquet", parquet_batch_rows=1, on_type_conflict="string",
+                  schema={{"ts": "timestamp_tz", "d": "decimal(10,2)", "j": "json", "s": "string"}}) as sink:
+    for page in pages:
+        sink.write(page)
+    manifest = sink.commit(pages=2)
+print(json.dumps([manifest["records"], "pandas" in sys.modules]))
+"""
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert json.loads(out.strip().splitlines()[-1]) == [2, False]

@@ -163,7 +163,7 @@ class RecordTypes:
         if not typed and not merged.names and len(records):
             raise ParquetTypeError(
                 f"the records of {origin.pages()} have no fields ({{}}); a Parquet file needs at least one "
-                "column: use file_format='jsonl'"
+                "column: use file_format='jsonl'. Nothing was committed."
             )
         for name in merged.names:
             if name not in self.first_page and not pa.types.is_null(merged.field(name).type):
@@ -189,10 +189,10 @@ class RecordTypes:
                 table = paj.read_json(io.BytesIO(data), read_options=options, parse_options=parse)
             except pa.ArrowInvalid as exc:
                 raise self._explain(records, origin, skip, str(exc)) from None
-            strings = _temporal_as_string(table.schema)
-            if strings is None:
+            as_strings = _temporal_as_string(table.schema)
+            if as_strings is None:
                 return table
-            schema = strings
+            schema = as_strings
         raise AssertionError("Arrow kept inferring timestamps for fields read as strings")
 
     def _pinned_schema(self) -> Any:

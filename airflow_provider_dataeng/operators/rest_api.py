@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 from airflow.sdk import BaseOperator
 
 from airflow_provider_dataeng.assets import s3_prefix_asset
+from airflow_provider_dataeng.sinks.destination import validate_types
 from airflow_provider_dataeng.sinks.formats import validate_format, validate_level
 from airflow_provider_dataeng.sinks.storage import S3_SCHEMES, check_destination_url
 
@@ -46,7 +47,16 @@ class RestApiExtractOperator(BaseOperator):
     :param paginator: a paginator from :mod:`airflow_provider_dataeng.pagination` (default: one page).
     :param destination: object-storage folder URL (templated), e.g. ``s3://bucket/orders/{{ ds }}/``.
     :param aws_conn_id: AWS connection for ``s3://`` destinations (``None``: the default credential chain).
-    :param file_format: ``jsonl`` or ``parquet``.
+    :param file_format: ``jsonl`` or ``parquet``. Parquet columns keep each field's JSON type: strings stay
+        strings (no date/timestamp guessing), integers stay exact int64 (beyond that the task fails), see
+        :mod:`~airflow_provider_dataeng.sinks.parquet_batch`.
+    :param schema: Parquet only: typed columns, ``{"field": "type"}`` with types ``string``, ``int64``,
+        ``float64``, ``bool``, ``decimal(p,s)``, ``date``, ``timestamp_tz`` (UTC-normalized instant),
+        ``timestamp_ntz``, ``json`` (the value's JSON text). A value that does not fit fails the task naming
+        record, page and field; nothing is committed.
+    :param on_type_conflict: Parquet only: when a field's JSON type changes between records (a number, then
+        a string): ``fail`` (default; names field, both types, record and page) or ``string`` (the field is
+        stored as text in every part file of the extract).
     :param compression: ``zstd`` (default), ``gzip`` or ``none``; Parquet also ``snappy``.
     :param max_records_per_file: records per part file.
     :param max_pages: stop after this many pages (a warning is logged).
@@ -106,6 +116,8 @@ class RestApiExtractOperator(BaseOperator):
         deferrable: bool | None = None,
         defer_threshold: float = 60.0,
         emit_assets: bool = True,
+        schema: Mapping[str, str] | None = None,
+        on_type_conflict: str = "fail",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -130,6 +142,7 @@ class RestApiExtractOperator(BaseOperator):
                 raise ValueError(f"{name} must be a dict, got {type(value).__name__}")
         validate_format(file_format, compression)
         validate_level(compression if file_format == "jsonl" else "", compression_level)
+        validate_types(file_format, schema, on_type_conflict)
         if isinstance(read_ahead, bool) or not isinstance(read_ahead, int) or read_ahead < 0:
             raise ValueError(f"read_ahead must be a non-negative integer (pages), got {read_ahead!r}")
         if (
@@ -182,6 +195,8 @@ class RestApiExtractOperator(BaseOperator):
         self.deferrable = bool(deferrable)
         self.defer_threshold = float(defer_threshold)
         self.emit_assets = emit_assets
+        self.schema = dict(schema) if schema is not None else None
+        self.on_type_conflict = on_type_conflict
         # From the unrendered destination: one asset for every run's folder, not one per logical date.
         self._destination_asset = s3_prefix_asset(destination) if emit_assets else None
 
@@ -213,6 +228,8 @@ class RestApiExtractOperator(BaseOperator):
             max_records_per_file=self.max_records_per_file,
             storage_options=options,
             compression_level=self.compression_level,
+            schema=self.schema,
+            on_type_conflict=self.on_type_conflict,
         )
         cursor = PageCursor.from_dict(state["cursor"]) if state else None
         saved_sink: dict[str, Any] | None = state["sink"] if state else None
@@ -265,7 +282,7 @@ class RestApiExtractOperator(BaseOperator):
                     if check_keys is not None:
                         check_keys(page)
                     records = page.records if self.transform is None else self._transformed(page)
-                    sink.write(records)
+                    sink.write(records, page=page.number)
                     progress.page(len(records), sink)
             manifest = sink.commit(pages=progress.pages)
         except ApiAsksToWait as wait:
@@ -308,11 +325,12 @@ class RestApiExtractOperator(BaseOperator):
                 status=wait.status,
                 url=wait.url,
             )
-        saved = {
-            "cursor": wait.cursor.to_dict(),
-            "sink": sink.suspend(),
-            "deferrals_on_page": deferrals,
-        }
+        try:
+            suspended = sink.suspend()  # writes the last Parquet batch, which can still fail on its types
+        except BaseException:
+            sink.abort()
+            raise
+        saved = {"cursor": wait.cursor.to_dict(), "sink": suspended, "deferrals_on_page": deferrals}
         moment = datetime.now(timezone.utc) + timedelta(seconds=wait.seconds)
         self.log.info(
             "%s; deferring until %s (deferral %d/%d for page %d): %d records in %d part files kept, the extract "

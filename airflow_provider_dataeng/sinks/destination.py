@@ -28,12 +28,29 @@ from airflow_provider_dataeng.sinks.formats import (
     validate_format,
     validate_level,
 )
+from airflow_provider_dataeng.sinks.parquet_batch import ParquetTypeError, RecordTypes, TypeConflict, as_text
+from airflow_provider_dataeng.sinks.parquet_types import parse_schema
 from airflow_provider_dataeng.sinks.storage import open_filesystem
 
 MANIFEST_NAME = "_manifest.json"
 STAGING_DIR = "_staging"
 
 log = logging.getLogger(__name__)
+
+
+def validate_types(file_format: str, schema: Any, on_type_conflict: str) -> None:
+    """``schema=`` and ``on_type_conflict=`` describe Parquet columns: checked here, refused for jsonl."""
+    from airflow_provider_dataeng.sinks.parquet_batch import ON_TYPE_CONFLICT
+
+    if on_type_conflict not in ON_TYPE_CONFLICT:
+        raise ValueError(f"on_type_conflict must be one of {ON_TYPE_CONFLICT}, got {on_type_conflict!r}")
+    if file_format != "parquet" and (schema is not None or on_type_conflict != "fail"):
+        raise ValueError(
+            "schema= and on_type_conflict= describe Parquet columns: use them with file_format='parquet' "
+            "(jsonl part files keep each record's JSON text as sent)"
+        )
+    if schema is not None:
+        parse_schema(schema)
 
 
 class PartFileSink:
@@ -46,6 +63,9 @@ class PartFileSink:
     :param storage_options: fsspec options (for S3, see :func:`s3_storage_options`).
     :param parquet_batch_rows: records parsed and written per Parquet row group (bounds memory).
     :param compression_level: zstd (default 1) or gzip (default 6) level for jsonl parts.
+    :param schema: Parquet only: ``{"field": "type"}`` for typed columns (see
+        :mod:`~airflow_provider_dataeng.sinks.parquet_types`); other fields keep their JSON types.
+    :param on_type_conflict: Parquet only: ``fail`` (default) or ``string`` when a field's type changes.
     """
 
     def __init__(
@@ -58,8 +78,12 @@ class PartFileSink:
         storage_options: dict[str, Any] | None = None,
         parquet_batch_rows: int = 5_000,
         compression_level: int | None = None,
+        schema: dict[str, str] | None = None,
+        on_type_conflict: str = "fail",
     ) -> None:
         validate_format(file_format, compression)
+        validate_types(file_format, schema, on_type_conflict)
+        self._types = RecordTypes(parse_schema(schema) if schema else None, on_type_conflict)
         validate_level(compression if file_format == "jsonl" else "", compression_level)
         self.compression_level = compression_level
         if not isinstance(max_records_per_file, int) or max_records_per_file < 1:
@@ -78,6 +102,7 @@ class PartFileSink:
         self._current_path = ""
         self._closed_bytes = 0
         self.records = 0
+        self._pages = 0
         self._started = False
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -99,12 +124,15 @@ class PartFileSink:
         """Close the open part and return the state :meth:`resume` needs (JSON-able). The staged parts stay
         where they are; nothing is committed. Used when the task defers mid-extract."""
         self._close_open_part()
-        return {
+        state = {
             "staging": self.staging,
             "staged": [[path, records] for path, records in self._staged],
             "records": self.records,
             "bytes": self._closed_bytes,
         }
+        if self.file_format == "parquet":
+            state["types"] = self._types.state()  # a resumed extract keeps its column types
+        return state
 
     def resume(self, state: dict[str, Any]) -> None:
         """Continue a suspended sink (instead of :meth:`start`): new parts follow the staged ones."""
@@ -122,6 +150,7 @@ class PartFileSink:
         self._staged = [(str(path), int(records)) for path, records in state["staged"]]
         self.records = int(state["records"])
         self._closed_bytes = int(state["bytes"])
+        self._types.restore(state.get("types") or {})
         self._started = True
 
     def __enter__(self) -> PartFileSink:
@@ -133,10 +162,13 @@ class PartFileSink:
             self.abort()
 
     # -- writing ---------------------------------------------------------------------------------
-    def write(self, records: Sequence[Any]) -> None:
-        """Append records (each the bytes of one JSON value, no newline)."""
+    def write(self, records: Sequence[Any], *, page: int | None = None) -> None:
+        """Append one page of records (each the bytes of one JSON value, no newline). ``page`` numbers the
+        page in error messages (default: the count of ``write`` calls)."""
         if not self._started:
             raise RuntimeError("call start() (or use the sink as a context manager) before write()")
+        self._pages += 1
+        page = self._pages if page is None else page
         offset = 0
         while offset < len(records):
             if self._current is None:
@@ -144,17 +176,84 @@ class PartFileSink:
             room = self.max_records_per_file - self._current_records
             chunk = records[offset : offset + room]
             self._current_records += len(chunk)
-            self._write_chunk(chunk)
+            self._write_chunk(chunk, page, offset)
             offset += len(chunk)
             self.records += len(chunk)
             if self._current_records >= self.max_records_per_file:
                 self._close_part()
 
-    def _write_chunk(self, chunk: Sequence[Any]) -> None:
-        try:
+    def _write_chunk(self, chunk: Sequence[Any], page: int, first: int) -> None:
+        if self.file_format == "jsonl":
             self._current.write(chunk)
-        except SchemaChanged as change:
-            self._continue_in_new_part(change)
+            return
+        self._current.write(chunk, page=page, first=first)
+        if self._current.pending >= self.parquet_batch_rows:
+            self._flush_parquet()
+
+    def _flush_parquet(self) -> bool:
+        """Write the open Parquet part's batch; ``True`` when the batch went on in a new part (its schema
+        widened, or a field was turned to text after a type conflict)."""
+        moved = False
+        while True:
+            try:
+                self._current.flush()
+                return moved
+            except SchemaChanged as change:
+                self._continue_in_new_part(change)
+                return True
+            except TypeConflict as conflict:
+                if self._types.on_type_conflict != "string":
+                    raise ParquetTypeError(conflict.message) from None
+                self._store_as_text(conflict)
+                moved = True
+
+    def _store_as_text(self, conflict: TypeConflict) -> None:
+        """``on_type_conflict="string"``: the field is text for the whole extract, in the parts staged so far
+        too; the batch that conflicted goes on in a new part."""
+        records, origin = self._current.take_pending()
+        self._types.store_as_text(conflict.field)
+        self._finish_part()
+        rewritten = self._rewrite_as_text(conflict.field)
+        log.warning(
+            "on_type_conflict='string': field %r is stored as text in every part file of this extract (%d staged "
+            "part files rewritten): %s",
+            conflict.field,
+            rewritten,
+            conflict.summary,
+        )
+        self._open_part()
+        self._current.put_pending(records, origin)
+        self._current_records = len(records)
+
+    def _rewrite_as_text(self, field: str) -> int:
+        """Rewrite the staged Parquet parts that hold ``field`` with it as text (row group by row group)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        rewritten = 0
+        compression = None if self.compression == "none" else self.compression
+        for path, _ in self._staged:
+            temporary = f"{path}.text"
+            with self.fs.open(path, "rb") as source:
+                reader = pq.ParquetFile(source)
+                schema = reader.schema_arrow
+                if field not in schema.names:
+                    continue
+                index = schema.get_field_index(field)
+                text_schema = schema.set(index, pa.field(field, pa.string()))
+                with (
+                    self.fs.open(temporary, "wb", block_size=8 * 2**20) as target,
+                    pq.ParquetWriter(target, text_schema, compression=compression) as writer,
+                ):
+                    for group in range(reader.num_row_groups):
+                        table = reader.read_row_group(group)
+                        writer.write_table(
+                            table.set_column(index, text_schema.field(index), as_text(table.column(index)))
+                        )
+            self._closed_bytes += self.fs.size(temporary) - self.fs.size(path)
+            self.fs.mv(temporary, path)
+            rewritten += 1
+        return rewritten
 
     def _continue_in_new_part(self, change: SchemaChanged) -> None:
         """Parquet: a batch has new columns or wider types: finish this part, write the batch to a new one."""
@@ -171,16 +270,11 @@ class PartFileSink:
         if self.file_format == "jsonl":
             self._current = JsonlPart(raw, self.compression, level=self.compression_level)
         else:
-            self._current = ParquetPart(
-                raw, self.compression, batch_rows=self.parquet_batch_rows, schema=schema
-            )
+            self._current = ParquetPart(raw, self.compression, types=self._types, schema=schema)
 
     def _close_part(self) -> None:
-        try:
-            self._current.flush()
-        except SchemaChanged as change:  # the last batch does not fit this part's schema: it opens the next
-            self._continue_in_new_part(change)
-            return
+        if self.file_format == "parquet" and self._flush_parquet():
+            return  # the last batch went on in a new part, which stays open
         self._finish_part()
 
     def _close_open_part(self) -> None:

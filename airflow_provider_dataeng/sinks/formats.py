@@ -1,16 +1,18 @@
 """Part-file encoders: records (raw JSON bytes each) in, one open part file out.
 
-``JsonlPart`` writes NDJSON through a zstd/gzip stream (memory: one page). ``ParquetPart`` buffers up to
-``batch_rows`` records, parses the batch with Arrow's C++ JSON reader (no Python dict per record) and writes
-it as a row group (memory: one batch). Both count what they wrote; neither knows about staging or manifests.
+``JsonlPart`` writes NDJSON through a zstd/gzip stream (memory: one page). ``ParquetPart`` buffers a batch
+of records, converts it with the extract's :class:`~airflow_provider_dataeng.sinks.parquet_batch.RecordTypes`
+(Arrow's C++ JSON reader, no Python dict per record) and writes it as a row group (memory: one batch). Both
+count what they wrote; neither knows about staging or manifests.
 """
 
 from __future__ import annotations
 
 import gzip
-import io
 from collections.abc import Sequence
 from typing import IO, Any
+
+from airflow_provider_dataeng.sinks.parquet_batch import Origin, RecordTypes
 
 FORMATS = ("jsonl", "parquet")
 JSONL_COMPRESSIONS = ("zstd", "gzip", "none")
@@ -51,7 +53,7 @@ def part_suffix(file_format: str, compression: str) -> str:
 
 
 class SchemaChanged(Exception):
-    """A parquet batch needs a wider schema than the open part file: start a new part with ``schema``."""
+    """A Parquet batch has the extract's wider schema (new fields, widened types): start a new part file."""
 
     def __init__(self, schema: Any, table: Any) -> None:
         super().__init__("schema changed")
@@ -92,47 +94,55 @@ class JsonlPart:
 
 
 class ParquetPart:
-    """Parquet row groups of ``batch_rows`` records; the schema is inferred from the data by Arrow."""
+    """Parquet row groups of up to ``batch_rows`` records, typed by the extract's shared :class:`RecordTypes`.
 
-    def __init__(
-        self, raw: IO[bytes], compression: str, *, batch_rows: int = 5_000, schema: Any = None
-    ) -> None:
+    Records are buffered (with their page and index, for error messages) until :meth:`flush` converts the
+    batch; a batch whose conversion fails stays pending, so the sink can move it to another part.
+    """
+
+    def __init__(self, raw: IO[bytes], compression: str, *, types: RecordTypes, schema: Any = None) -> None:
         self._raw = raw
         self._compression = None if compression == "none" else compression
-        self._batch_rows = batch_rows
+        self._types = types
         self._pending: list[Any] = []
+        self._origin = Origin()
         self._writer: Any = None
         self.schema = schema
         self.records = 0
 
-    def write(self, records: Sequence[Any]) -> None:
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def write(self, records: Sequence[Any], *, page: int, first: int = 0) -> None:
+        """Buffer ``records``: record ``i`` is record ``first + i`` of page ``page``."""
         self._pending.extend(records)
-        if len(self._pending) >= self._batch_rows:
-            self.flush()
+        self._origin.add(len(records), page, first)
+
+    def take_pending(self) -> tuple[list[Any], Origin]:
+        """The buffered batch (and where its records came from), removed from this part."""
+        pending, origin = self._pending, self._origin
+        self._pending, self._origin = [], Origin()
+        return pending, origin
+
+    def put_pending(self, records: list[Any], origin: Origin) -> None:
+        self._pending, self._origin = records, origin
 
     def flush(self) -> None:
+        """Convert and write the buffered batch (may raise :class:`SchemaChanged` or a type error)."""
         if not self._pending:
             return
-        batch, self._pending = self._pending, []
-        self.write_table(parse_json_batch(batch))
+        table = self._types.convert(self._pending, self._origin)
+        self._pending, self._origin = [], Origin()
+        self.write_table(table)
 
     def write_table(self, table: Any) -> None:
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
         if self.schema is None:
             self.schema = table.schema
         elif table.schema != self.schema:
-            try:
-                unified = pa.unify_schemas([self.schema, table.schema], promote_options="permissive")
-            except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-                raise ValueError(
-                    f"records do not fit one Parquet schema ({exc}); use file_format='jsonl' or a transform= "
-                    "that makes field types consistent"
-                ) from None
-            if unified != self.schema:
-                raise SchemaChanged(unified, table)
-            table = conform(table, self.schema)
+            raise SchemaChanged(table.schema, table)
         if self._writer is None:
             self._writer = pq.ParquetWriter(self._raw, self.schema, compression=self._compression)
         self._writer.write_table(table)
@@ -143,34 +153,3 @@ class ParquetPart:
         if self._writer is not None:
             self._writer.close()
         self._raw.close()
-
-
-def parse_json_batch(records: Sequence[Any]) -> Any:
-    """NDJSON bytes of ``records`` -> an Arrow table, parsed in C++ (multi-threaded)."""
-    import pyarrow as pa
-    import pyarrow.json as paj
-
-    data = b"\n".join(records)
-    largest = max(map(len, records))
-    block = max(1 << 22, 2 * largest + 1)
-    try:
-        return paj.read_json(io.BytesIO(data), read_options=paj.ReadOptions(block_size=block))
-    except pa.ArrowInvalid as exc:
-        raise ValueError(
-            f"records cannot be written as Parquet ({exc}); each record must be a JSON object: use "
-            "file_format='jsonl' or a transform="
-        ) from None
-
-
-def conform(table: Any, schema: Any) -> Any:
-    """``table`` with ``schema``'s columns in order: missing columns as nulls, types cast to the schema."""
-    import pyarrow as pa
-
-    columns = []
-    for field in schema:
-        if field.name in table.column_names:
-            column = table.column(field.name)
-            columns.append(column if column.type == field.type else column.cast(field.type))
-        else:
-            columns.append(pa.nulls(table.num_rows, field.type))
-    return pa.Table.from_arrays(columns, schema=schema)

@@ -40,9 +40,10 @@ COPY
   (TYPE = CSV | JSON | PARQUET ...) or (FORMAT_NAME = ...) with COMPRESSION (AUTO detects gzip, zstd,
   bz2), SKIP_HEADER, PARSE_HEADER, FIELD_DELIMITER, FIELD_OPTIONALLY_ENCLOSED_BY, NULL_IF,
   EMPTY_FIELD_AS_NULL, TRIM_SPACE, ERROR_ON_COLUMN_COUNT_MISMATCH, SKIP_BLANK_LINES, STRIP_OUTER_ARRAY
-  and SKIP_BYTE_ORDER_MARK; RECORD_DELIMITER, DATE_FORMAT, TIMESTAMP_FORMAT, ENCODING and BINARY_FORMAT
-  are accepted but only their defaults are honoured (another value is ignored); other options are
-  refused. User and table stages (``@~``, ``@%t``) stay with fakesnow's own COPY.
+  and SKIP_BYTE_ORDER_MARK; RECORD_DELIMITER, DATE_FORMAT, TIMESTAMP_FORMAT, TIME_FORMAT, ENCODING,
+  BINARY_FORMAT and BINARY_AS_TEXT are accepted with their defaults only (another value is refused, not
+  ignored); USE_LOGICAL_TYPE is accepted and Parquet is always read with its logical types (as Snowflake
+  does with TRUE); other options are refused. User and table stages (``@~``, ``@%t``) stay with fakesnow's own COPY.
 - JSON files are read as Snowflake reads them ("concatenation of JSON documents, which may or may not
   be line-separated", ``json_text``): documents are separated by JSON whitespace only (space, tab, CR,
   LF), so blank lines and CRLF endings separate records, several documents may share a line and one

@@ -34,6 +34,9 @@ class FileFormat:
     error_on_column_count_mismatch: bool = True
     skip_byte_order_mark: bool = True
     skip_blank_lines: bool = False
+    # Parquet: the stand-in always reads logical types (timestamps with their UTC flag, dates, decimals),
+    # i.e. as Snowflake does with USE_LOGICAL_TYPE = TRUE; FALSE (Snowflake's default) is not emulated.
+    use_logical_type: bool = False
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> FileFormat:
@@ -66,8 +69,16 @@ class FileFormat:
                 ff.skip_byte_order_mark = _bool(value)
             elif key == "SKIP_BLANK_LINES":
                 ff.skip_blank_lines = _bool(value)
-            elif key in {"RECORD_DELIMITER", "DATE_FORMAT", "TIMESTAMP_FORMAT", "ENCODING", "BINARY_FORMAT"}:
-                continue  # accepted, defaults only
+            elif key == "USE_LOGICAL_TYPE":
+                ff.use_logical_type = _bool(value)
+            elif key in _DEFAULT_ONLY:
+                if str(value).upper() not in _DEFAULT_ONLY[key]:
+                    raise programming_error(
+                        f"File format option {key} = {value!r} is not supported by the local Snowflake "
+                        f"(only its default {sorted(_DEFAULT_ONLY[key])[0]} is).",
+                        1008,
+                        "22023",
+                    )
             else:
                 raise programming_error(
                     f"File format option {key} is not supported by the local Snowflake.", 1008, "22023"
@@ -77,6 +88,19 @@ class FileFormat:
                 f"File format TYPE = {ff.type} is not supported by the local Snowflake.", 1008, "22023"
             )
         return ff
+
+
+# Options the stand-in accepts with Snowflake's default value only: another value is refused rather than
+# ignored, so a COPY never loads differently here than on Snowflake without saying so.
+_DEFAULT_ONLY: dict[str, set[str]] = {
+    "RECORD_DELIMITER": {"\n", "\\N", "NEWLINE"},
+    "DATE_FORMAT": {"AUTO"},
+    "TIMESTAMP_FORMAT": {"AUTO"},
+    "TIME_FORMAT": {"AUTO"},
+    "ENCODING": {"UTF8", "UTF-8"},
+    "BINARY_FORMAT": {"HEX"},
+    "BINARY_AS_TEXT": {"TRUE"},
+}
 
 
 @dataclass

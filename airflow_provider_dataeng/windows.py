@@ -6,20 +6,16 @@ Trigger form send by default) and an asset-triggered run have none, so ``data_in
 ``data_interval_end``, ``ds``, ``ts`` and ``prev_data_interval_end_success`` are missing from their context
 and a template using them fails to render. These macros give every run a window ``[start, end)``:
 
-==================  =============================================  =============================================
-macro               run with a data interval                       run without one
-==================  =============================================  =============================================
-``window_end()``    ``data_interval_end``                          the time the run was triggered (``run_after``,
-                                                                   whole seconds)
-``window_start()``  ``data_interval_start``                        the end of the data interval of the latest
-                                                                   successful run before the trigger time; none:
-                                                                   the schedule's last interval before it
-``changes_since(    the end of the last successful run's data      as ``window_start()``, but ``initial`` when no
-initial)``          interval, or ``initial`` for the first run;    run succeeded before
-                    never later than ``data_interval_start``
-``window_key()``    ``data_interval_start`` as ``20240108T000000``  ``<run type>__<trigger time>``, e.g.
-                                                                   ``manual__20260101T103012``
-==================  =============================================  =============================================
+- ``window_end()``: ``data_interval_end``; for a run without one, the time it was triggered
+  (``run_after``, whole seconds).
+- ``window_start()``: ``data_interval_start``; for a run without one, the latest data interval end, up to
+  the trigger time, of a successful run (none: the start of the schedule's last interval before the
+  trigger).
+- ``changes_since(initial)``: the end of the last successful run's data interval (``initial`` for the
+  first run), never later than ``data_interval_start``; for a run without a data interval, as
+  ``window_start()`` but ``initial`` when no run succeeded before.
+- ``window_key()``: ``data_interval_start`` as ``20240108T000000``; for a run without one,
+  ``<run type>__<trigger time>`` (``manual__20260101T103012``).
 
 ``changes_since`` is the start of an incremental (CDC) extract: it catches up after failed runs, and a run
 re-extracts its own interval even when a later one already succeeded. ``window_key`` names a run's folder
@@ -50,6 +46,7 @@ if TYPE_CHECKING:
     from jinja2.runtime import Context as JinjaContext
 
 log = logging.getLogger(__name__)
+_MAX_LOOKBACK = 50  # successful runs skipped because their intervals end after the trigger time
 
 
 @dataclass(frozen=True)
@@ -189,21 +186,33 @@ def _schedule_start(timetable: Any) -> Callable[[datetime], datetime]:
 
 
 def _latest_success_end_before(dag_id: str, when: datetime) -> datetime | None:
-    """The data interval end of the latest successful run with a logical date before ``when``.
+    """The latest data interval end, up to ``when``, of a successful run with a logical date.
 
     Asked from the task's supervisor the way ``TaskInstance.get_previous_dagrun`` asks, with the trigger
-    time in place of the (missing) logical date. Should this request not exist (another Airflow), the run
+    time in place of the (missing) logical date. That request orders by logical date, so a run whose
+    interval ends after ``when`` (scheduled after the trigger, say) is skipped by asking again before it:
+    a cleared run gets its first window again. Should the request not exist (another Airflow), the run
     behaves as if no run had succeeded before, and says so in the log.
     """
     try:
         from airflow.sdk.execution_time import task_runner
         from airflow.sdk.execution_time.comms import GetPreviousDagRun
-
-        response = task_runner.SUPERVISOR_COMMS.send(
-            msg=GetPreviousDagRun(dag_id=dag_id, logical_date=when, state="success")
-        )
-    except (ImportError, AttributeError) as exc:
+    except ImportError as exc:
         log.warning("Cannot look up the previous successful run (%s); using the initial window", exc)
         return None
-    dag_run = getattr(response, "dag_run", None)
-    return None if dag_run is None else dag_run.data_interval_end
+    cursor = when
+    for _ in range(_MAX_LOOKBACK):
+        response = task_runner.SUPERVISOR_COMMS.send(
+            msg=GetPreviousDagRun(dag_id=dag_id, logical_date=cursor, state="success")
+        )
+        dag_run = getattr(response, "dag_run", None)
+        if dag_run is None or dag_run.logical_date is None:
+            return None
+        end = dag_run.data_interval_end
+        if end is not None and end <= when:
+            return end
+        cursor = dag_run.logical_date
+    log.warning(
+        "No successful run ending by %s among the last %d; using the initial window", when, _MAX_LOOKBACK
+    )
+    return None

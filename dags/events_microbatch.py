@@ -44,7 +44,7 @@ with DAG(
     max_active_runs=1,
     default_args={"owner": "data-platform", "retries": 3, "retry_delay": timedelta(seconds=20)},
     tags=["dataeng", "example", "streaming"],
-    user_defined_macros=WINDOW_MACROS,  # window_start(), window_end(), window_key(): every run type has a window
+    user_defined_macros=WINDOW_MACROS,  # window_start(), window_end(), window_key() for every run type
     doc_md=__doc__,
 ) as dag:
     # [END howto_dag_events_microbatch]

@@ -181,6 +181,55 @@ def test_first_manual_run_without_a_logical_date_uses_the_schedule(
     monkeypatch.setattr(windows, "_latest_success_end_before", lambda dag_id, when: None)
     context = {"dag": pipeline_dag, "dag_run": dag_run(TRIGGERED, "manual"), "params": {}}
     # every 4 hours: the last complete interval before 10:30 is [04:00, 08:00)
-    assert render(pipeline_dag, "{{ window_start() | ts }} {{ changes_since('2024-01-01') | ts }}", context) == (
-        "2024-01-08T04:00:00+00:00 2024-01-01T00:00:00+00:00"
+    assert render(
+        pipeline_dag, "{{ window_start() | ts }} {{ changes_since('2024-01-01') | ts }}", context
+    ) == ("2024-01-08T04:00:00+00:00 2024-01-01T00:00:00+00:00")
+
+
+# -- the previous successful run of a run without a logical date -------------------------------------------------
+class FakeSupervisor:
+    """Answers GetPreviousDagRun as the execution API does: the latest success with a smaller logical date."""
+
+    def __init__(self, runs: list[tuple[datetime, datetime]]) -> None:
+        self.runs = runs  # (logical date, data interval end) of the successful runs
+        self.asked: list[datetime] = []
+
+    def send(self, msg: Any) -> SimpleNamespace:
+        assert (msg.dag_id, msg.state) == ("events_microbatch", "success")
+        self.asked.append(msg.logical_date)
+        earlier = [r for r in self.runs if r[0] < msg.logical_date]
+        if not earlier:
+            return SimpleNamespace(dag_run=None)
+        logical_date, end = max(earlier)
+        return SimpleNamespace(dag_run=SimpleNamespace(logical_date=logical_date, data_interval_end=end))
+
+
+def five_minutes(start: str) -> tuple[datetime, datetime]:
+    begin = datetime.fromisoformat(start)
+    return begin, begin + timedelta(minutes=5)
+
+
+def test_previous_success_skips_runs_whose_interval_ends_after_the_trigger(monkeypatch: pytest.MonkeyPatch):
+    """Triggered at 03:07:30 after [03:00, 03:05) succeeded; [03:05, 03:10) succeeded later (scheduled after the
+    trigger, logical date 03:05 < 03:07:30): a clear of the manual run gets its first window, from 03:05."""
+    from airflow.sdk.execution_time import task_runner
+
+    supervisor = FakeSupervisor(
+        [
+            five_minutes("2026-01-01T02:55:00+00:00"),
+            five_minutes("2026-01-01T03:00:00+00:00"),
+            five_minutes("2026-01-01T03:05:00+00:00"),
+        ]
     )
+    monkeypatch.setattr(task_runner, "SUPERVISOR_COMMS", supervisor, raising=False)
+    triggered = datetime(2026, 1, 1, 3, 7, 30, tzinfo=UTC)
+    end = windows._latest_success_end_before("events_microbatch", triggered)
+    assert end == datetime(2026, 1, 1, 3, 5, tzinfo=UTC)
+    assert supervisor.asked == [triggered, datetime(2026, 1, 1, 3, 5, tzinfo=UTC)]
+
+
+def test_no_previous_success(monkeypatch: pytest.MonkeyPatch):
+    from airflow.sdk.execution_time import task_runner
+
+    monkeypatch.setattr(task_runner, "SUPERVISOR_COMMS", FakeSupervisor([]), raising=False)
+    assert windows._latest_success_end_before("events_microbatch", TRIGGERED) is None

@@ -62,6 +62,7 @@ DAGS_DIR = Path(__file__).resolve().parent
 STAGE = "RAW.LANDING"
 
 ENTITIES = ("customers", "orders")
+# [START howto_run_window]
 # The window macros (airflow_provider_dataeng.windows) give every run type a window, runs without a logical date
 # included (the Trigger button's default, asset triggers): see docs/how-to/run-types.md.
 WINDOW = {
@@ -72,6 +73,7 @@ WINDOW = {
     "as_of": "{{ window_end() | ts }}",  # the demo API serves data as of a time: runs are repeatable
     "limit": 1000,
 }
+# [END howto_run_window]
 MERGES: dict[str, dict[str, Any]] = {
     "customers": {
         "key_columns": ["CUSTOMER_ID"],

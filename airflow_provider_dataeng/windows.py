@@ -93,7 +93,9 @@ def run_window(
     return RunWindow(start=start, end=end, since=since, key=f"{kind}__{end.strftime('%Y%m%dT%H%M%S')}")
 
 
-def window_from_context(context: Mapping[str, Any], initial: datetime | str | None = None) -> RunWindow:
+def window_from_context(
+    context: Mapping[str, Any] | JinjaContext, initial: datetime | str | None = None
+) -> RunWindow:
     """The window of the running task's DAG run, from its Airflow context (or a Jinja context)."""
     dag_run = context["dag_run"]
     start = _unwrap(context.get("data_interval_start"))

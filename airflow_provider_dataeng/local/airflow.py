@@ -23,6 +23,7 @@ of the LocalExecutor): ``tests/test_compose.py`` keeps the two in step.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -280,7 +281,8 @@ class LocalAirflow:
         # Migrated once per Airflow version and database; `airflow db migrate` is a no-op otherwise but
         # costs seconds of imports.
         marker = home / ".migrated"
-        stamp = f"{airflow_version()} {self.settings.sql_alchemy_conn}"
+        database = hashlib.sha256(self.settings.sql_alchemy_conn.encode()).hexdigest()[:16]  # no password kept
+        stamp = f"{airflow_version()} {database}"
         if marker.exists() and marker.read_text() == stamp:
             return
         log = self.log_path("db-migrate")

@@ -269,10 +269,21 @@ class LocalAirflow:
         return {name: record.pid for name, record in records.items()}
 
     def stop(self, timeout: float = 20.0) -> processes.Stopped:
-        """Stop every component with all its processes; forget the state."""
+        """Stop every component with all its processes; forget the state.
+
+        The state says "stopping" first, so a runner watching these components from another process
+        (`dataeng-local airflow` in the foreground) tells a stop from a crash.
+        """
+        state = self._load_state()
+        if state:
+            self._save_state({**state, "stopping": True})
         stopped = processes.terminate(list(self._records().values()), timeout)
         self.state_path.unlink(missing_ok=True)
         return stopped
+
+    def stopping(self) -> bool:
+        """Whether the components are being (or were) stopped on purpose."""
+        return not self.state_path.exists() or bool(self._load_state().get("stopping"))
 
     def _prepare_home(self, env: Mapping[str, str]) -> None:
         home = self.settings.home
@@ -281,7 +292,9 @@ class LocalAirflow:
         # Migrated once per Airflow version and database; `airflow db migrate` is a no-op otherwise but
         # costs seconds of imports.
         marker = home / ".migrated"
-        database = hashlib.sha256(self.settings.sql_alchemy_conn.encode()).hexdigest()[:16]  # no password kept
+        database = hashlib.sha256(self.settings.sql_alchemy_conn.encode()).hexdigest()[
+            :16
+        ]  # no password kept
         stamp = f"{airflow_version()} {database}"
         if marker.exists() and marker.read_text() == stamp:
             return

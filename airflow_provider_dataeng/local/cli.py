@@ -275,11 +275,10 @@ def _watch(airflow: local_airflow.LocalAirflow) -> int:
     """Wait until a signal; a component that exits on its own (or a `down` elsewhere) ends the wait."""
     while True:
         time.sleep(1.0)
-        statuses = airflow.status()
-        if not statuses:
+        gone = [s.name for s in airflow.status() if not s.running]
+        if airflow.stopping():  # read after the status: a stop marks the state before any signal
             print("dataeng-local: Airflow was stopped from elsewhere", flush=True)
             return 0
-        gone = [s.name for s in statuses if not s.running]
         if gone:
             print(
                 f"dataeng-local: Airflow's {', '.join(gone)} exited; see {airflow.log_path(gone[0])}",

@@ -152,7 +152,9 @@ def test_a_second_runner_on_the_same_dir_is_refused_and_down_stops_the_first(tmp
         f"dataeng-local: Airflow is already running from {tmp_path} (scheduler) at http://127.0.0.1:8080; "
         "stop it with `dataeng-local down`\n"
     )
+    assert not LocalAirflow(tmp_path).stopping()  # a foreground runner would report a crash if it exited
     assert main(["down", "--dir", str(tmp_path)]) == 0
+    assert LocalAirflow(tmp_path).stopping()  # ... and reports a stop from elsewhere now
     assert capsys.readouterr().out == "dataeng-local: stopped Airflow (scheduler)\n"
     assert processes.find(record) is None
     assert not (tmp_path / "airflow.json").exists()

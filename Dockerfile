@@ -47,7 +47,7 @@ print('provider', airflow_provider_dataeng.__version__, 'imports OK')" \
     && rm -rf /tmp/airflow-build-check \
     && (pip check || echo "pip check: conflicts listed above (the imports this stack needs passed)")
 
-# Local-only login for Airflow's SimpleAuthManager (user airflow, password airflow; see docker-compose.yaml).
+# Local-only login for Airflow's SimpleAuthManager (user admin, password admin; see docker-compose.yaml).
 # It must stay writable: Airflow appends generated passwords for users that are not in it.
 COPY --chown=airflow:0 --chmod=664 docker/simple_auth_manager_passwords.json /opt/airflow/simple_auth_manager_passwords.json
 

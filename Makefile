@@ -1,4 +1,5 @@
-# Two commands set everything up: `make demo` (example pipeline on the local stack) and `make test`.
+# Two commands set everything up: `make demo` (example pipeline on the local stack) and `make test`; a third,
+# `make airflow`, runs Airflow 3 itself (UI, scheduler, ...) on the local stack until Ctrl-C.
 # Needs only python3 and access to PyPI: uv is bootstrapped into .tools/, the venv is built from uv.lock.
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -12,7 +13,7 @@ export UV_PYTHON := $(shell command -v $(PYTHON))
 export UV_NO_PROGRESS := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: venv test test-fast demo bench lint lock clean docs docs-serve
+.PHONY: venv test test-fast demo airflow airflow-run-types bench lint lock clean docs docs-serve
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -32,6 +33,13 @@ test-fast: $(STAMP)  ## unit tests only
 
 demo: $(STAMP)  ## run the example pipeline end to end on the local stack
 	$(BIN)/python scripts/demo.py
+
+# Any option of `dataeng-local airflow`: make airflow ARGS="--port 8081 --parallelism 4"
+airflow: $(STAMP)  ## the local stack + Airflow 3 on http://127.0.0.1:8080 (login admin/admin); Ctrl-C stops all
+	$(BIN)/dataeng-local airflow $(ARGS)
+
+airflow-run-types: $(STAMP)  ## every run type of every example DAG under the real scheduler (long)
+	DATAENG_RUN_TYPES=all $(BIN)/pytest tests/airflow_ui/test_run_types.py
 
 bench: $(UV)  ## benchmarks side by side with peers; prints a table
 	$(UV) sync --frozen --extra dev --extra bench

@@ -48,6 +48,7 @@ from airflow_provider_dataeng.quality import (
     row_count_anomaly,
     unique,
 )
+from airflow_provider_dataeng.windows import WINDOW_MACROS
 
 # Deployment settings: everything that differs between the local stack and a real account comes from the
 # Airflow connections (demo_api, aws_default, snowflake_default) or these environment variables.
@@ -61,13 +62,18 @@ DAGS_DIR = Path(__file__).resolve().parent
 STAGE = "RAW.LANDING"
 
 ENTITIES = ("customers", "orders")
+# [START howto_run_window]
+# The window macros (airflow_provider_dataeng.windows) give every run type a window, runs without a logical date
+# included (the Trigger button's default, asset triggers): see docs/how-to/run-types.md.
 WINDOW = {
-    # First run: everything since the start of the data; later runs: since the last successful interval.
-    "updated_since": "{{ (prev_data_interval_end_success or params.initial_updated_since) | string }}",
-    "updated_before": "{{ data_interval_end | ts }}",
-    "as_of": "{{ data_interval_end | ts }}",  # the demo API serves data as of a time: runs are repeatable
+    # Since the end of the last successful run's interval (the whole history for the first run), never later
+    # than this run's own interval; up to the interval's end, or to the trigger time for a run without one.
+    "updated_since": "{{ changes_since(params.initial_updated_since) | ts }}",
+    "updated_before": "{{ window_end() | ts }}",
+    "as_of": "{{ window_end() | ts }}",  # the demo API serves data as of a time: runs are repeatable
     "limit": 1000,
 }
+# [END howto_run_window]
 MERGES: dict[str, dict[str, Any]] = {
     "customers": {
         "key_columns": ["CUSTOMER_ID"],
@@ -129,6 +135,7 @@ with DAG(
     },
     tags=["dataeng", "example", "snowflake", "cdc"],
     params={"initial_updated_since": "1970-01-01T00:00:00+00:00"},  # first run: the whole history
+    user_defined_macros=WINDOW_MACROS,  # changes_since(), window_end(), window_key() in templates
     doc_md=__doc__,
 ) as dag:
     # [END howto_dag_customer_data_pipeline]
@@ -155,7 +162,7 @@ with DAG(
             {
                 "endpoint": f"/v1/{entity}",
                 "query_params": WINDOW,
-                "destination": f"s3://{BUCKET}/landing/{entity}/{{{{ data_interval_start | ts_nodash }}}}/",
+                "destination": f"s3://{BUCKET}/landing/{entity}/{{{{ window_key() }}}}/",
             }
             for entity in ENTITIES
         ]
@@ -221,7 +228,7 @@ with DAG(
             row_count_anomaly(lookback=14, max_zscore=3.0),
         ],
         results_table="AUDIT.QUALITY_RESULTS",
-        freshness_as_of="{{ data_interval_end }}",
+        freshness_as_of="{{ window_end() }}",
         outlets=[table_asset("AUDIT.QUALITY_RESULTS")],
     )
     # [END howto_operator_quality_gate_dim_customer]

@@ -26,6 +26,7 @@ from airflow_provider_dataeng import (
 )
 from airflow_provider_dataeng.assets import snowflake_table_asset
 from airflow_provider_dataeng.quality import accepted_values, freshness, not_null, row_count, unique
+from airflow_provider_dataeng.windows import WINDOW_MACROS
 
 BUCKET = os.environ.get("DATAENG_BUCKET", "dataeng-local")
 STORAGE_INTEGRATION = os.environ.get("DATAENG_STORAGE_INTEGRATION")
@@ -43,6 +44,7 @@ with DAG(
     max_active_runs=1,
     default_args={"owner": "data-platform", "retries": 3, "retry_delay": timedelta(seconds=20)},
     tags=["dataeng", "example", "streaming"],
+    user_defined_macros=WINDOW_MACROS,  # window_start(), window_end(), window_key() for every run type
     doc_md=__doc__,
 ) as dag:
     # [END howto_dag_events_microbatch]
@@ -61,14 +63,16 @@ with DAG(
         conn_id="demo_api",
         endpoint="/v1/events",
         query_params={
-            "updated_since": "{{ data_interval_start | ts }}",  # events: the window applies to occurred_at
-            "updated_before": "{{ data_interval_end | ts }}",
-            "as_of": "{{ data_interval_end | ts }}",
+            # The data interval; a run without a logical date: since the last successful run's interval, up to
+            # the trigger time. Events: the window applies to occurred_at.
+            "updated_since": "{{ window_start() | ts }}",
+            "updated_before": "{{ window_end() | ts }}",
+            "as_of": "{{ window_end() | ts }}",
             "limit": 1000,
         },
         records_path="data",
         paginator=CursorPaginator(cursor_path="next_cursor", has_more_path="has_more"),
-        destination=LANDING_URL + "events/{{ data_interval_start | ts_nodash }}/",
+        destination=LANDING_URL + "events/{{ window_key() }}/",
     )
     # [END howto_events_rest_api_extract]
 
@@ -124,7 +128,7 @@ with DAG(
             freshness("OCCURRED_AT", error_after="15 minutes"),
         ],
         results_table="AUDIT.QUALITY_RESULTS",
-        freshness_as_of="{{ data_interval_end }}",
+        freshness_as_of="{{ window_end() }}",
     )
     # [END howto_events_quality_gate]
 

@@ -1,8 +1,10 @@
 """docker-compose.yaml, Dockerfile and .dockerignore: valid, shaped like the official Airflow 3 layout, and
-consistent with the package (stand-in entry points, connection shapes, ports) and with uv.lock.
+consistent with the package (stand-in entry points, connection shapes, ports), with uv.lock, and with
+`dataeng-local airflow` (the same components, commands, settings and login without Docker).
 
 No Docker engine is needed: the compose file is checked against the compose specification with
-check-jsonschema, and the stand-in commands are fed to the stand-ins' own argument parsers.
+check-jsonschema, the stand-in commands are fed to the stand-ins' own argument parsers, and the Airflow
+services are compared with the runner's own list of components and the environment it builds.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
+from airflow_provider_dataeng.local import airflow as local_airflow
 from airflow_provider_dataeng.local.demo_api.config import DEFAULT_TOKEN
 from airflow_provider_dataeng.local.s3 import DEFAULT_BUCKET
 from airflow_provider_dataeng.local.stack import DEFAULT_PORTS, MODULES, build_connections
@@ -209,9 +212,9 @@ def test_login_of_the_simple_auth_manager(services: dict[str, Any]) -> None:
     env = services["airflow-apiserver"]["environment"]
     assert env["AIRFLOW__CORE__AUTH_MANAGER"].endswith(".simple_auth_manager.SimpleAuthManager")
     users = dict(u.split(":")[:2] for u in env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"].split(","))
-    assert users == {"airflow": "admin"}
+    assert users == {"admin": "admin"}  # user admin with the admin role
     passwords = json.loads((ROOT / "docker/simple_auth_manager_passwords.json").read_text())
-    assert passwords == {"airflow": "airflow"}
+    assert passwords == {"admin": "admin"}
     copy = next(line for line in dockerfile_lines() if "simple_auth_manager_passwords.json" in line)
     assert copy.split()[-1] == env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]
 
@@ -338,11 +341,14 @@ def test_real_connections_template_differs_only_in_connections() -> None:
 
 # -- Dockerfile and .dockerignore ---------------------------------------------------------------------------------
 def test_dockerfile_builds_from_the_airflow_and_python_versions_of_the_lock() -> None:
+    """The image's Python is the lowest the lock covers (requires-python), which every environment includes."""
     tomllib = pytest.importorskip("tomllib")  # Python 3.11+
     lock = tomllib.loads((ROOT / "uv.lock").read_text())
     airflow_version = next(p["version"] for p in lock["package"] if p["name"] == "apache-airflow")
-    environments = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["uv"]["environments"]
-    (python_version,) = {v for env in environments for v in re.findall(r"python_version == '([\d.]+)'", env)}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    (python_version,) = re.fullmatch(r">=\s*([\d.]+)", project["project"]["requires-python"]).groups()  # type: ignore[union-attr]
+    for env in project["tool"]["uv"]["environments"]:
+        assert f"python_version >= '{python_version}'" in env, env
     froms = [line.split()[1] for line in dockerfile_lines() if line.startswith("FROM ")]
     airflow_froms = [image for image in froms if image.startswith("apache/airflow:")]
     assert airflow_froms == [f"apache/airflow:{airflow_version}-python{python_version}"] * 2
@@ -379,3 +385,94 @@ def test_dockerignore_admits_exactly_what_the_dockerfile_copies() -> None:
             }
     assert copied == admitted
     assert all((ROOT / path).exists() for path in copied)
+
+
+# -- the same Airflow without Docker: `dataeng-local airflow` ----------------------------------------------------
+# Settings only one of the two sets, and why. Anything else either sets must be set by both (the next test).
+COMPOSE_ONLY_ENV = {
+    "AIRFLOW__CELERY__BROKER_URL": "the CeleryExecutor's broker; the runner's LocalExecutor needs none",
+    "AIRFLOW__CELERY__RESULT_BACKEND": "the CeleryExecutor's result backend",
+    "AIRFLOW__CORE__FERNET_KEY": "containers share no AIRFLOW_HOME; the runner's components share airflow.cfg, "
+    "where the first airflow command writes a generated key",
+    "AIRFLOW__API_AUTH__JWT_SECRET": "as the Fernet key: generated into the shared airflow.cfg",
+    "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "the scheduler container's health check; the runner waits on the "
+    "API server's /api/v2/monitor/health, which reports the scheduler too",
+}
+RUNNER_ONLY_ENV = {
+    "AIRFLOW_HOME": "the image sets /opt/airflow",
+    "AIRFLOW__CORE__DAGS_FOLDER": "the image's default, /opt/airflow/dags, where ./dags is mounted",
+    "AIRFLOW__CORE__PARALLELISM": "Celery workers size themselves; the LocalExecutor's default (32) is too many",
+    "AIRFLOW__API__HOST": "in a container the API server listens on every interface (the default)",
+    "AIRFLOW__API__PORT": "8080 inside the container (the default), published as 8080",
+    "PATH": "the image's PATH finds its airflow and dbt",
+}
+
+
+@pytest.fixture(scope="module")
+def runner_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    settings = local_airflow.resolve_settings(
+        tmp_path_factory.mktemp("runner"), port=8080, dags_folder=ROOT / "dags", environ={}
+    )
+    return local_airflow.airflow_environment(settings, connections={}, environ={})
+
+
+def test_compose_runs_the_components_the_runner_runs(services: dict[str, Any]) -> None:
+    commands = {services[name]["command"] for name in AIRFLOW_COMMANDS}
+    # the Celery worker runs tasks in compose; the LocalExecutor runs them in the scheduler
+    assert commands - {"celery worker"} == set(local_airflow.COMPONENTS)
+
+
+def test_compose_and_the_runner_set_the_same_airflow_settings(
+    compose: dict[str, Any], runner_env: dict[str, str]
+) -> None:
+    compose_env = compose["x-airflow-common"]["environment"]
+    assert set(COMPOSE_ONLY_ENV) <= set(compose_env) and set(RUNNER_ONLY_ENV) <= set(runner_env)
+    assert sorted(set(compose_env) - set(COMPOSE_ONLY_ENV)) == sorted(set(runner_env) - set(RUNNER_ONLY_ENV))
+
+
+def test_compose_and_the_runner_agree_on_the_values(
+    compose: dict[str, Any], services: dict[str, Any], runner_env: dict[str, str]
+) -> None:
+    compose_env = {k: with_defaults(str(v)) for k, v in compose["x-airflow-common"]["environment"].items()}
+    same = (
+        "AIRFLOW__CORE__AUTH_MANAGER",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS",
+        "AIRFLOW__CORE__LOAD_EXAMPLES",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION",  # by default: new DAGs active
+        "DBT_SEND_ANONYMOUS_USAGE_STATS",
+    )
+    assert {k: compose_env[k].lower() for k in same} == {k: runner_env[k].lower() for k in same}
+    # the same variable starts DAGs paused in both
+    paused = compose["x-airflow-common"]["environment"]["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"]
+    assert _VAR.fullmatch(paused).group(1) == local_airflow.PAUSED_ENV  # type: ignore[union-attr]
+    assert (compose_env["AIRFLOW__CORE__EXECUTOR"], runner_env["AIRFLOW__CORE__EXECUTOR"]) == (
+        "CeleryExecutor",
+        "LocalExecutor",
+    )
+    # tasks reach the execution API where the API server listens: its host and port in each world
+    (published,) = services["airflow-apiserver"]["ports"]
+    container_port = published.split(":")[-1]
+    assert compose_env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == (
+        f"http://airflow-apiserver:{container_port}/execution/"
+    )
+    assert runner_env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == (
+        f"http://{runner_env['AIRFLOW__API__HOST']}:{runner_env['AIRFLOW__API__PORT']}/execution/"
+    )
+
+
+def test_compose_and_the_runner_share_the_login(tmp_path: Path) -> None:
+    """docker/simple_auth_manager_passwords.json is what the runner writes for its users."""
+    settings = local_airflow.resolve_settings(tmp_path, dags_folder=ROOT / "dags", environ={})
+    passwords = json.loads((ROOT / "docker/simple_auth_manager_passwords.json").read_text())
+    assert passwords == {local_airflow.USERNAME: local_airflow.PASSWORD}
+    assert settings.passwords_file.name == "simple_auth_manager_passwords.json"
+
+
+def test_compose_and_the_runner_give_airflow_the_same_connections(local_connections: dict[str, str]) -> None:
+    runner = build_connections(DEFAULT_PORTS, DEFAULT_TOKEN)  # what `dataeng-local env` gives the runner
+    assert sorted(local_connections) == sorted(f"AIRFLOW_CONN_{conn_id.upper()}" for conn_id in runner)
+
+
+def test_the_demo_api_follows_the_wall_clock_in_both(services: dict[str, Any]) -> None:
+    command = services["demo-api"]["command"]
+    assert command[command.index("--clock") + 1] == local_airflow.DEMO_API_CLOCK == "wall"

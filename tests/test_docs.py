@@ -46,6 +46,11 @@ HOWTO_SNIPPETS: dict[str, set[tuple[str, str]]] = {
         ("dags/events_microbatch.py", "howto_events_quality_gate"),
     },
     "how-to/assets.md": {("dags/customer_reporting.py", "howto_dag_scheduled_on_merged_table")},
+    "how-to/run-types.md": {
+        ("dags/customer_data_pipeline.py", "howto_run_window"),
+        ("dags/customer_data_pipeline.py", "howto_dag_customer_data_pipeline"),
+        ("dags/customer_data_pipeline.py", "howto_operator_rest_api_extract"),
+    },
     "how-to/reliability.md": {
         ("dags/customer_data_pipeline.py", "howto_dag_customer_data_pipeline"),
         ("dags/events_microbatch.py", "howto_dag_events_microbatch"),
@@ -139,6 +144,7 @@ def test_strict_build_writes_every_nav_page(site: Path) -> None:
                 "quality-gate",
                 "lineage",
                 "assets",
+                "run-types",
                 "local-stack",
                 "reliability",
                 "troubleshooting",

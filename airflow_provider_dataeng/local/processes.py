@@ -2,11 +2,16 @@
 
 A process is "ours" only if its pid is alive, its start time equals the one recorded when we started
 it, and its command line still names our module: a recycled pid is never signalled.
+
+Each process starts its own session, and everything it starts stays in that session (Airflow's task
+processes only change their process group), so stopping one also finds descendants whose parent has already
+exited and which were re-parented to init: LocalExecutor workers and task processes of a scheduler, say.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import subprocess
 import time
@@ -92,25 +97,79 @@ def stop(record: ProcessRecord, timeout: float = 10.0) -> bool:
 
 def stop_all(records: list[ProcessRecord], timeout: float = 10.0) -> list[ProcessRecord]:
     """Stop several processes at once (signal all, then wait); returns those that were running."""
-    running: list[ProcessRecord] = []
-    family: list[psutil.Process] = []
-    for record in records:
-        proc = find(record)
-        if proc is None:
-            continue
-        running.append(record)
-        try:
-            family += [proc, *proc.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            continue
-    _signal_all(family, signal.SIGTERM)
-    alive = _wait_gone(family, timeout)
-    if alive:
-        _signal_all(alive, signal.SIGKILL)
-        _wait_gone(alive, 5.0)
+    return terminate(records, timeout).running
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """What :func:`terminate` ended: the recorded processes that were running, and every pid signalled."""
+
+    running: list[ProcessRecord]
+    pids: list[int]
+
+
+def terminate(records: list[ProcessRecord], timeout: float = 10.0) -> Stopped:
+    """SIGTERM each recorded process with its descendants and the rest of its session, SIGKILL what is
+    left after ``timeout``; processes started meanwhile in those sessions are found again and killed.
+
+    A recorded process that has exited still has its session searched: orphans it left behind are ours.
+    """
+    running = [record for record in records if find(record) is not None]
+    first = family(records)
+    _signal_all(first, signal.SIGTERM)
+    alive = _wait_gone(first, timeout)
+    late = [p for p in family(records) if p.pid not in {q.pid for q in first}]
+    if alive or late:
+        _signal_all([*alive, *late], signal.SIGKILL)
+        _wait_gone([*alive, *late], 5.0)
     for record in running:
         _reap(record.pid)
-    return running
+    return Stopped(running=running, pids=sorted({p.pid for p in [*first, *late]}))
+
+
+def family(records: list[ProcessRecord]) -> list[psutil.Process]:
+    """The live processes of ``records``: each recorded process, its descendants and its session."""
+    found: dict[int, psutil.Process] = {}
+    for record in records:
+        proc = find(record)
+        if proc is not None:
+            found[proc.pid] = proc
+            with contextlib.suppress(psutil.NoSuchProcess):
+                found.update((child.pid, child) for child in proc.children(recursive=True))
+        found.update((p.pid, p) for p in _session_members(record))
+    return [p for p in found.values() if p.pid != os.getpid()]
+
+
+def _session_members(record: ProcessRecord) -> list[psutil.Process]:
+    """Processes of the session ``record`` leads (``start_new_session``), started after it.
+
+    Trusted only while the leader is ours, or gone with no other process holding its pid (a recycled pid
+    leading a new session is someone else's).
+    """
+    if not hasattr(os, "getsid"):
+        return []
+    if find(record) is None and _pid_taken(record.pid):
+        return []
+    members = []
+    for proc in psutil.process_iter(["create_time"]):
+        try:
+            if (
+                proc.pid != record.pid
+                and os.getsid(proc.pid) == record.pid
+                and (proc.info["create_time"] or 0.0) >= record.create_time - 0.05
+            ):
+                members.append(proc)
+        except (ProcessLookupError, PermissionError, psutil.Error):
+            continue
+    return members
+
+
+def _pid_taken(pid: int) -> bool:
+    """Whether a live (not zombie) process holds ``pid``."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def _wait_gone(procs: list[psutil.Process], timeout: float) -> list[psutil.Process]:

@@ -76,7 +76,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _port_in_use(port: int) -> bool:
+def port_in_use(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         return s.connect_ex((HOST, port)) == 0
 
@@ -206,7 +206,7 @@ class LocalStack:
                 "start the other services with --services s3,demo_api"
             )
         for service in self.services:
-            if service not in running and _port_in_use(self.ports[service]):
+            if service not in running and port_in_use(self.ports[service]):
                 raise StackError(
                     f"port {self.ports[service]} for {service} is already in use on {HOST}; "
                     f"choose another port (dataeng-local up {_PORT_FLAGS[service]} N)"
@@ -251,6 +251,13 @@ class LocalStack:
             self.state_path.unlink()
         if self._owns_dir:
             shutil.rmtree(self.dir, ignore_errors=True)
+        return stopped
+
+    def stop_services(self, services: Iterable[str], timeout: float = 10.0) -> list[str]:
+        """Stop some of the services (e.g. those a caller started); returns the names that were running."""
+        self._state = self._load_state()
+        stopped = [s for s in services if self._stop(s, timeout)]
+        self._save_state()
         return stopped
 
     def _stop(self, service: str, timeout: float = 10.0) -> bool:

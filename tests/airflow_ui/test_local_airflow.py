@@ -1,0 +1,270 @@
+"""`dataeng-local airflow` (`make airflow`) as a user runs it, with the real scheduler.
+
+One runner for the module: health, login, the example DAGs over REST; then the run types users meet first,
+each checked by its state and by the window its extract rendered and landed (the manifest against the
+source's own count): a scheduled run, a manual run without a logical date (the REST API's and the Trigger
+form's default, which failed to render before), the asset-triggered run it queues, a cleared and re-run
+extract. Last, Ctrl-C stops every process the runner started. Kept small for `make test` (two runs of each
+windowed DAG); manual runs with a logical date, backfills and whole cleared runs of all three DAGs:
+`make airflow-run-types` (tests/airflow_ui/test_run_types.py).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import psutil
+import pytest
+
+from airflow_provider_dataeng.local.airflow import PASSWORD, USERNAME
+from tests.airflow_ui.conftest import ApiError, RunningAirflow, survivors, task_states, wait_for_run, xcom
+from tests.airflow_ui.runs import (
+    EXAMPLE_DAGS,
+    INITIAL,
+    clear_tasks,
+    extract_windows,
+    latest_success_end,
+    pause,
+    runs,
+    source_count,
+    trigger,
+    ts,
+    ts_nodash,
+    unpause,
+    wait_for_dags,
+    wait_for_new_run,
+    when,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(1800)]
+
+
+@pytest.fixture(scope="module")
+def started(local_airflow: RunningAirflow) -> dict[str, dict[str, Any]]:
+    """All runs of the module, started at once so the scheduler works while the tests wait.
+
+    Unpausing creates each windowed DAG's latest scheduled run; the manual runs (no logical date) are
+    triggered once it exists, so they queue behind it (``max_active_runs=1``).
+    """
+    wait_for_dags(local_airflow)
+    for dag_id in EXAMPLE_DAGS:
+        unpause(local_airflow, dag_id)
+    out = {}
+    for dag_id in ("customer_data_pipeline", "events_microbatch"):
+        out[f"{dag_id}:scheduled"] = wait_for_new_run(local_airflow, dag_id, "scheduled")
+        out[f"{dag_id}:manual"] = trigger(local_airflow, dag_id, logical_date=None)
+    return out
+
+
+# -- the runner ----------------------------------------------------------------------------------------------
+def test_health_shows_every_component_healthy(local_airflow: RunningAirflow) -> None:
+    health = local_airflow.health()
+    assert health is not None
+    assert {k: v["status"] for k, v in health.items()} == {
+        "metadatabase": "healthy",
+        "scheduler": "healthy",
+        "triggerer": "healthy",
+        "dag_processor": "healthy",
+    }
+
+
+def test_output_names_the_url_and_the_login(local_airflow: RunningAirflow) -> None:
+    assert f"Airflow is up: {local_airflow.url}   login {USERNAME} / {PASSWORD}\n" in local_airflow.text()
+    assert "LocalExecutor, parallelism" in local_airflow.text()
+
+
+def test_the_fixed_login_gets_a_token_and_a_wrong_password_none(local_airflow: RunningAirflow) -> None:
+    assert local_airflow.login(USERNAME, PASSWORD)
+    with pytest.raises(ApiError) as info:
+        local_airflow.login(USERNAME, "wrong")
+    assert info.value.status == 401
+
+
+def test_the_three_example_dags_without_import_errors(local_airflow: RunningAirflow) -> None:
+    dags = wait_for_dags(local_airflow)
+    assert sorted(d["dag_id"] for d in dags["dags"]) == sorted(EXAMPLE_DAGS)
+    assert local_airflow.api("GET", "/importErrors") == {"import_errors": [], "total_entries": 0}
+
+
+# -- run types -------------------------------------------------------------------------------------------------
+def assert_landed_what_the_source_holds(
+    local_airflow: RunningAirflow, windows: dict[str, dict[str, Any]]
+) -> None:
+    for endpoint, window in windows.items():
+        assert window["manifest"]["records"] == source_count(local_airflow, endpoint, window), endpoint
+        assert window["manifest"]["destination"] == window["destination"]
+
+
+def test_events_manual_run_without_a_logical_date_then_its_extract_cleared(
+    local_airflow: RunningAirflow, started: dict[str, dict[str, Any]]
+) -> None:
+    scheduled = wait_for_run(
+        local_airflow, "events_microbatch", started["events_microbatch:scheduled"]["dag_run_id"]
+    )
+    assert scheduled["state"] == "success", task_states(
+        local_airflow, "events_microbatch", scheduled["dag_run_id"]
+    )
+    (first,) = extract_windows(local_airflow, "events_microbatch", scheduled["dag_run_id"]).values()
+    start, end = when(scheduled["data_interval_start"]), when(scheduled["data_interval_end"])
+    assert (first["updated_since"], first["updated_before"]) == (ts(start), ts(end))  # its interval
+    assert first["destination"] == f"s3://dataeng-local/landing/events/{ts_nodash(start)}/"
+
+    run_id = started["events_microbatch:manual"]["dag_run_id"]
+    run = wait_for_run(local_airflow, "events_microbatch", run_id)
+    assert run["state"] == "success", task_states(local_airflow, "events_microbatch", run_id)
+    triggered = when(run["run_after"]).replace(microsecond=0)
+    before = extract_windows(local_airflow, "events_microbatch", run_id)
+    since = latest_success_end(
+        local_airflow, "events_microbatch", until=triggered, before=before["events"]["start_date"]
+    )
+    assert since is not None and since >= end
+    assert (before["events"]["updated_since"], before["events"]["updated_before"]) == (
+        ts(since),
+        ts(triggered),
+    )
+    assert (
+        before["events"]["destination"]
+        == f"s3://dataeng-local/landing/events/manual__{ts_nodash(triggered)}/"
+    )
+    assert_landed_what_the_source_holds(local_airflow, before)
+
+    # Clear the extract (the UI's "Clear" on a task): it runs again with the same window and the same files,
+    # although scheduled runs (every five minutes) may have succeeded meanwhile.
+    clear_tasks(local_airflow, "events_microbatch", run_id, ["extract_events"])
+    again = wait_for_run(local_airflow, "events_microbatch", run_id)
+    pause(local_airflow, "events_microbatch")  # no more scheduled runs for the rest of the module
+    assert again["state"] == "success", task_states(local_airflow, "events_microbatch", run_id)
+    after = extract_windows(local_airflow, "events_microbatch", run_id)
+    assert after["events"]["try_number"] == before["events"]["try_number"] + 1
+    for key in ("updated_since", "updated_before", "as_of", "destination", "manifest"):
+        assert after["events"][key] == before["events"][key], key
+
+
+def test_pipeline_scheduled_run(local_airflow: RunningAirflow, started: dict[str, dict[str, Any]]) -> None:
+    run = wait_for_run(
+        local_airflow, "customer_data_pipeline", started["customer_data_pipeline:scheduled"]["dag_run_id"]
+    )
+    assert run["state"] == "success", task_states(local_airflow, run["dag_id"], run["dag_run_id"])
+    start, end = when(run["data_interval_start"]), when(run["data_interval_end"])
+    windows = extract_windows(local_airflow, "customer_data_pipeline", run["dag_run_id"])
+    for endpoint, window in windows.items():
+        # the first run: the whole history up to the interval's end
+        assert (window["updated_since"], window["updated_before"], window["as_of"]) == (
+            INITIAL,
+            ts(end),
+            ts(end),
+        )
+        assert window["destination"] == f"s3://dataeng-local/landing/{endpoint}/{ts_nodash(start)}/"
+    assert_landed_what_the_source_holds(local_airflow, windows)
+    assert windows["customers"]["manifest"]["records"] > 1000  # the demo API's initial customers at least
+
+
+def test_pipeline_manual_run_without_a_logical_date(
+    local_airflow: RunningAirflow, started: dict[str, dict[str, Any]]
+) -> None:
+    """The issue: `'prev_data_interval_end_success' is undefined` in the first task, all else upstream_failed."""
+    manual = started["customer_data_pipeline:manual"]
+    assert (manual["logical_date"], manual["data_interval_start"]) == (None, None)
+    run = wait_for_run(local_airflow, "customer_data_pipeline", manual["dag_run_id"])
+    assert run["state"] == "success", task_states(local_airflow, run["dag_id"], run["dag_run_id"])
+    triggered = when(run["run_after"]).replace(microsecond=0)
+    windows = extract_windows(local_airflow, "customer_data_pipeline", run["dag_run_id"])
+    rendered_at = min(w["start_date"] for w in windows.values())
+    since = latest_success_end(local_airflow, "customer_data_pipeline", until=triggered, before=rendered_at)
+    scheduled = started["customer_data_pipeline:scheduled"]
+    assert since == when(scheduled["data_interval_end"])  # it queued behind the scheduled run
+    for endpoint, window in windows.items():
+        # since the last successful run's interval end, up to the trigger time
+        assert (window["updated_since"], window["updated_before"], window["as_of"]) == (
+            ts(since),
+            ts(triggered),
+            ts(triggered),
+        )
+        assert (
+            window["destination"] == f"s3://dataeng-local/landing/{endpoint}/manual__{ts_nodash(triggered)}/"
+        )
+    assert_landed_what_the_source_holds(local_airflow, windows)
+
+
+def test_asset_triggered_reporting_run_gets_the_merge_counts(
+    local_airflow: RunningAirflow, started: dict[str, dict[str, Any]]
+) -> None:
+    wait_for_run(
+        local_airflow, "customer_data_pipeline", started["customer_data_pipeline:scheduled"]["dag_run_id"]
+    )
+    triggered = wait_for_new_run(local_airflow, "customer_reporting", "asset_triggered")
+    run = wait_for_run(local_airflow, "customer_reporting", triggered["dag_run_id"])
+    assert run["state"] == "success", task_states(local_airflow, run["dag_id"], run["dag_run_id"])
+    assert run["logical_date"] is None  # asset-triggered runs have no data interval either
+    events = local_airflow.api(
+        "GET", f"/dags/customer_reporting/dagRuns/{run['dag_run_id']}/upstreamAssetEvents"
+    )
+    merged = [e for e in events["asset_events"] if e["name"] == "DEMO.STAGING.CUSTOMERS"]
+    assert merged and all(e["source_task_id"] == "merge" for e in merged)
+    counts = xcom(local_airflow, "customer_reporting", run["dag_run_id"], "merge_counts")
+    assert counts == {
+        "events": len(merged),
+        **{k: sum(e["extra"][k] for e in merged) for k in ("inserted", "updated", "deleted")},
+    }
+
+
+def test_backfill_is_refused_for_the_asset_scheduled_dag(local_airflow: RunningAirflow) -> None:
+    body = {
+        "dag_id": "customer_reporting",
+        "from_date": "2026-01-01T00:00:00Z",
+        "to_date": "2026-01-02T00:00:00Z",
+    }
+    with pytest.raises(ApiError) as info:
+        local_airflow.api("POST", "/backfills", body)
+    assert "customer_reporting has a non-periodic schedule that does not support backfills" in info.value.body
+
+
+def test_no_run_of_the_module_failed(local_airflow: RunningAirflow) -> None:
+    """Scheduled events runs kept coming every five minutes meanwhile: they succeeded too."""
+    failed = [
+        f"{dag} {r['dag_run_id']}" for dag in EXAMPLE_DAGS for r in runs(local_airflow, dag, state="failed")
+    ]
+    assert failed == []
+
+
+# -- stopping --------------------------------------------------------------------------------------------------
+def test_ctrl_c_stops_every_process_it_started(local_airflow: RunningAirflow) -> None:
+    """Components, the stack, the scheduler's LocalExecutor workers and a running task's processes."""
+    run = trigger(local_airflow, "customer_reporting", logical_date=None)
+    snapshot = wait_for_a_running_task(local_airflow, "customer_reporting", run["dag_run_id"])
+    titles = [" ".join(psutil.Process(pid).cmdline()) for pid in snapshot if psutil.pid_exists(pid)]
+    assert any("LocalExecutor" in t for t in titles), titles  # the workers the issue found orphaned
+    assert len(snapshot) >= 4 + 3 + 1  # components, stand-ins, at least one worker
+
+    assert local_airflow.stop() == 0
+    output = local_airflow.text()
+    assert "dataeng-local: stopped Airflow (api-server, scheduler, dag-processor, triggerer and " in output
+    assert "dataeng-local: stopped the local stack (snowflake, s3, demo_api)" in output
+    assert survivors(snapshot) == []
+    assert not (local_airflow.dir / "airflow.json").exists()
+
+
+def wait_for_a_running_task(
+    airflow: RunningAirflow, dag_id: str, run_id: str, timeout: float = 300.0
+) -> dict[int, float]:
+    """The runner's processes while a task of the run is running (its supervisor and task process too)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if "running" in task_states(airflow, dag_id, run_id).values():
+            snapshot = airflow.started_processes()
+            titles = [" ".join(_cmdline(pid)) for pid in snapshot]
+            if any(
+                t.startswith(("airflow supervisor", "airflow worker -- ")) and "LocalExecutor" not in t
+                for t in titles
+            ):
+                return snapshot
+        time.sleep(0.2)
+    raise AssertionError(f"no task of {dag_id} {run_id} seen running: {task_states(airflow, dag_id, run_id)}")
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        return psutil.Process(pid).cmdline()
+    except psutil.NoSuchProcess:
+        return []

@@ -20,7 +20,7 @@ import pytest
 from tests.ui.conftest import Runner, alive, quote, screenshot, task_states, wait_for_run
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Locator, Page
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -162,19 +162,29 @@ def test_assets_from_raw_to_analytics(ui: Page, runner: Runner, run_id: str, scr
     screenshot(ui, screenshots / "ui-assets.png")
     # A mart's graph: the STAGING tables dbt_build reads, dbt_build, the ANALYTICS table it builds.
     ui.get_by_role("link", name="DEMO.ANALYTICS.DIM_CUSTOMER", exact=True).click()
-    ui.get_by_role("button", name="Task Dependencies").click()
-    graph = ui.get_by_test_id("rf__wrapper")
+    graph = task_dependencies(ui, "dbt_build")
     for node in ("DEMO.STAGING.CUSTOMERS", "DEMO.STAGING.ORDERS", "dbt_build", "DEMO.ANALYTICS.DIM_CUSTOMER"):
         expect(graph.locator(".react-flow__node").filter(has_text=node)).to_have_count(1)
     expect(graph.locator(".react-flow__edge")).to_have_count(3)
-    ui.get_by_role("button", name="Fit View").click()
     screenshot(ui, screenshots / "ui-asset-graph.png")
     # RAW's graph: the merge that reads it into STAGING.
     ui.get_by_test_id("nav-assets-link").click()
     ui.get_by_role("link", name="DEMO.RAW.CUSTOMERS", exact=True).click()
-    ui.get_by_role("button", name="Task Dependencies").click()
-    expect(graph.locator(".react-flow__node").filter(has_text="merge")).to_have_count(1)
+    graph = task_dependencies(ui, "merge")
+    expect(graph.locator(".react-flow__node").filter(has_text="DEMO.RAW.CUSTOMERS")).to_have_count(1)
     expect(graph.locator(".react-flow__edge")).to_have_count(1)
+
+
+def task_dependencies(ui: Page, task: str) -> Locator:
+    """An asset page's graph in "Task Dependencies" mode, fitted into view once ``task``'s node is drawn (the
+    graph renders only the nodes inside its viewport)."""
+    from playwright.sync_api import expect
+
+    ui.get_by_role("button", name="Task Dependencies").click()
+    graph = ui.get_by_test_id("rf__wrapper")
+    expect(graph.locator(".react-flow__node").filter(has_text=task)).to_have_count(1)
+    ui.get_by_role("button", name="Fit View").click()
+    return graph
 
 
 def test_load_task_has_the_snowsight_link(ui: Page, runner: Runner, run_id: str, screenshots: Path) -> None:

@@ -87,15 +87,17 @@ def run_pipeline(
     compression: str = "zstd",
     columns: dict[str, str] | None = None,
     escape_line_breaks: bool = False,
+    bodies: list[bytes] | None = None,
 ) -> Run:
     """Land ``records`` (each with a numeric ``ID_KEY``) through the pipeline; read the target back.
 
     Without ``columns`` the load keeps each record in a VARIANT and the merge copies it into ``DOC``; the
     rows are the parsed VARIANT texts. With ``columns`` (Parquet only) the load matches typed columns by name
-    and the merge copies them; the rows are the column values (VARIANT columns parsed).
+    and the merge copies them; the rows are the column values (VARIANT columns parsed). ``bodies`` serves
+    these page bodies instead of writing ``records`` (for bodies no encoder would write).
     """
     name = uuid.uuid4().hex[:10].upper()
-    endpoint = serve(api, page_bodies(records, styles, escape_line_breaks=escape_line_breaks))
+    endpoint = serve(api, bodies or page_bodies(records, styles, escape_line_breaks=escape_line_breaks))
     manifest = extract(endpoint, f"s3://{bucket}/fidelity/{name}/", file_format=file_format,
                        compression=compression)
     raw, target = f"{SCHEMA}.RAW_{name}", f"{SCHEMA}.STG_{name}"

@@ -141,6 +141,7 @@ def test_strict_build_writes_every_nav_page(site: Path) -> None:
                 "assets",
                 "local-stack",
                 "reliability",
+                "data-fidelity",
                 "troubleshooting",
             )
         ),

@@ -51,9 +51,9 @@ def test_duplicate_keys_fail_the_json_copy(api, sf, local_stack) -> None:
         run_pipeline(api, sf, local_stack.bucket, records, styles=["compact"], bodies=bodies)
 
 
-def extract_parquet(api, tmp_path: Path, records: list[Any]) -> dict[str, Any]:
+def extract_parquet(api, tmp_path: Path, records: list[Any], style: str = "compact") -> dict[str, Any]:
     """Extract ``records`` from one page into Parquet part files under ``tmp_path`` (no stack needed)."""
-    endpoint = serve(api, page_bodies(records, ["compact"]))
+    endpoint = serve(api, page_bodies(records, [style]))
     return RestApiExtractOperator(
         task_id="extract", conn_id=API_CONN_ID, endpoint=endpoint, records_path="data",
         paginator=CursorPaginator(cursor_path="next_cursor", has_more_path="has_more"),
@@ -127,6 +127,15 @@ def test_parquet_records_without_fields(api, tmp_path) -> None:
                for p in manifest["files"]) == 2
 
 
+@pytest.mark.xfail(strict=True, reason="the Parquet writer hands Arrow records with the line breaks of a "
+                   "pretty-printed page; a batch over 4 MB is split inside a record ('Column() changed from object "
+                   "to string'). Reported: the JSONL writer's one_line() would fix it")
+def test_parquet_pretty_printed_page_over_4mb(api, tmp_path) -> None:
+    records = [{"id": Num(str(i)), "s": "x" * 1_500_000, "l": ["a", "b"]} for i in range(4)]
+    manifest = extract_parquet(api, tmp_path, records, style="pretty")
+    assert [r["l"] for r in parquet_rows(manifest)] == [["a", "b"]] * 4
+
+
 def test_known_defect_flags_match_the_markers() -> None:
     """Each KNOWN_* flag guards one defect pinned above; both go together."""
     from tests.fidelity import strategies
@@ -136,6 +145,7 @@ def test_known_defect_flags_match_the_markers() -> None:
         "KNOWN_PARQUET_BIG_INTEGERS_BECOME_DOUBLE",
         "KNOWN_PARQUET_EMPTY_OBJECT_FAILS",
         "KNOWN_PARQUET_NULL_LIST_ITEMS_BREAK_ARROW",
+        "KNOWN_PARQUET_PRETTY_PAGES_OVER_4MB",
         "KNOWN_PARQUET_STRINGS_BECOME_TIMESTAMPS",
         "KNOWN_PARQUET_UNTYPED_NESTED_ACROSS_BLOCKS",
         "KNOWN_STANDIN_SPLITS_LINES_ON_UNICODE_BREAKS",

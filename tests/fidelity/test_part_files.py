@@ -109,7 +109,7 @@ def canonical(value: Any) -> Any:
 @property_settings()
 @given(
     batch=st.integers(1, 5).flatmap(strategies.parquet_records),
-    style=strategies.page_styles(),
+    style=strategies.page_styles(parquet=True),
     compression=st.sampled_from(("zstd", "snappy")),
 )
 def test_parquet_part_gives_back_every_value_as_arrow_typed_it(batch: Any, style: str, compression: str) -> None:

@@ -13,7 +13,7 @@ export UV_PYTHON := $(shell command -v $(PYTHON))
 export UV_NO_PROGRESS := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: venv test test-fast demo airflow airflow-run-types bench lint lock clean docs docs-serve
+.PHONY: venv test test-fast fuzz demo airflow airflow-run-types bench lint lock clean docs docs-serve
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -30,6 +30,12 @@ test: $(STAMP)  ## the whole suite (unit, integration on the local stack, DAG ru
 
 test-fast: $(STAMP)  ## unit tests only
 	$(BIN)/pytest -m "not integration and not slow"
+
+fuzz: $(STAMP)  ## data-fidelity round trips with 5,000 generated examples and a random seed (FIDELITY_SEED=<n> reproduces)
+	@seed=$${FIDELITY_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; \
+	echo "fidelity fuzz: FIDELITY_SEED=$$seed FIDELITY_EXAMPLES=$${FIDELITY_EXAMPLES:-5000}"; \
+	FIDELITY_SEED=$$seed FIDELITY_EXAMPLES=$${FIDELITY_EXAMPLES:-5000} $(BIN)/pytest tests/fidelity \
+		|| { echo "fidelity fuzz FAILED with FIDELITY_SEED=$$seed (reproduce: make fuzz FIDELITY_SEED=$$seed)"; exit 1; }
 
 demo: $(STAMP)  ## run the example pipeline end to end on the local stack
 	$(BIN)/python scripts/demo.py

@@ -147,6 +147,7 @@ def test_strict_build_writes_every_nav_page(site: Path) -> None:
                 "run-types",
                 "local-stack",
                 "reliability",
+                "data-fidelity",
                 "troubleshooting",
             )
         ),

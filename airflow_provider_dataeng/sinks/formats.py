@@ -80,7 +80,10 @@ class JsonlPart:
 
     def write(self, records: Sequence[Any]) -> None:
         if records:
-            self._out.write(b"\n".join(records))
+            data = b"\n".join(records)
+            if data.count(b"\n") >= len(records) or b"\r" in data:
+                data = b"\n".join(one_line(r) for r in records)
+            self._out.write(data)
             self._out.write(b"\n")
             self.records += len(records)
 
@@ -91,6 +94,13 @@ class JsonlPart:
         if self._out is not self._raw:
             self._out.close()
         self._raw.close()
+
+
+def one_line(record: Any) -> bytes:
+    """A record's JSON on one line: pretty-printed APIs put line breaks between tokens, which would split the
+    record over several JSONL lines. In valid JSON a raw CR or LF can only be such whitespace (inside strings
+    they are escaped), so replacing them with spaces keeps every value byte for byte."""
+    return bytes(record).replace(b"\r", b" ").replace(b"\n", b" ")
 
 
 class ParquetPart:

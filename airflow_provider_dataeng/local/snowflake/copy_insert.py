@@ -8,6 +8,7 @@ other statement.
 from __future__ import annotations
 
 import datetime
+import json
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -19,6 +20,7 @@ from sqlglot import exp
 from airflow_provider_dataeng.local.snowflake._sql import programming_error
 from airflow_provider_dataeng.local.snowflake.formats import FileFormat, ParsedFile
 from airflow_provider_dataeng.local.snowflake.storage import StagedFile
+from airflow_provider_dataeng.local.snowflake.variant import variant_json
 
 if TYPE_CHECKING:
     from airflow_provider_dataeng.local.snowflake.copy import CopyPlan
@@ -88,6 +90,8 @@ def _source_and_projection(
         source["C1"] = pa.array(_parquet_rows_as_json(parsed.table), pa.string())
     else:
         for i, values in enumerate(parsed.columns, start=1):
+            if ff.type == "JSON":
+                values = [variant_json(v) for v in values]
             source[f"C{i}"] = pa.array(values, pa.string())
 
     if plan.transform is not None:
@@ -105,7 +109,7 @@ def _source_and_projection(
                     2019,
                     "0A000",
                 )
-            return source, [exp.func("PARSE_JSON", exp.column("C1"))], plan.target_columns
+            return source, [_document("C1")], plan.target_columns
         width = len(parsed.columns)
         columns = plan.target_columns or [c for c, _ in table_columns]
         if width != len(columns) and ff.error_on_column_count_mismatch and parsed.num_rows:
@@ -185,12 +189,19 @@ def _rewrite_transform(select: exp.Select, ff: FileFormat) -> list[exp.Expr]:
                     2019,
                     "0A000",
                 )
-            return exp.func("PARSE_JSON", exp.column("C1"))
+            return _document("C1")
         if isinstance(node, exp.Column) and not node.table and node.name.upper() in METADATA_COLUMNS:
             return exp.column(METADATA_COLUMNS[node.name.upper()])
         return node
 
     return [e.transform(replace) for e in select.expressions]
+
+
+def _document(column: str) -> exp.Expr:
+    """$1 of a JSON or Parquet file as a VARIANT: the document text (numbers already typed by ``variant_json``
+    or rendered by DuckDB from Parquet's own types) stored as it is. ``PARSE_JSON`` would become DuckDB's
+    ``json()``, which re-reads every fraction as a double and loses digits."""
+    return exp.cast(exp.column(column), exp.DataType.build("VARIANT", dialect="snowflake"))
 
 
 def _json_cell(value: Any, variant: bool) -> str | None:
@@ -204,10 +215,48 @@ def _json_cell(value: Any, variant: bool) -> str | None:
 
 
 def _parquet_rows_as_json(table: pa.Table) -> list[str]:
-    """$1 of a Parquet file: each row as a JSON object (what Snowflake gives as an OBJECT)."""
-    con = duckdb.connect()
-    try:
-        con.register("p", table)
-        return [r[0] for r in con.execute("SELECT to_json(p)::VARCHAR FROM p").fetchall()]
-    finally:
-        con.close()
+    """$1 of a Parquet file: each row as a JSON object (what Snowflake gives as an OBJECT), keyed by the file's
+    column and field names exactly.
+
+    DuckDB renders each column's values; the object is assembled here, because a DuckDB relation renames
+    columns it cannot tell apart (``a`` beside ``A`` became ``a_1``, an empty name ``v2``). Columns whose
+    nested field names DuckDB cannot keep (an empty name turns the struct into an array, a NUL cuts the name)
+    are rendered from Python values instead.
+    """
+    names = table.column_names
+    columns: list[list[str | None]] = []
+    by_duckdb = [i for i, field in enumerate(table.schema) if not _odd_field_names(field.type)]
+    if by_duckdb:
+        con = duckdb.connect()
+        try:
+            con.register("p", table.select(by_duckdb).rename_columns([f"c{i}" for i in by_duckdb]))
+            select = ", ".join(f"to_json(c{i})::VARCHAR" for i in by_duckdb)
+            rendered = dict(zip(by_duckdb, zip(*con.execute(f"SELECT {select} FROM p").fetchall())))
+        finally:
+            con.close()
+    for i in range(len(names)):
+        if i in by_duckdb:
+            columns.append(list(rendered.get(i, ())))
+        else:
+            columns.append([None if v is None else _python_json(v) for v in table.column(i).to_pylist()])
+    keys = [orjson.dumps(name).decode() for name in names]
+    return [
+        "{" + ",".join(f"{k}:{'null' if v is None else v}" for k, v in zip(keys, row)) + "}"
+        for row in (zip(*columns) if columns else [()] * table.num_rows)
+    ]
+
+
+def _odd_field_names(kind: pa.DataType) -> bool:
+    """A nested type with a field name DuckDB's to_json cannot reproduce (empty, or with a NUL)."""
+    if pa.types.is_struct(kind):
+        return any(not f.name or "\x00" in f.name or _odd_field_names(f.type) for f in kind)
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+        return _odd_field_names(kind.value_type)
+    if pa.types.is_map(kind):
+        return _odd_field_names(kind.key_type) or _odd_field_names(kind.item_type)
+    return False
+
+
+def _python_json(value: object) -> str:
+    """A Parquet value as JSON: floats in their shortest exact form, other non-JSON types as strings."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)

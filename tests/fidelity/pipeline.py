@@ -43,7 +43,7 @@ class Run:
     rows: dict[int, Any]
 
 
-def page_bodies(records: list[Any], styles: list[str], *, escape_line_breaks: bool = False) -> list[bytes]:
+def page_bodies(records: list[Any], styles: list[str]) -> list[bytes]:
     """The records as pages of ``PAGE_SIZE``, page ``n`` written in ``styles[n % len(styles)]``."""
     pages = [records[i : i + PAGE_SIZE] for i in range(0, len(records), PAGE_SIZE)] or [[]]
     bodies = []
@@ -51,7 +51,7 @@ def page_bodies(records: list[Any], styles: list[str], *, escape_line_breaks: bo
         last = number == len(pages) - 1
         body = {"data": page, "has_more": not last, "next_cursor": None if last else f"c{number + 1}"}
         style = styles[number % len(styles)]
-        bodies.append(dumps(body, style, escape_line_breaks=escape_line_breaks).encode())
+        bodies.append(dumps(body, style).encode())
     return bodies
 
 
@@ -86,7 +86,6 @@ def run_pipeline(
     file_format: str = "jsonl",
     compression: str = "zstd",
     columns: dict[str, str] | None = None,
-    escape_line_breaks: bool = False,
     bodies: list[bytes] | None = None,
 ) -> Run:
     """Land ``records`` (each with a numeric ``ID_KEY``) through the pipeline; read the target back.
@@ -97,7 +96,7 @@ def run_pipeline(
     these page bodies instead of writing ``records`` (for bodies no encoder would write).
     """
     name = uuid.uuid4().hex[:10].upper()
-    endpoint = serve(api, bodies or page_bodies(records, styles, escape_line_breaks=escape_line_breaks))
+    endpoint = serve(api, bodies or page_bodies(records, styles))
     manifest = extract(endpoint, f"s3://{bucket}/fidelity/{name}/", file_format=file_format,
                        compression=compression)
     raw, target = f"{SCHEMA}.RAW_{name}", f"{SCHEMA}.STG_{name}"

@@ -18,7 +18,6 @@ is merged.
 from __future__ import annotations
 
 import functools
-import re
 from typing import Any
 
 from hypothesis import strategies as st
@@ -26,12 +25,6 @@ from hypothesis import strategies as st
 from tests.fidelity.jsontext import STYLES, Num
 
 # -- known defects (fixed elsewhere; see test_known_defects.py) ----------------------------------------------
-# The Snowflake stand-in splits JSON lines on U+0085/U+2028/U+2029 (str.splitlines): pages written with those
-# characters unescaped would land broken records. While True, pages escape these three characters.
-KNOWN_STANDIN_SPLITS_LINES_ON_UNICODE_BREAKS = True
-# file_format="parquet" turns ISO-8601 strings into timestamps (Arrow's JSON type inference). While True,
-# Parquet records carry no string that Arrow would read as a timestamp.
-KNOWN_PARQUET_STRINGS_BECOME_TIMESTAMPS = True
 # The Parquet writer turns integers beyond int64 into DOUBLE (Arrow's JSON reader), silently losing digits.
 # While True, Parquet records hold only int64 integers.
 KNOWN_PARQUET_BIG_INTEGERS_BECOME_DOUBLE = True
@@ -98,7 +91,6 @@ SPECIAL_STRINGS = (
     "2024-01-05",
     "2024-01-05 10:00:00.123456",
 )
-ISO_LIKE = re.compile(r"\s*\d{4}-\d{2}-\d{2}")
 
 INT64 = 2**63
 EDGE_INTEGERS = (
@@ -248,10 +240,6 @@ def _items(mapping: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
     return tuple(mapping.items())
 
 
-def _not_iso_like(text: str) -> bool:
-    return not ISO_LIKE.match(text)
-
-
 @functools.cache
 def parquet_schemas() -> st.SearchStrategy[dict[str, Any]]:
     """``{field: kind}``; nested kinds are ``("list", kind)`` and ``("struct", ((field, kind), ...))``."""
@@ -264,10 +252,7 @@ def parquet_schemas() -> st.SearchStrategy[dict[str, Any]]:
 def parquet_value(kind: Any, *, big_strings: bool = True, in_list: bool = False) -> st.SearchStrategy[Any]:
     """A non-null value of ``kind`` (``parquet_field`` adds nulls where the known defects allow them)."""
     if kind == "string":
-        strings = texts(big=big_strings)
-        if KNOWN_PARQUET_STRINGS_BECOME_TIMESTAMPS:
-            strings = strings.filter(_not_iso_like)
-        return strings
+        return texts(big=big_strings)
     if kind == "int64":
         bound = INT64 if KNOWN_PARQUET_BIG_INTEGERS_BECOME_DOUBLE else 10**45
         return st.integers(-bound, bound - 1).map(_int_token)

@@ -27,8 +27,6 @@ def row(row_id: str) -> Any:
 
 
 @pytest.mark.integration
-@pytest.mark.xfail(strict=True, reason="the Snowflake stand-in splits JSON lines on U+2028/U+2029/U+0085 "
-                   "(str.splitlines in local/snowflake/formats.py); being fixed in the stand-in")
 def test_unescaped_unicode_line_breaks_in_jsonl(api, sf, local_stack) -> None:
     """J04: a page with U+2028, U+2029 and U+0085 unescaped inside strings (valid JSON) lands as sent."""
     records = [{ID_KEY: Num("0"), "value": row("J04").value}, {ID_KEY: Num("1"), "value": "after"}]
@@ -69,8 +67,6 @@ def parquet_rows(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-@pytest.mark.xfail(strict=True, reason="file_format='parquet' turns ISO-8601 strings into naive timestamps "
-                   "(Arrow's JSON type inference); the Parquet writer is being changed so strings stay strings")
 def test_parquet_iso_strings_stay_strings(api, tmp_path) -> None:
     """P11."""
     sent = ["2024-01-05T10:00:00Z", "2024-01-06T11:30:00Z"]
@@ -146,9 +142,7 @@ def test_known_defect_flags_match_the_markers() -> None:
         "KNOWN_PARQUET_EMPTY_OBJECT_FAILS",
         "KNOWN_PARQUET_NULL_LIST_ITEMS_BREAK_ARROW",
         "KNOWN_PARQUET_PRETTY_PAGES_OVER_4MB",
-        "KNOWN_PARQUET_STRINGS_BECOME_TIMESTAMPS",
         "KNOWN_PARQUET_UNTYPED_NESTED_ACROSS_BLOCKS",
-        "KNOWN_STANDIN_SPLITS_LINES_ON_UNICODE_BREAKS",
     ]
     assert [name for name in flags if getattr(strategies, name) is not True] == []
 

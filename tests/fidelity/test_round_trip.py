@@ -49,7 +49,6 @@ def test_jsonl_records_land_in_variant_as_sent(api, sf, local_stack, compression
     records = json_batch()
     run = run_pipeline(
         api, sf, local_stack.bucket, records, styles=page_styles(), file_format="jsonl", compression=compression,
-        escape_line_breaks=strategies.KNOWN_STANDIN_SPLITS_LINES_ON_UNICODE_BREAKS,
     )
     n = len(records)
     assert (run.manifest["records"], run.loaded["rows_loaded"], run.merged["inserted"]) == (n, n, n)

@@ -125,7 +125,10 @@ class ParquetPart:
         return len(self._pending)
 
     def write(self, records: Sequence[Any], *, page: int, first: int = 0) -> None:
-        """Buffer ``records``: record ``i`` is record ``first + i`` of page ``page``."""
+        """Buffer ``records``: record ``i`` is record ``first + i`` of page ``page`` (each on one line, see
+        :func:`one_line`: Arrow's JSON reader takes a line break for the end of a record)."""
+        if records and any(b"\n" in r or b"\r" in r for r in map(bytes, records)):
+            records = [one_line(r) for r in records]
         self._pending.extend(records)
         self._origin.add(len(records), page, first)
 

@@ -34,6 +34,7 @@ ON_TYPE_CONFLICT = ("fail", "string")
 _EXACT = float(2**53)  # every integer up to this magnitude is exact in a float64
 _INT64 = (-(2**63), 2**63 - 1)
 _BLOCK = 1 << 22
+_MAX_BLOCK = (1 << 31) - 1  # the reader's block size is an int32
 
 log = logging.getLogger(__name__)
 
@@ -176,24 +177,47 @@ class RecordTypes:
         return pa.Table.from_arrays(arrays, names=list(typed) + merged.names)
 
     def _read(self, data: bytes, records: Sequence[Any], origin: Origin, skip: set[str]) -> Any:
-        """Arrow's JSON reader with string fields pinned; timestamps it infers are re-read as strings."""
+        """Arrow's JSON reader with string fields pinned; timestamps it infers are re-read as strings.
+
+        Two Arrow defects are worked around: a list holding only nulls before its first typed item comes out
+        invalid (its offsets span more values than it has): the batch is re-read with the inferred schema
+        given explicitly, which builds it right (a list with no typed item at all, ``list<null>``, has its
+        values rebuilt as nulls). And the reader infers types block by block:
+        a field null in a whole block that holds an object or list in a later one cannot be converted: the
+        batch is re-read as one block.
+        """
         import pyarrow as pa
         import pyarrow.json as paj
 
         largest = max(map(len, records), default=0)
-        options = paj.ReadOptions(block_size=max(_BLOCK, 2 * largest + 1))
+        block = max(_BLOCK, 2 * largest + 1)
         schema = self._pinned_schema()
-        for _ in range(3):
+        for _ in range(5):
             parse = paj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer")
+            options = paj.ReadOptions(block_size=block)
             try:
                 table = paj.read_json(io.BytesIO(data), read_options=options, parse_options=parse)
             except pa.ArrowInvalid as exc:
                 raise self._explain(records, origin, skip, str(exc)) from None
+            except pa.ArrowNotImplementedError as exc:
+                if block > len(data):
+                    raise self._explain(records, origin, skip, str(exc)) from None
+                block = min(len(data) + 1, _MAX_BLOCK)
+                continue
             as_strings = _temporal_as_string(table.schema)
-            if as_strings is None:
-                return table
-            schema = as_strings
-        raise AssertionError("Arrow kept inferring timestamps for fields read as strings")
+            if as_strings is not None:
+                schema = as_strings
+                continue
+            try:
+                table.validate()
+            except pa.ArrowInvalid:
+                if schema is None or not schema.equals(table.schema):
+                    schema = table.schema
+                    continue
+                table = _null_lists_rebuilt(table)  # lists of nulls only: typed null, read wrong anyway
+                table.validate()
+            return table
+        raise AssertionError("Arrow's JSON reader kept returning a table to read again")
 
     def _pinned_schema(self) -> Any:
         """The string fields known so far (nested ones too), fixed as strings for Arrow's reader."""
@@ -431,6 +455,30 @@ def _empty_structs_to_null(array: Any) -> Any:
             array.offsets, values, mask=array.is_null() if array.null_count else None
         )
     return array
+
+
+def _null_lists_rebuilt(table: Any) -> Any:
+    """``table`` with the values of every list of nulls (``list<null>``, at any depth) rebuilt to span its
+    offsets (Arrow's JSON reader leaves them short)."""
+    import pyarrow as pa
+
+    def rebuild(array: Any) -> Any:
+        kind = array.type
+        mask = array.is_null() if array.null_count else None
+        if pa.types.is_struct(kind):
+            children = [rebuild(array.field(i)) for i in range(kind.num_fields)]
+            return pa.StructArray.from_arrays(children, fields=list(kind), mask=mask)
+        if pa.types.is_list(kind):
+            offsets = array.offsets
+            if pa.types.is_null(kind.value_type):
+                values = pa.nulls(offsets[-1].as_py() if len(offsets) else 0)
+            else:
+                values = rebuild(array.values)
+            return pa.ListArray.from_arrays(offsets, values, type=kind, mask=mask)
+        return array
+
+    columns = [pa.chunked_array([rebuild(c) for c in column.chunks], column.type) for column in table.columns]
+    return pa.Table.from_arrays(columns, schema=table.schema)
 
 
 def _float_leaves(array: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Any]]:

@@ -111,7 +111,7 @@ def _jsonl(value: Any) -> Any:
 
 
 def _parquet(value: Any, kind: Any) -> Any:
-    if value is None:
+    if value is None or kind == ("struct", ()):  # {} is written as null: Parquet has no struct without fields
         return None
     if isinstance(kind, tuple) and kind[0] == "struct":
         return {name: _parquet(value.get(name), sub) for name, sub in kind[1]}

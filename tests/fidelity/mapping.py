@@ -83,7 +83,7 @@ PARQUET_ROWS = (
     Row("P01", '"😀 שלום e\u0301 \\u0000\u2028"', kind="string"),
     Row("P02", "[-9223372036854775808, 9223372036854775807]", kind=("list", "int64")),
     Row("P03", "18446744073709551616", kind="int64",
-        asserted_by=f"{KNOWN}::test_parquet_integers_beyond_int64_keep_their_digits"),
+        asserted_by=f"{KNOWN}::test_parquet_integers_beyond_int64_fail_clearly"),
     Row("P04", "[0.1, 0.30000000000000004, 1E2]", kind=("list", "double"),
         shown="[1.000000000000000e-01, 3.000000000000000e-01, 1.000000000000000e+02]"),
     Row("P05", "-0.0", kind="double", shown="-0.000000000000000e+00"),

@@ -24,34 +24,13 @@ from hypothesis import strategies as st
 
 from tests.fidelity.jsontext import STYLES, Num
 
-# -- known defects (fixed elsewhere; see test_known_defects.py) ----------------------------------------------
-# The Parquet writer turns integers beyond int64 into DOUBLE (Arrow's JSON reader), silently losing digits.
-# While True, Parquet records hold only int64 integers.
-KNOWN_PARQUET_BIG_INTEGERS_BECOME_DOUBLE = True
-# The Parquet writer cannot write an empty object ({} has no Parquet type: "Cannot write struct type with no
-# child field"), and a part whose records have no field at all is written as a file of 0 columns and 0 rows
-# (the load then fails verification). While True, Parquet records hold no empty object and every batch has a
-# field.
-KNOWN_PARQUET_EMPTY_OBJECT_FAILS = True
-
-# pyarrow's JSON reader builds an invalid list array when a list of two or more nulls comes before any typed
-# item of that field ("Length spanned by list offsets (2) larger than values array"), and the Parquet writer
-# then fails. While True, lists in Parquet records hold no nulls.
-KNOWN_PARQUET_NULL_LIST_ITEMS_BREAK_ARROW = True
-
-# pyarrow's JSON reader reads a batch in blocks of 4 MB or more: a field that is null (or an empty list inside a
-# list, or an empty list of objects) in every record of one block and an object or list in a later block fails
-# the batch ("JSON conversion to struct<...> is not supported"). While True, objects and lists in Parquet
-# records are never null or absent, and lists of objects or lists are never empty.
-KNOWN_PARQUET_UNTYPED_NESTED_ACROSS_BLOCKS = True
-
-# The Parquet writer hands Arrow the records' raw bytes; records of a pretty-printed page keep their line breaks,
-# and a batch over 4 MB is then split inside a record ("Column() changed from object to string"). While True,
-# pages for Parquet runs are not pretty-printed.
-KNOWN_PARQUET_PRETTY_PAGES_OVER_4MB = True
+# -- documented limits (not defects) -------------------------------------------------------------------------
+# Parquet part files refuse an integer beyond int64 (naming the field: declare it decimal(38,0) or string in
+# schema=; test_known_defects.py::test_parquet_integers_beyond_int64_fail_clearly). While True, generated
+# Parquet records hold only int64 integers.
+PARQUET_LIMIT_INTEGERS_WITHIN_INT64 = True
 
 ID_KEY = "_fid"  # every record's key field: a number, unique in a batch; generated keys never use it
-
 
 
 class Big(str):
@@ -220,8 +199,6 @@ def record_fields() -> st.SearchStrategy[dict[str, Any]]:
 
 @functools.cache
 def page_styles(*, parquet: bool = False) -> st.SearchStrategy[str]:
-    if parquet and KNOWN_PARQUET_PRETTY_PAGES_OVER_4MB:
-        return st.sampled_from([s for s in STYLES if s != "pretty"])
     return st.sampled_from(STYLES)
 
 
@@ -232,7 +209,7 @@ PARQUET_KINDS = ("string", "int64", "double", "bool", "list", "struct")
 
 
 def _nested_kinds(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-    fields = st.dictionaries(keys(), inner, min_size=1 if KNOWN_PARQUET_EMPTY_OBJECT_FAILS else 0, max_size=3)
+    fields = st.dictionaries(keys(), inner, min_size=0, max_size=3)
     return st.one_of(st.tuples(st.just("list"), inner), st.tuples(st.just("struct"), fields.map(_items)))
 
 
@@ -249,12 +226,12 @@ def parquet_schemas() -> st.SearchStrategy[dict[str, Any]]:
 
 
 @functools.cache
-def parquet_value(kind: Any, *, big_strings: bool = True, in_list: bool = False) -> st.SearchStrategy[Any]:
+def parquet_value(kind: Any, *, big_strings: bool = True) -> st.SearchStrategy[Any]:
     """A non-null value of ``kind`` (``parquet_field`` adds nulls where the known defects allow them)."""
     if kind == "string":
         return texts(big=big_strings)
     if kind == "int64":
-        bound = INT64 if KNOWN_PARQUET_BIG_INTEGERS_BECOME_DOUBLE else 10**45
+        bound = INT64 if PARQUET_LIMIT_INTEGERS_WITHIN_INT64 else 10**45
         return st.integers(-bound, bound - 1).map(_int_token)
     if kind == "double":
         return float_tokens()
@@ -262,22 +239,15 @@ def parquet_value(kind: Any, *, big_strings: bool = True, in_list: bool = False)
         return st.booleans()
     tag, inner = kind
     if tag == "list":
-        item = parquet_value(inner, big_strings=False, in_list=True)
-        if not KNOWN_PARQUET_NULL_LIST_ITEMS_BREAK_ARROW:
-            item = nullable(item)
-        nested = isinstance(inner, tuple) or in_list
-        least = 1 if KNOWN_PARQUET_UNTYPED_NESTED_ACROSS_BLOCKS and nested else 0
-        return st.lists(item, min_size=least, max_size=4)
+        item = nullable(parquet_value(inner, big_strings=False))
+        return st.lists(item, max_size=4)
     return st.fixed_dictionaries({k: parquet_field(v) for k, v in inner})
 
 
 @functools.cache
 def parquet_field(kind: Any, *, big_strings: bool = False) -> st.SearchStrategy[Any]:
-    """A field's value: null too, except for objects and lists while their known defect stands."""
-    value = parquet_value(kind, big_strings=big_strings)
-    if KNOWN_PARQUET_UNTYPED_NESTED_ACROSS_BLOCKS and isinstance(kind, tuple):
-        return value
-    return nullable(value)
+    """A field's value, or null."""
+    return nullable(parquet_value(kind, big_strings=big_strings))
 
 
 def nullable(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
@@ -288,10 +258,6 @@ def nullable(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 def parquet_records_of(schema: tuple[tuple[str, Any], ...]) -> st.SearchStrategy[dict[str, Any]]:
     """One record following ``schema``: each field present with a value, null, or absent."""
     fields = {name: parquet_field(kind, big_strings=True) for name, kind in schema}
-    if KNOWN_PARQUET_UNTYPED_NESTED_ACROSS_BLOCKS:  # objects and lists always present
-        required = {name: fields[name] for name, kind in schema if isinstance(kind, tuple)}
-        optional = {name: fields[name] for name, kind in schema if not isinstance(kind, tuple)}
-        return st.fixed_dictionaries(required, optional=optional)
     return st.fixed_dictionaries({}, optional=fields)
 
 

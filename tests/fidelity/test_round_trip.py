@@ -32,11 +32,8 @@ def json_batch() -> list[dict[str, Any]]:
 
 @functools.cache
 def page_styles(*, parquet: bool = False) -> list[str]:
-    """Every encoder's style first, then generated ones (Parquet runs skip those of a known defect)."""
-    styles = [*STYLES, *generate(strategies.page_styles(parquet=parquet), 20)]
-    if parquet and strategies.KNOWN_PARQUET_PRETTY_PAGES_OVER_4MB:
-        styles = [s for s in styles if s != "pretty"]
-    return styles
+    """Every encoder's style first, then generated ones."""
+    return [*STYLES, *generate(strategies.page_styles(parquet=parquet), 20)]
 
 
 def report(diffs: dict[int, list[str]], total: int) -> str:

@@ -22,6 +22,7 @@ from typing import Any
 import msgspec
 
 from airflow_provider_dataeng.pagination.base import MISSING, PaginationError, Path, format_path
+from airflow_provider_dataeng.pagination.locate import describe, error_offset
 
 
 class PageShapeError(PaginationError):
@@ -131,15 +132,17 @@ class PageDecoder:
                 body.decode("utf-8")
             except UnicodeDecodeError as exc:
                 raise PageShapeError(
-                    f"the body is not valid UTF-8 (byte 0x{body[exc.start]:02x} at offset {exc.start}: {exc.reason}); "
-                    "JSON must be UTF-8: check the API's charset"
+                    f"the body is not valid UTF-8 (byte 0x{body[exc.start]:02x} at offset {exc.start}: {exc.reason}"
+                    f"{self._where(body, exc.start)}); JSON must be UTF-8: check the API's charset"
                 ) from None
         try:
             page = self._decoder.decode(body)
         except msgspec.ValidationError as exc:
             raise PageShapeError(self._shape_message(str(exc), body)) from None
         except msgspec.DecodeError as exc:
-            raise PageShapeError(f"the body is not valid JSON ({exc})") from None
+            offset = error_offset(str(exc))
+            where = "" if offset is None else self._where(body, offset)
+            raise PageShapeError(f"the body is not valid JSON ({exc}{where})") from None
         except RecursionError:
             raise PageShapeError(
                 "the body nests JSON arrays/objects too deeply to decode (a malformed or hostile response)"
@@ -153,6 +156,11 @@ class PageDecoder:
                 f"(top-level keys: {_top_keys(body)}); set records_path to the list of records"
             )
         return (records or []), {path: found.get(path, MISSING) for path in self.field_paths}
+
+    def _where(self, body: bytes, offset: int) -> str:
+        """``, in record 3, field 'name'`` for an error at ``offset`` (only computed on the error path)."""
+        where = describe(body, offset, self.records_path)
+        return f", in {where}" if where.startswith("record") else (f", {where}" if where else "")
 
     def _shape_message(self, error: str, body: bytes) -> str:
         if self.records_path is None:

@@ -10,9 +10,9 @@ missing fields, and nest deep or stay empty.
 Parquet part files need one type per field across records (Arrow infers a schema): :func:`parquet_records`
 draws a schema first, then records that follow it.
 
-``KNOWN_*`` flags keep the strategies away from defects other work is fixing at the same time; each names the
-strict-xfail test in ``test_known_defects.py`` that keeps the defect in view. Turn a flag off once the fix
-is merged.
+``PARQUET_LIMIT_*`` flags keep generated Parquet data within a documented limit (asserted in
+``test_known_defects.py`` as a clear failure). A ``KNOWN_*`` flag, when a defect is found, keeps the strategies
+away from it while its strict-xfail test keeps it in view; none is open now.
 """
 
 from __future__ import annotations

@@ -25,12 +25,15 @@ HEAVY_MODULES = (
 # What a DAG file may not load while the DAG processor parses it (Airflow itself is loaded by then).
 PARSE_HEAVY_MODULES = tuple(m for m in HEAVY_MODULES if m != "airflow")
 
-# Parses one DAG file the way the DAG processor does (DagBag, Airflow already imported) and prints the
-# import errors, the DAG ids and every module loaded by then.
+# Parses and serializes one DAG file as the DAG processor does (DagBag, Airflow already imported) and prints
+# the import errors, the DAG ids and every module loaded by then.
 PARSE_DAG_FILE = """
 import json, sys
 from airflow.dag_processing.dagbag import DagBag
+from airflow.serialization.serialized_objects import DagSerialization
 bag = DagBag(dag_folder=sys.argv[1])
+for dag in bag.dags.values():
+    DagSerialization.to_dict(dag)
 print(json.dumps({"errors": bag.import_errors, "dags": sorted(bag.dag_ids), "modules": sorted(sys.modules)}))
 """
 

@@ -1,21 +1,41 @@
 # Two commands set everything up: `make demo` (example pipeline on the local stack) and `make test`.
 # Needs only python3 and access to PyPI: uv is bootstrapped into .tools/, the venv is built from uv.lock.
 SHELL := /bin/bash
-PYTHON ?= python3
+# Python 3.11-3.13 (what uv.lock covers): PYTHON=... if given, else the first of these that runs and is one of
+# them (pyenv shims exist for versions that are not installed, so each is asked for its version).
+PYTHON_CANDIDATES := python3.13 python3.12 python3.11 python3
+PYTHON_VERSION_OK := import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))
+find_python = $(firstword $(shell for p in $(1); do "$$p" -c '$(PYTHON_VERSION_OK)' >/dev/null 2>&1 && command -v "$$p"; done))
+SELECTED_PYTHON := $(call find_python,$(if $(PYTHON),$(PYTHON),$(PYTHON_CANDIDATES)))
 UV_VERSION := 0.13.9
 TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.synced-dev
-export UV_PYTHON := $(shell command -v $(PYTHON))
+export UV_PYTHON := $(SELECTED_PYTHON)
 export UV_NO_PROGRESS := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: venv test test-fast demo bench lint lock clean docs docs-serve
+.PHONY: venv test test-fast demo bench lint lock clean docs docs-serve python
 
-$(UV):
-	$(PYTHON) -m venv $(TOOLS)
+python:  ## check for a Python the lock covers (3.11, 3.12 or 3.13) and say which one is used
+	@if [ -z "$(SELECTED_PYTHON)" ]; then \
+		echo "No suitable Python: this project needs Python 3.11, 3.12 or 3.13." >&2; \
+		for p in $(if $(PYTHON),$(PYTHON),$(PYTHON_CANDIDATES)); do \
+			if command -v "$$p" >/dev/null 2>&1; then \
+				echo "  $$p: $$("$$p" --version 2>&1 | head -n 1)" >&2; \
+			else \
+				echo "  $$p: not found" >&2; \
+			fi; \
+		done; \
+		echo "Install one of them, or point PYTHON at one: make PYTHON=/path/to/python3.12 ..." >&2; \
+		exit 1; \
+	fi
+	@echo "Using $(SELECTED_PYTHON) ($$("$(SELECTED_PYTHON)" --version 2>&1))"
+
+$(UV): | python
+	$(SELECTED_PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
 $(STAMP): $(UV) uv.lock pyproject.toml

@@ -11,9 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
-import shutil
-import subprocess
 import sys
 import tarfile
 import zipfile
@@ -28,6 +25,7 @@ from packaging.requirements import Requirement
 
 import airflow_provider_dataeng
 from tests.conftest import DAGS_FOLDER, ROOT
+from tests.packaging.conftest import clean_env, run
 
 pytestmark = pytest.mark.slow
 
@@ -37,56 +35,35 @@ VERSION = airflow_provider_dataeng.__version__
 EXAMPLE_DAGS = {"customer_data_pipeline", "customer_reporting", "events_microbatch"}
 
 
-def _uv() -> str:
-    uv = ROOT / ".tools" / "bin" / "uv"  # what the Makefile bootstraps
-    found = str(uv) if uv.exists() else shutil.which("uv")
-    if found is None:
-        pytest.skip("uv not found: run `make venv` (it installs uv into .tools/)")
-    return found
-
-
-def _env(**extra: str) -> dict[str, str]:
-    """This environment without anything that points at the development venv or the repository."""
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "UV_PYTHON")}
-    return {**env, "UV_NO_PROGRESS": "1", **extra}
-
-
-def _run(args: list[str], *, cwd: Path, env: dict[str, str]) -> str:
-    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, (
-        f"{' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    )
-    return result.stdout
-
-
 @pytest.fixture(scope="module")
-def dist(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def dist(uv: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The sdist and the wheel (uv builds the wheel from the sdist, so the sdist is proven complete)."""
     out = tmp_path_factory.mktemp("dist")
-    _run([_uv(), "build", "--offline", "--out-dir", str(out), str(ROOT)], cwd=out, env=_env())
+    run([uv, "build", "--offline", "--out-dir", str(out), str(ROOT)], cwd=out, env=clean_env())
     (wheel,) = out.glob("*.whl")
     (sdist,) = out.glob("*.tar.gz")
     return {"wheel": wheel, "sdist": sdist}
 
 
 @pytest.fixture(scope="module")
-def installed(dist: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def installed(
+    uv: str, dist: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
     """A fresh venv: the lock's base dependencies (plain apache-airflow, no extras), then the wheel."""
     work = tmp_path_factory.mktemp("installed")
     venv = work / "venv"
-    uv = _uv()
-    _run(
+    run(
         [uv, "sync", "--frozen", "--offline", "--no-install-project", "--python", sys.executable],
         cwd=ROOT,
-        env=_env(UV_PROJECT_ENVIRONMENT=str(venv)),
+        env=clean_env(UV_PROJECT_ENVIRONMENT=str(venv)),
     )
-    _run(
+    run(
         [uv, "pip", "install", "--offline", "--no-deps", str(dist["wheel"])],
         cwd=work,
-        env=_env(VIRTUAL_ENV=str(venv)),
+        env=clean_env(VIRTUAL_ENV=str(venv)),
     )
     home = work / "airflow"
-    env = _env(
+    env = clean_env(
         AIRFLOW_HOME=str(home),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home}/airflow.db",
@@ -176,7 +153,7 @@ def test_sdist_metadata_and_sources(dist: dict[str, Path]) -> None:
 
 
 def test_installed_from_the_wheel_with_consistent_dependencies(installed: dict[str, Any]) -> None:
-    out = _run(
+    out = run(
         [
             installed["python"],
             "-c",
@@ -189,7 +166,7 @@ def test_installed_from_the_wheel_with_consistent_dependencies(installed: dict[s
     assert Path(path).is_relative_to(installed["venv"])  # the installed copy, not the repository
     locked = {p["name"]: p.get("version") for p in tomllib.loads((ROOT / "uv.lock").read_text())["package"]}
     assert airflow_version == locked["apache-airflow"]
-    _run(
+    run(
         [installed["uv"], "pip", "check"],
         cwd=installed["cwd"],
         env={**installed["env"], "VIRTUAL_ENV": str(installed["venv"])},
@@ -197,7 +174,7 @@ def test_installed_from_the_wheel_with_consistent_dependencies(installed: dict[s
 
 
 def test_airflow_lists_the_provider(installed: dict[str, Any]) -> None:
-    out = _run(
+    out = run(
         [str(installed["venv"] / "bin" / "airflow"), "providers", "list", "--output", "json"],
         cwd=installed["cwd"],
         env=installed["env"],
@@ -216,7 +193,5 @@ def test_example_dags_import_in_the_installed_package(installed: dict[str, Any])
         "bag = DagBag(dag_folder=sys.argv[1])\n"
         "print(json.dumps({'errors': bag.import_errors, 'dags': sorted(bag.dag_ids)}))\n"
     )
-    out = _run(
-        [installed["python"], "-c", code, str(DAGS_FOLDER)], cwd=installed["cwd"], env=installed["env"]
-    )
+    out = run([installed["python"], "-c", code, str(DAGS_FOLDER)], cwd=installed["cwd"], env=installed["env"])
     assert json.loads(out.strip().splitlines()[-1]) == {"errors": {}, "dags": sorted(EXAMPLE_DAGS)}

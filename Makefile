@@ -17,7 +17,7 @@ export UV_PYTHON := $(SELECTED_PYTHON)
 export UV_NO_PROGRESS := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: venv test test-fast demo bench lint lock clean docs docs-serve python
+.PHONY: venv test test-fast test-lowest demo bench lint lock clean docs docs-serve python
 
 python:  ## check for a Python the lock covers (3.11, 3.12 or 3.13) and say which one is used
 	@if [ -z "$(SELECTED_PYTHON)" ]; then \
@@ -50,6 +50,30 @@ test: $(STAMP)  ## the whole suite (unit, integration on the local stack, DAG ru
 test-fast: $(STAMP)  ## unit tests only
 	$(BIN)/pytest -m "not integration and not slow"
 
+# The lowest versions pyproject.toml allows for our direct dependencies (uv's lowest-direct resolution,
+# ignoring the lock's [tool.uv] constraints), in a venv of their own.
+LOWEST := .venv-lowest
+LOWEST_EXTRAS := --extra dbt --extra parquet --extra local --extra test
+# The unit tests that touch Airflow, the providers, dbt and the local stack (the pure SQL builders' thousands of
+# golden tests add minutes and no version coverage: sqlglot is pinned by fakesnow either way).
+LOWEST_TESTS := -m "not integration and not slow" tests/test_package.py tests/test_provider_info.py \
+	tests/test_assets.py tests/test_dag_integrity.py tests/assets/test_customer_reporting.py tests/hooks \
+	tests/quality tests/rest_api tests/dbt tests/local/test_cli.py tests/lineage/test_links.py \
+	tests/snowflake_load/test_operator_args.py tests/snowflake_load/test_operator_statements.py \
+	tests/snowflake_merge/test_operator_args.py tests/snowflake_merge/test_operator_flow.py
+# Every uv command names its interpreter: UV_PYTHON (exported above) would point `uv pip` at the base Python.
+test-lowest: $(UV)  ## unit tests and one example DAG (local stack) on the lowest versions pyproject allows
+	$(UV) venv --quiet --allow-existing --python $(SELECTED_PYTHON) $(LOWEST)
+	@# dbt-core 1.12's build downloads from GitHub, which only PyPI-reachable machines cannot do
+	echo 'dbt-core<1.12' > $(LOWEST)/constraints.txt
+	rm -f $(LOWEST)/requirements.txt  # uv pip compile would prefer the versions an old output pins
+	$(UV) pip compile --quiet --no-config pyproject.toml $(LOWEST_EXTRAS) --resolution lowest-direct \
+		-c $(LOWEST)/constraints.txt --python $(LOWEST)/bin/python -o $(LOWEST)/requirements.txt
+	$(UV) pip sync --quiet --python $(LOWEST)/bin/python $(LOWEST)/requirements.txt
+	$(UV) pip install --quiet --python $(LOWEST)/bin/python --no-deps -e .
+	$(LOWEST)/bin/python -m pytest $(LOWEST_TESTS) -q
+	$(LOWEST)/bin/python scripts/dag_test.py events_microbatch 2024-01-08T00:05:00+00:00
+
 demo: $(STAMP)  ## run the example pipeline end to end on the local stack
 	$(BIN)/python scripts/demo.py
 
@@ -73,4 +97,4 @@ lock: $(UV)  ## re-resolve uv.lock after changing dependencies in pyproject.toml
 	$(UV) lock
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .dataeng-local
+	rm -rf $(VENV) $(LOWEST) $(TOOLS) .dataeng-local

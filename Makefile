@@ -2,21 +2,41 @@
 # `make airflow`, runs Airflow 3 itself (UI, scheduler, ...) on the local stack until Ctrl-C.
 # Needs only python3 and access to PyPI: uv is bootstrapped into .tools/, the venv is built from uv.lock.
 SHELL := /bin/bash
-PYTHON ?= python3
+# Python 3.11-3.13 (what uv.lock covers): PYTHON=... if given, else the first of these that runs and is one of
+# them (pyenv shims exist for versions that are not installed, so each is asked for its version).
+PYTHON_CANDIDATES := python3.13 python3.12 python3.11 python3
+PYTHON_VERSION_OK := import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))
+find_python = $(firstword $(shell for p in $(1); do "$$p" -c '$(PYTHON_VERSION_OK)' >/dev/null 2>&1 && command -v "$$p"; done))
+SELECTED_PYTHON := $(call find_python,$(if $(PYTHON),$(PYTHON),$(PYTHON_CANDIDATES)))
 UV_VERSION := 0.13.9
 TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.synced-dev
-export UV_PYTHON := $(shell command -v $(PYTHON))
+export UV_PYTHON := $(SELECTED_PYTHON)
 export UV_NO_PROGRESS := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: venv test test-fast fuzz demo airflow airflow-run-types bench lint lock clean docs docs-serve
+.PHONY: venv test test-fast test-lowest fuzz demo airflow airflow-run-types bench lint lock clean docs docs-serve python
 
-$(UV):
-	$(PYTHON) -m venv $(TOOLS)
+python:  ## check for a Python the lock covers (3.11, 3.12 or 3.13) and say which one is used
+	@if [ -z "$(SELECTED_PYTHON)" ]; then \
+		echo "No suitable Python: this project needs Python 3.11, 3.12 or 3.13." >&2; \
+		for p in $(if $(PYTHON),$(PYTHON),$(PYTHON_CANDIDATES)); do \
+			if command -v "$$p" >/dev/null 2>&1; then \
+				echo "  $$p: $$("$$p" --version 2>&1 | head -n 1)" >&2; \
+			else \
+				echo "  $$p: not found" >&2; \
+			fi; \
+		done; \
+		echo "Install one of them, or point PYTHON at one: make PYTHON=/path/to/python3.12 ..." >&2; \
+		exit 1; \
+	fi
+	@echo "Using $(SELECTED_PYTHON) ($$("$(SELECTED_PYTHON)" --version 2>&1))"
+
+$(UV): | python
+	$(SELECTED_PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
 $(STAMP): $(UV) uv.lock pyproject.toml
@@ -36,6 +56,30 @@ fuzz: $(STAMP)  ## data-fidelity round trips with 5,000 generated examples and a
 	echo "fidelity fuzz: FIDELITY_SEED=$$seed FIDELITY_EXAMPLES=$${FIDELITY_EXAMPLES:-5000}"; \
 	FIDELITY_SEED=$$seed FIDELITY_EXAMPLES=$${FIDELITY_EXAMPLES:-5000} $(BIN)/pytest tests/fidelity \
 		|| { echo "fidelity fuzz FAILED with FIDELITY_SEED=$$seed (reproduce: make fuzz FIDELITY_SEED=$$seed)"; exit 1; }
+
+# The lowest versions pyproject.toml allows for our direct dependencies (uv's lowest-direct resolution,
+# ignoring the lock's [tool.uv] constraints), in a venv of their own.
+LOWEST := .venv-lowest
+LOWEST_EXTRAS := --extra dbt --extra parquet --extra local --extra test
+# The unit tests that touch Airflow, the providers, dbt and the local stack (the pure SQL builders' thousands of
+# golden tests add minutes and no version coverage: sqlglot is pinned by fakesnow either way).
+LOWEST_TESTS := -m "not integration and not slow" tests/test_package.py tests/test_provider_info.py \
+	tests/test_assets.py tests/test_dag_integrity.py tests/assets/test_customer_reporting.py tests/hooks \
+	tests/quality tests/rest_api tests/dbt tests/local/test_cli.py tests/lineage/test_links.py \
+	tests/snowflake_load/test_operator_args.py tests/snowflake_load/test_operator_statements.py \
+	tests/snowflake_merge/test_operator_args.py tests/snowflake_merge/test_operator_flow.py
+# Every uv command names its interpreter: UV_PYTHON (exported above) would point `uv pip` at the base Python.
+test-lowest: $(UV)  ## unit tests and one example DAG (local stack) on the lowest versions pyproject allows
+	$(UV) venv --quiet --allow-existing --python $(SELECTED_PYTHON) $(LOWEST)
+	@# dbt-core 1.12's build downloads from GitHub, which only PyPI-reachable machines cannot do
+	echo 'dbt-core<1.12' > $(LOWEST)/constraints.txt
+	rm -f $(LOWEST)/requirements.txt  # uv pip compile would prefer the versions an old output pins
+	$(UV) pip compile --quiet --no-config pyproject.toml $(LOWEST_EXTRAS) --resolution lowest-direct \
+		-c $(LOWEST)/constraints.txt --python $(LOWEST)/bin/python -o $(LOWEST)/requirements.txt
+	$(UV) pip sync --quiet --python $(LOWEST)/bin/python $(LOWEST)/requirements.txt
+	$(UV) pip install --quiet --python $(LOWEST)/bin/python --no-deps -e .
+	$(LOWEST)/bin/python -m pytest $(LOWEST_TESTS) -q
+	$(LOWEST)/bin/python scripts/dag_test.py events_microbatch 2024-01-08T00:05:00+00:00
 
 demo: $(STAMP)  ## run the example pipeline end to end on the local stack
 	$(BIN)/python scripts/demo.py
@@ -71,4 +115,4 @@ lock: $(UV)  ## re-resolve uv.lock after changing dependencies in pyproject.toml
 	$(UV) lock
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .dataeng-local
+	rm -rf $(VENV) $(LOWEST) $(TOOLS) .dataeng-local

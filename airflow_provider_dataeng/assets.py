@@ -9,11 +9,18 @@ committed, :func:`emit_asset` adds the asset to the running task's ``outlets`` (
 name and URI, is declared already) and attaches a small JSON ``extra`` (row counts, files) to its event.
 Airflow registers an event only for assets some DAG declares (as an outlet, an inlet or in a schedule), and
 only when the task succeeds.
+
+Building an Asset must stay cheap, because DAG files build them on every parse (schedules, inlets, outlets).
+Airflow normalizes a URI with a scheme through its providers manager, whose first use imports the URI
+handler module of every installed provider; the Amazon provider's imports S3Hook and boto3 (about 0.6 s a
+parse). The ``s3`` and ``snowflake`` handlers only validate, so :func:`_asset` writes the URI in the form
+Airflow stores, makes the handlers' checks itself, and never asks the providers manager.
 """
 
 from __future__ import annotations
 
 import json
+import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -43,17 +50,15 @@ def snowflake_table_asset(table: str, *, account: str, database: str | None = No
 
 def table_asset_from_parts(parts: Sequence[str], *, account: str) -> Asset:
     """The Asset of a table from its normalized ``(database, schema, name)`` parts."""
-    from airflow.sdk import Asset
-
     if len(parts) != 3:
         raise ValueError(f"a table asset needs database, schema and name, got {'.'.join(parts)!r}")
     account = account.strip().lower()
     if not account:
         raise ValueError("a Snowflake table asset needs the account (set 'account' in the connection)")
     database_name, schema, object_name = parts
-    return Asset(
-        name=f"{database_name}.{schema}.{object_name}",
-        uri=f"snowflake://{account}/{database_name}/{schema}/{object_name}",
+    return _asset(
+        f"{database_name}.{schema}.{object_name}",
+        f"snowflake://{account}/{database_name}/{schema}/{object_name}",
     )
 
 
@@ -67,8 +72,6 @@ def s3_prefix_asset(destination: str) -> Asset | None:
     ``s3`` (the Amazon provider's asset scheme). ``None`` when the bucket itself is templated, or for
     storage other than S3.
     """
-    from airflow.sdk import Asset
-
     cut = min((i for i in (destination.find(m) for m in _TEMPLATE_MARKERS) if i != -1), default=-1)
     static = destination if cut == -1 else destination[: destination.rfind("/", 0, cut) + 1]
     scheme, sep, rest = static.partition("://")
@@ -79,7 +82,57 @@ def s3_prefix_asset(destination: str) -> Asset | None:
     if not bucket:
         return None  # the bucket itself is templated
     uri = f"s3://{bucket}/{path}"
-    return Asset(uri=uri if uri.endswith("/") else f"{uri}/")
+    uri = uri if uri.endswith("/") else f"{uri}/"
+    return _asset(uri, uri)
+
+
+def _asset(name: str, uri: str) -> Asset:
+    """``Asset(name=name, uri=uri)`` for an ``s3://`` or ``snowflake://`` URI, equal to what Airflow builds,
+    without the providers manager (see the module docstring; tests compare both ways of building it).
+
+    The URI gets Airflow's generic normalization (``_sanitize_uri`` in ``airflow.sdk``: lower-case scheme,
+    no user info, sorted query, no fragment, no trailing ``/``) and the checks of the provider's handler
+    (``airflow.providers.amazon.aws.assets.s3.sanitize_uri``, ``...snowflake.assets.snowflake.sanitize_uri``),
+    which change nothing else. The Asset is made with a URI that has no scheme (Airflow keeps such a URI as
+    it is), then given the normalized one and validated again.
+    """
+    import attrs
+    from airflow.sdk import Asset
+
+    parts = urllib.parse.urlsplit(uri)
+    scheme = parts.scheme.lower()
+    query = urllib.parse.urlencode(sorted(urllib.parse.parse_qsl(parts.query))) if parts.query else ""
+    parts = parts._replace(
+        scheme=scheme,
+        netloc=parts.netloc.rpartition("@")[2] if parts.password else parts.netloc,
+        path=parts.path.rstrip("/") or "/",
+        query=query,
+        fragment="",
+    )
+    if scheme not in _HANDLER_CHECKS:
+        raise ValueError(f"no light-weight handler for {scheme!r} asset URIs: {uri!r}")  # a bug of ours
+    _HANDLER_CHECKS[scheme](parts)
+    asset = Asset(name=name, uri="-")
+    object.__setattr__(asset, "uri", urllib.parse.urlunsplit(parts))  # past the converter that asks providers
+    attrs.validate(asset)  # Airflow's own checks of the final URI (length, not blank, ASCII on MySQL)
+    return asset
+
+
+def _check_s3_uri(parts: urllib.parse.SplitResult) -> None:
+    """The Amazon provider's ``s3`` handler: a bucket is required."""
+    if not parts.netloc:
+        raise ValueError("URI format s3:// must contain a bucket name")
+
+
+def _check_snowflake_uri(parts: urllib.parse.SplitResult) -> None:
+    """The Snowflake provider's ``snowflake`` handler: account, database, schema and table are required."""
+    if not parts.netloc:
+        raise ValueError("URI format snowflake:// must contain an account identifier")
+    if len(parts.path.split("/")) != 4:  # leading slash, database, schema and table names
+        raise ValueError("URI format snowflake:// must contain database, schema, and table names")
+
+
+_HANDLER_CHECKS = {"s3": _check_s3_uri, "snowflake": _check_snowflake_uri}
 
 
 def emit_asset(

@@ -13,6 +13,7 @@ from airflow.providers.snowflake.assets.snowflake import sanitize_uri
 from airflow.sdk import Asset
 
 from airflow_provider_dataeng.assets import (
+    _asset,
     dbt_built_relations,
     emit_asset,
     emit_snowflake_table_assets,
@@ -90,6 +91,60 @@ def test_s3_prefix_asset_is_the_static_folder(destination: str, name: str, uri: 
 )
 def test_s3_prefix_asset_none_without_a_static_bucket_or_for_other_storage(destination: str) -> None:
     assert s3_prefix_asset(destination) is None
+
+
+# ------------------------------------------------ the same Asset as Airflow's, without its providers manager
+
+
+@pytest.mark.parametrize(
+    ("name", "uri"),
+    [
+        ("DEMO.RAW.ORDERS", "snowflake://fakesnow/DEMO/RAW/ORDERS"),
+        ('DEMO.RAW.odd name "x"', 'snowflake://acme-eu1/DEMO/RAW/odd name "x"'),
+        ("DEMO.RAW.ÄRGER", "snowflake://a/DEMO/RAW/ÄRGER"),
+        ("DEMO.RAW.T?x=1", "snowflake://a/DEMO/RAW/T?x=1&b=2"),  # a query: Airflow sorts it
+        ("DEMO.RAW.T#frag", "snowflake://a/DEMO/RAW/T#frag"),  # a fragment: Airflow drops it
+        ("DEMO.RAW.T", "SNOWFLAKE://a/DEMO/RAW/T"),
+        ("s3://bucket/raw/users/", "s3://bucket/raw/users/"),
+        ("s3://bucket/", "s3://bucket/"),
+        ("s3://Bucket.x/a b/ü/", "s3://Bucket.x/a b/ü/"),
+        ("s3://bucket/raw//", "s3://bucket/raw//"),
+    ],
+)
+def test_assets_equal_the_ones_airflow_builds(name: str, uri: str) -> None:
+    """Asset URIs are written where Airflow finds them (the database, events, schedules): ours must be the
+    very value Airflow's own normalization (with the providers' URI handlers) gives."""
+    ours, airflows = _asset(name, uri), Asset(name=name, uri=uri)
+    assert (ours.name, ours.uri, ours.group, ours.extra) == (
+        airflows.name,
+        airflows.uri,
+        airflows.group,
+        airflows.extra,
+    )
+    assert ours == airflows
+    assert hash(ours) == hash(airflows)
+
+
+@pytest.mark.parametrize(
+    ("uri", "message"),
+    [
+        ("snowflake:///DEMO/RAW/T", "must contain an account identifier"),
+        ("snowflake://a/DEMO/RAW", "must contain database, schema, and table names"),
+        ("snowflake://a/DEMO/RAW/a/b", "must contain database, schema, and table names"),  # a "/" in a name
+        ("s3:///raw/", "must contain a bucket name"),
+        ("snowflake://a/D/S/" + "T" * 1500, "uri cannot exceed 1500 characters"),
+    ],
+)
+def test_uris_airflow_refuses_are_refused_alike(uri: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Asset(name="n", uri=uri)
+    with pytest.raises(ValueError, match=message):
+        _asset("n", uri)
+
+
+def test_only_the_schemes_we_check_like_their_handlers() -> None:
+    with pytest.raises(ValueError, match="no light-weight handler for 'gs' asset URIs"):
+        _asset("n", "gs://bucket/x")
 
 
 # ------------------------------------------------------------------------------------------ emit_asset

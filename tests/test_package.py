@@ -10,20 +10,61 @@ from importlib.metadata import version
 import pytest
 
 import airflow_provider_dataeng
+from tests.conftest import DAGS_FOLDER
 
-HEAVY_MODULES = ("snowflake.connector", "dbt", "boto3", "botocore", "pyarrow", "requests", "sqlglot", "airflow")
+HEAVY_MODULES = (
+    "snowflake.connector",
+    "dbt",
+    "boto3",
+    "botocore",
+    "pyarrow",
+    "requests",
+    "sqlglot",
+    "airflow",
+)
+# What a DAG file may not load while the DAG processor parses it (Airflow itself is loaded by then).
+PARSE_HEAVY_MODULES = tuple(m for m in HEAVY_MODULES if m != "airflow")
+
+# Parses and serializes one DAG file as the DAG processor does (DagBag, Airflow already imported) and prints
+# the import errors, the DAG ids and every module loaded by then.
+PARSE_DAG_FILE = """
+import json, sys
+from airflow.dag_processing.dagbag import DagBag
+from airflow.serialization.serialized_objects import DagSerialization
+bag = DagBag(dag_folder=sys.argv[1])
+for dag in bag.dags.values():
+    DagSerialization.to_dict(dag)
+print(json.dumps({"errors": bag.import_errors, "dags": sorted(bag.dag_ids), "modules": sorted(sys.modules)}))
+"""
+
+
+def _heavy(modules: set[str], heavy: tuple[str, ...]) -> list[str]:
+    """The names in ``heavy`` of which ``modules`` holds the module or a submodule."""
+    # (a bare "snowflake" namespace module is created by snowpark's .pth file at interpreter start-up)
+    return [h for h in heavy if any(m == h or m.startswith(h + ".") for m in modules)]
 
 
 def test_import_loads_no_heavy_library() -> None:
     code = (
-        "import json, sys; import airflow_provider_dataeng; "
-        "print(json.dumps(sorted(m for m in sys.modules)))"
+        "import json, sys; import airflow_provider_dataeng; print(json.dumps(sorted(m for m in sys.modules)))"
     )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
-    loaded = set(json.loads(out))
-    # (a bare "snowflake" namespace module is created by snowpark's .pth file at interpreter start-up)
-    heavy = sorted(m for m in loaded if any(m == h or m.startswith(h + ".") for h in HEAVY_MODULES))
-    assert heavy == []
+    assert _heavy(set(json.loads(out)), HEAVY_MODULES) == []
+
+
+@pytest.mark.parametrize("dag_file", sorted(p.name for p in DAGS_FOLDER.glob("*.py")))
+def test_parsing_an_example_dag_loads_no_heavy_library(dag_file: str) -> None:
+    """The DAG processor parses every file again and again: operators, assets and checks built at a DAG
+    file's top level must not import boto3, the Snowflake connector, dbt, pyarrow, requests or sqlglot."""
+    out = subprocess.run(
+        [sys.executable, "-c", PARSE_DAG_FILE, str(DAGS_FOLDER / dag_file)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    parsed = json.loads(out.strip().splitlines()[-1])  # log lines may precede the JSON
+    assert (parsed["errors"], len(parsed["dags"])) == ({}, 1)
+    assert _heavy(set(parsed["modules"]), PARSE_HEAVY_MODULES) == []
 
 
 def test_version_matches_distribution_metadata() -> None:

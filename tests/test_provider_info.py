@@ -55,5 +55,6 @@ def test_airflow_cli_lists_the_provider() -> None:
         env=os.environ.copy(),
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    providers = {p["package_name"]: p for p in json.loads(result.stdout)}
+    # (log lines may precede the JSON)
+    providers = {p["package_name"]: p for p in json.loads(result.stdout.strip().splitlines()[-1])}
     assert providers[PACKAGE_NAME]["version"] == airflow_provider_dataeng.__version__

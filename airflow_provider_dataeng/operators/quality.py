@@ -18,11 +18,15 @@ from airflow.sdk import BaseHook, BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_dataeng.quality import compiler, history
-from airflow_provider_dataeng.quality.checks import Check, CustomSql, RowCountAnomaly
+from airflow_provider_dataeng.quality.checks import Check, CustomSql, RowCountAnomaly, parse_check_sql
 from airflow_provider_dataeng.quality.dialects import Dialect, dialect_for
 from airflow_provider_dataeng.quality.evaluate import CheckResult, evaluate, format_table, jsonable, summarize
 from airflow_provider_dataeng.quality.yaml_loader import load_checks_file
-from airflow_provider_dataeng.sql.identifiers import parse_object_name, validate_sql_expression
+from airflow_provider_dataeng.sql.identifiers import (
+    check_sql_expression_shape,
+    parse_object_name,
+    validate_sql_expression,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -124,11 +128,17 @@ class QualityGateOperator(BaseOperator):
         return [*self.checks, *(self._file_checks or [])]
 
     def _validate(self, *, final: bool) -> None:
-        """Refuse bad arguments as early as possible (construction unless templated, else at execute)."""
+        """Refuse bad arguments as early as possible (construction unless templated, else at execute).
+
+        SQL expressions are parsed with sqlglot only when ``final`` (at execute, before any SQL is sent); at
+        construction their shape is checked without it, so parsing the DAG file stays cheap.
+        """
         if final or not _templated(self.table):
             parse_object_name(self.table, param="table")
-        if self.where is not None and (final or not _templated(self.where)):
+        if self.where is not None and final:
             self.where = validate_sql_expression(self.where, param="where")
+        elif self.where is not None and not _templated(self.where):
+            self.where = check_sql_expression_shape(self.where, param="where")
         if self.results_table is not None and (final or not _templated(self.results_table)):
             parse_object_name(self.results_table, param="results_table")
         if self.freshness_as_of is not None and (final or not _templated(self.freshness_as_of)):
@@ -136,6 +146,8 @@ class QualityGateOperator(BaseOperator):
         checks = self._all_checks()
         if final and not checks:
             raise ValueError("no checks to run: checks=[] and the checks_file holds none")
+        if final:
+            parse_check_sql(checks)
         names = [c.name for c in checks]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:

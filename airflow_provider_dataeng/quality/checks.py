@@ -1,20 +1,23 @@
 """Declarative data-quality checks: small frozen dataclasses and their constructors.
 
-Constructors validate everything that does not depend on the database (identifiers, SQL expressions,
-thresholds) so a bad check fails when the DAG is parsed, not when the task runs. The compiler
-(:mod:`.compiler`) turns them into SQL; :mod:`.evaluate` turns observed values into results.
+Constructors validate everything that does not depend on the database (identifiers, thresholds, the shape
+of SQL expressions) so a bad check fails when the DAG is parsed, not when the task runs. SQL expressions
+(``where``, ``expression``) are parsed with sqlglot by :func:`parse_check_sql` when the gate runs, before any
+SQL is built: importing sqlglot on every DAG parse would cost more than the rest of the file. The compiler
+(:mod:`.compiler`) turns checks into SQL; :mod:`.evaluate` turns observed values into results.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, ClassVar
 
 from airflow_provider_dataeng.sql.identifiers import (
     IdentifierError,
+    check_sql_expression_shape,
     parse_column_name,
     parse_object_name,
     validate_sql_expression,
@@ -156,6 +159,16 @@ class CustomSql(Check):
         return f"custom query returns {self.expect!r}"
 
 
+def parse_check_sql(checks: Iterable[Check]) -> None:
+    """Parse each check's SQL expressions with sqlglot (the constructors only check their shape); raises
+    :class:`IdentifierError` naming the check's parameter. Run before the checks' SQL is built."""
+    for check in checks:
+        if check.where is not None:
+            validate_sql_expression(check.where, param=f"{check.kind}.where")
+        if isinstance(check, Expression):
+            validate_sql_expression(check.sql, param="expression.sql")
+
+
 # ---------------------------------------------------------------------------------------------- helpers
 
 
@@ -167,7 +180,7 @@ def _common(
     if name is not None and (not isinstance(name, str) or not name.strip()):
         raise ValueError(f"{kind}: name must be a non-empty string, got {name!r}")
     if where is not None:
-        where = validate_sql_expression(where, param=f"{kind}.where")
+        where = check_sql_expression_shape(where, param=f"{kind}.where")
     return {"name": name.strip() if name else default_name, "severity": severity, "where": where}
 
 
@@ -404,7 +417,7 @@ def expression(
     sql: str, *, name: str | None = None, severity: str = "error", where: str | None = None
 ) -> Expression:
     """Rows where the boolean SQL expression is false fail (NULL counts as not false, as in CHECK constraints)."""
-    text = validate_sql_expression(sql, param="expression.sql")
+    text = check_sql_expression_shape(sql, param="expression.sql")
     return Expression(**_common("expression", name, severity, where, f"expression({text})"), sql=text)
 
 

@@ -9,6 +9,7 @@ import pytest
 from airflow_provider_dataeng.operators.quality import QualityGateOperator
 from airflow_provider_dataeng.quality import (
     QualityConfigError,
+    expression,
     not_null,
     row_count,
     row_count_anomaly,
@@ -71,4 +72,20 @@ def test_templated_arguments_are_validated_before_any_sql(tmp_path) -> None:
     op = gate(conn_id="no_such_connection", where="{{ params.where }}")
     op.where = "1=1) OR (1=1"
     with pytest.raises(IdentifierError, match="where="):
+        op.execute(context())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"where": "id = = 1"}, "where='id = = 1' is not a valid Snowflake SQL expression"),
+        ({"checks": [not_null("id", where="id = = 1")]}, "not_null.where='id = = 1' is not a valid"),
+        ({"checks": [expression("amount >= >= 0")]}, "expression.sql='amount >= >= 0' is not a valid"),
+    ],
+)
+def test_sql_expressions_are_parsed_before_any_sql(kwargs, message) -> None:
+    """Construction checks an expression's shape only (no sqlglot import while the DAG file is parsed);
+    what only a parser finds is refused when the gate runs, before a connection is even looked up."""
+    op = gate(conn_id="no_such_connection", **kwargs)
+    with pytest.raises(IdentifierError, match=re.escape(message)):
         op.execute(context())

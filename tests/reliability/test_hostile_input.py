@@ -94,7 +94,7 @@ EXPRESSION_PARAMS: dict[str, tuple[Callable[[str], Any], str]] = {
     "merge.delete_condition": (lambda p: SnowflakeStreamMergeOperator(
         **{**MERGE, "delete_condition": p}), "delete_condition"),
     "gate.where": (lambda p: QualityGateOperator(**{**GATE, "where": p}), "where"),
-    "check where": (lambda p: unique("id", where=p), "unique.where"),
+    "check where": (lambda p: QualityGateOperator(**{**GATE, "checks": [unique("id", where=p)]}), "unique.where"),
 }
 
 
@@ -110,15 +110,15 @@ def test_identifier_payload_refused_at_construction(param: str, payload: str) ->
 @pytest.mark.parametrize("payload", PAYLOADS, ids=ids(PAYLOADS))
 @pytest.mark.parametrize("param", list(EXPRESSION_PARAMS))
 def test_expression_payload_refused(param: str, payload: str, no_sql: list) -> None:
-    """SQL expressions are refused at construction, or (merge: sqlglot is not imported at parse time) when the
-    task runs, before it connects."""
+    """SQL expressions are refused at construction, or (their shape is checked there, but sqlglot is not imported
+    at parse time) when the task runs, before it connects."""
     build, name = EXPRESSION_PARAMS[param]
     try:
         op = build(payload)
     except ValueError as err:
         assert name in str(err)
         return
-    assert isinstance(op, SnowflakeStreamMergeOperator)
+    assert isinstance(op, (SnowflakeStreamMergeOperator, QualityGateOperator))
     with pytest.raises(ValueError) as err:
         op.execute({})
     assert name in str(err.value)

@@ -8,6 +8,7 @@ import sqlglot
 from airflow_provider_dataeng.sql.identifiers import (
     IdentifierError,
     ObjectName,
+    check_sql_expression_shape,
     parse_column_name,
     parse_object_name,
     quote_identifier,
@@ -115,3 +116,57 @@ def test_unsafe_expressions_are_refused(expression: str, reason: str) -> None:
     with pytest.raises(IdentifierError, match=r"^where") as err:
         validate_sql_expression(expression, param="where")
     assert reason in str(err.value)
+
+
+# ------------------------------------------------ the shape check used at DAG-parse time (no sqlglot import)
+
+SHAPE_VALID = [
+    "RECORD:email::string",
+    "a OR b",
+    "status IN ('a', 'b;c')",
+    "IFF(x > 1, 1, 0)",
+    "note = 'select -- not a comment (see /* docs'",
+    'note = \'it\'\'s\' AND "select" > 0',  # '' inside a literal; a quoted identifier named select
+    "note = $$a -- select ( $$",
+    "selected_at IS NOT NULL",
+    "a / 2 > 1",
+]
+
+
+@pytest.mark.parametrize("expression", SHAPE_VALID)
+def test_shape_check_passes_what_sqlglot_accepts(expression: str) -> None:
+    assert check_sql_expression_shape(f" {expression}  ", param="where") == expression
+    assert validate_sql_expression(expression, param="where") == expression
+
+
+@pytest.mark.parametrize(
+    ("expression", "reason"),
+    [
+        ("1); DROP TABLE t; --", "a single expression cannot contain ';'"),
+        ("1 -- swallow the rest", "comments are not allowed in expressions"),
+        ("a /* hidden */", "comments are not allowed in expressions"),
+        ("a // hidden", "comments are not allowed in expressions"),
+        ("(SELECT secret FROM t)", "subqueries and statements are not allowed here"),
+        ("id IN (select id from secrets)", "subqueries and statements are not allowed here"),
+        ("1) OR (1=1", "must be one SQL expression"),
+        ("(a = 1", "not a valid Snowflake SQL expression: unbalanced parentheses"),
+        ("a = 'open", "not a valid Snowflake SQL expression: unterminated quote"),
+        ('"open = 1', "not a valid Snowflake SQL expression: unterminated quote"),
+        ("a = $$open", "not a valid Snowflake SQL expression: unterminated quote"),
+        ("a = 1\x00", "control characters are not allowed in SQL expressions"),
+        ("  ", "must be a non-empty SQL expression"),
+    ],
+)
+def test_shape_check_refuses_what_sqlglot_refuses(expression: str, reason: str) -> None:
+    with pytest.raises(IdentifierError, match=r"^where") as err:
+        check_sql_expression_shape(expression, param="where")
+    assert reason in str(err.value)
+    with pytest.raises(IdentifierError, match=r"^where"):
+        validate_sql_expression(expression, param="where")
+
+
+def test_shape_check_leaves_syntax_to_the_full_parse() -> None:
+    """What only a parser sees passes the shape check; validate_sql_expression refuses it before any SQL."""
+    assert check_sql_expression_shape("a = = 1", param="where") == "a = = 1"
+    with pytest.raises(IdentifierError, match="not a valid Snowflake SQL expression"):
+        validate_sql_expression("a = = 1", param="where")

@@ -465,7 +465,7 @@ def _null_lists_rebuilt(table: Any) -> Any:
     def rebuild(array: Any) -> Any:
         kind = array.type
         mask = array.is_null() if array.null_count else None
-        if pa.types.is_struct(kind):
+        if pa.types.is_struct(kind) and kind.num_fields:  # (a struct without fields keeps its own length)
             children = [rebuild(array.field(i)) for i in range(kind.num_fields)]
             return pa.StructArray.from_arrays(children, fields=list(kind), mask=mask)
         if pa.types.is_list(kind):

@@ -133,6 +133,13 @@ def test_parquet_nested_list_of_nulls(api, tmp_path) -> None:
     assert [r["o"] for r in parquet_rows(manifest)] == [{"a": [None, None]}, {"a": [[1]]}, {"a": [[None, None]]}]
 
 
+def test_parquet_list_of_nulls_beside_an_empty_object(api, tmp_path) -> None:
+    """Found by make fuzz (seed 20261207): rebuilding lists of nulls gave a struct without fields length 0."""
+    records = [{"a b": {}, "a.b": None, '"quoted"': [None, None]}]
+    manifest = extract_parquet(api, tmp_path, records)
+    assert parquet_rows(manifest) == [{"a b": None, "a.b": None, '"quoted"': [None, None]}]
+
+
 def test_parquet_null_object_then_object_in_a_later_block(api, tmp_path) -> None:
     """Arrow's reader types a batch block by block; a field null in a whole block is re-read as one block."""
     records = [{"o": None}, *({"pad": "x" * 1_000_000} for _ in range(8)), {"o": {"k": Num("1")}}]

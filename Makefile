@@ -107,9 +107,12 @@ docs: $(STAMP)  ## build the docs site into site/ (fails on any warning)
 docs-serve: $(STAMP)  ## docs with live reload at http://127.0.0.1:8000
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
-.PHONY: screenshots
+.PHONY: screenshots test-ui
+test-ui: $(STAMP)  ## the browser test of the Airflow UI (tests/ui/; needs chromium: apt-get install chromium)
+	DATAENG_UI_TESTS=1 $(BIN)/pytest tests/ui
+
 screenshots: $(STAMP)  ## refresh the Airflow UI screenshots in docs/images (runs the browser test, tests/ui/)
-	DATAENG_UI_SCREENSHOTS=$(CURDIR)/docs/images $(BIN)/pytest tests/ui
+	DATAENG_UI_TESTS=1 DATAENG_UI_SCREENSHOTS=$(CURDIR)/docs/images $(BIN)/pytest tests/ui
 
 lock: $(UV)  ## re-resolve uv.lock after changing dependencies in pyproject.toml
 	$(UV) lock

@@ -1,6 +1,6 @@
 """Fixtures of the browser test: Chromium, the local runner (stack + Airflow) and one signed-in tab.
 
-Chromium is ``$DATAENG_CHROMIUM``, else Debian's ``/usr/bin/chromium`` (``.ci/run`` installs it on CI);
+Chromium is ``$DATAENG_CHROMIUM``, else Debian's ``/usr/bin/chromium`` (``apt-get install -y chromium``);
 without one the tests skip and say how to get it. Playwright's own browser download is never used.
 
 The runner is what ``dataeng-local airflow`` starts (:class:`LocalStack` + :class:`LocalAirflow`: api-server,
@@ -78,7 +78,7 @@ def chromium() -> str:
             f"${CHROMIUM_ENV}={configured} does not exist: point it at a Chrome or Chromium binary"
             if configured
             else "no Chromium for the browser test: on Debian/Ubuntu `sudo apt-get install -y chromium` "
-            f"(.ci/run does it on CI); elsewhere point {CHROMIUM_ENV} at a Chrome or Chromium binary, e.g. "
+            f"then run make test-ui; elsewhere point {CHROMIUM_ENV} at a Chrome or Chromium binary, e.g. "
             f"{CHROMIUM_ENV}='/Applications/Google Chrome.app/Contents/MacOS/Google Chrome'"
         )
     return path

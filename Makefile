@@ -108,11 +108,11 @@ docs-serve: $(STAMP)  ## docs with live reload at http://127.0.0.1:8000
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 .PHONY: screenshots test-ui
-test-ui: $(STAMP)  ## the browser test of the Airflow UI (tests/ui/; needs chromium: apt-get install chromium)
-	DATAENG_UI_TESTS=1 $(BIN)/pytest tests/ui
+test-ui: $(STAMP)  ## the browser test of the Airflow UI alone (part of make test; needs chromium: apt-get install chromium)
+	$(BIN)/pytest tests/airflow_ui/test_ui.py
 
-screenshots: $(STAMP)  ## refresh the Airflow UI screenshots in docs/images (runs the browser test, tests/ui/)
-	DATAENG_UI_TESTS=1 DATAENG_UI_SCREENSHOTS=$(CURDIR)/docs/images $(BIN)/pytest tests/ui
+screenshots: $(STAMP)  ## refresh the Airflow UI screenshots in docs/images (runs the browser test)
+	DATAENG_UI_SCREENSHOTS=$(CURDIR)/docs/images $(BIN)/pytest tests/airflow_ui/test_ui.py
 
 lock: $(UV)  ## re-resolve uv.lock after changing dependencies in pyproject.toml
 	$(UV) lock

@@ -4,7 +4,7 @@ One runner for the module: health, login, the example DAGs over REST; then the r
 each checked by its state and by the window its extract rendered and landed (the manifest against the
 source's own count): a scheduled run, a manual run without a logical date (the REST API's and the Trigger
 form's default, which failed to render before), the asset-triggered run it queues, a cleared and re-run
-extract. Last, Ctrl-C stops every process the runner started. Kept small for `make test` (two runs of each
+extract. test_ui.py then uses the same runner and ends it with Ctrl-C. Kept small for `make test` (two runs of each
 windowed DAG); manual runs with a logical date, backfills and whole cleared runs of all three DAGs:
 `make airflow-run-types` (tests/airflow_ui/test_run_types.py).
 """
@@ -14,11 +14,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import psutil
 import pytest
 
 from airflow_provider_dataeng.local.airflow import PASSWORD, USERNAME
-from tests.airflow_ui.conftest import ApiError, RunningAirflow, survivors, task_states, wait_for_run, xcom
+from tests.airflow_ui.conftest import ApiError, RunningAirflow, task_states, wait_for_run, xcom
 from tests.airflow_ui.runs import (
     EXAMPLE_DAGS,
     INITIAL,
@@ -242,45 +241,3 @@ def test_no_run_of_the_module_failed(local_airflow: RunningAirflow) -> None:
         f"{dag} {r['dag_run_id']}" for dag in EXAMPLE_DAGS for r in runs(local_airflow, dag, state="failed")
     ]
     assert failed == []
-
-
-# -- stopping --------------------------------------------------------------------------------------------------
-def test_ctrl_c_stops_every_process_it_started(local_airflow: RunningAirflow) -> None:
-    """Components, the stack, the scheduler's LocalExecutor workers and a running task's processes."""
-    run = trigger(local_airflow, "customer_reporting", logical_date=None)
-    snapshot = wait_for_a_running_task(local_airflow, "customer_reporting", run["dag_run_id"])
-    titles = [" ".join(_cmdline(pid)) for pid in snapshot]  # a process may end (or be a zombie) meanwhile
-    assert any("LocalExecutor" in t for t in titles), titles  # the workers the issue found orphaned
-    assert len(snapshot) >= 4 + 3 + 1  # components, stand-ins, at least one worker
-
-    assert local_airflow.stop() == 0
-    output = local_airflow.text()
-    assert "dataeng-local: stopped Airflow (api-server, scheduler, dag-processor, triggerer and " in output
-    assert "dataeng-local: stopped the local stack (snowflake, s3, demo_api)" in output
-    assert survivors(snapshot) == []
-    assert not (local_airflow.dir / "airflow.json").exists()
-
-
-def wait_for_a_running_task(
-    airflow: RunningAirflow, dag_id: str, run_id: str, timeout: float = 300.0
-) -> dict[int, float]:
-    """The runner's processes while a task of the run is running (its supervisor and task process too)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if "running" in task_states(airflow, dag_id, run_id).values():
-            snapshot = airflow.started_processes()
-            titles = [" ".join(_cmdline(pid)) for pid in snapshot]
-            if any(
-                t.startswith(("airflow supervisor", "airflow worker -- ")) and "LocalExecutor" not in t
-                for t in titles
-            ):
-                return snapshot
-        time.sleep(0.2)
-    raise AssertionError(f"no task of {dag_id} {run_id} seen running: {task_states(airflow, dag_id, run_id)}")
-
-
-def _cmdline(pid: int) -> list[str]:
-    try:
-        return psutil.Process(pid).cmdline()
-    except psutil.NoSuchProcess:
-        return []

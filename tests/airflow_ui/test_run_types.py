@@ -23,6 +23,7 @@ import pytest
 
 from tests.airflow_ui.conftest import (
     ApiError,
+    Runners,
     RunningAirflow,
     cli_argv,
     runner_env,
@@ -56,6 +57,12 @@ pytestmark = [
 ]
 WINDOWED = ("customer_data_pipeline", "events_microbatch")
 PERIOD = {"customer_data_pipeline": timedelta(hours=4), "events_microbatch": timedelta(minutes=5)}
+
+
+@pytest.fixture(scope="module")
+def local_airflow(runners: Runners) -> RunningAirflow:
+    """A fresh runner: the run types are counted from the DAGs' first scheduled run."""
+    return runners.get(fresh=True)
 
 
 def check(airflow: RunningAirflow, dag_id: str, run_id: str) -> dict[str, dict[str, Any]]:

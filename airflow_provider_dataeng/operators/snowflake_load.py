@@ -148,14 +148,14 @@ class S3StageLoadOperator(BaseOperator):
                 "abort and skip_file never load part of a file"
             )
         choice("if_no_files", if_no_files, IF_NO_FILES)
-        for name, value in (
+        for name, flag_value in (
             ("create_table", create_table),
             ("force", force),
             ("purge", purge),
             ("metadata_columns", metadata_columns),
             ("emit_assets", emit_assets),
         ):
-            flag(name, value)
+            flag(name, flag_value)
         if ensure_stage is not None:
             _check_ensure_stage(ensure_stage)
 

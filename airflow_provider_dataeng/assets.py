@@ -25,13 +25,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_dataeng.sql.identifiers import ObjectName, parse_object_name
+from airflow_provider_dataeng.validation import template_start
 
 if TYPE_CHECKING:
     from airflow.sdk import Asset, BaseOperator, Context
 
 # Object-storage schemes the Amazon provider's ``s3`` asset URIs stand for (s3a is the same storage).
 _S3_SCHEMES = ("s3", "s3a")
-_TEMPLATE_MARKERS = ("{{", "{%")
 
 
 def snowflake_table_asset(table: str, *, account: str, database: str | None = None) -> Asset:
@@ -65,14 +65,14 @@ def table_asset_from_parts(parts: Sequence[str], *, account: str) -> Asset:
 def s3_prefix_asset(destination: str) -> Asset | None:
     """The Asset of the static part of an S3 folder URL, for an extract's (templated) ``destination``.
 
-    The static part is everything up to the last ``/`` before the first ``{{`` or ``{%``
+    The static part is everything up to the last ``/`` before the first ``{{``, ``{%`` or ``{#``
     (``s3://bucket/raw/users/{{ ds }}/`` -> ``Asset(uri="s3://bucket/raw/users/")``, named by that URI), so
     every run's events land on one asset a DAG can be scheduled on. An untemplated destination is its own
     folder. A connection id in the URL (``s3://aws_default@bucket/...``) is dropped and ``s3a`` is written
     ``s3`` (the Amazon provider's asset scheme). ``None`` when the bucket itself is templated, or for
     storage other than S3.
     """
-    cut = min((i for i in (destination.find(m) for m in _TEMPLATE_MARKERS) if i != -1), default=-1)
+    cut = template_start(destination)
     static = destination if cut == -1 else destination[: destination.rfind("/", 0, cut) + 1]
     scheme, sep, rest = static.partition("://")
     if not sep or scheme.lower() not in _S3_SCHEMES:

@@ -133,6 +133,8 @@ def test_strict_build_writes_every_nav_page(site: Path) -> None:
     expected = [
         "index.md",
         "installation.md",
+        "benchmarks.md",
+        "development.md",
         "reference/api.md",
         *(
             f"how-to/{name}.md"
@@ -371,3 +373,47 @@ def test_assets_page_states_what_snowflake_table_asset_returns() -> None:
     page = (DOCS / "how-to" / "assets.md").read_text()
     assert 'snowflake_table_asset("RAW.EVENTS", account="myorg-myacct", database="DEMO")' in page
     assert f'the Asset named "{asset.name}" with URI "{asset.uri}"' in page
+
+
+# (e) the README: a one-page overview pointing into the docs --------------------------------------------------
+
+README = ROOT / "README.md"
+OPERATOR_GUIDES = {
+    "RestApiExtractOperator": "docs/how-to/rest-api-extract.md",
+    "S3StageLoadOperator": "docs/how-to/s3-stage-load.md",
+    "SnowflakeStreamMergeOperator": "docs/how-to/stream-merge.md",
+    "DbtRunOperator": "docs/how-to/dbt-run.md",
+    "QualityGateOperator": "docs/how-to/quality-gate.md",
+}
+
+
+def test_readme_stays_a_one_page_overview() -> None:
+    lines = README.read_text().splitlines()
+    assert lines[0] == "# airflow-provider-dataeng"
+    assert len(lines) <= 300, f"README.md has {len(lines)} lines: move detail into docs/"
+    text = README.read_text()
+    for command in ("make demo", "make test", "make airflow"):
+        assert f"\n{command} " in text, command  # the set-up commands, in the quick-start block
+
+
+def test_readme_operator_table_links_each_guide() -> None:
+    rows = [line for line in README.read_text().splitlines() if line.startswith("| ") and "Operator`" in line]
+    linked = {}
+    for row in rows:
+        operator = re.search(r"`(\w+Operator)`", row)
+        guide = re.search(r"\]\((docs/how-to/[\w-]+\.md)\)", row)
+        assert operator and guide, row
+        linked[operator[1]] = guide[1]
+    assert linked == OPERATOR_GUIDES
+
+
+def test_readme_links_point_at_existing_files_and_nav_pages() -> None:
+    """Every relative link resolves; every docs page it links is in the site's nav (so it is built strictly)."""
+    nav = (ROOT / "mkdocs.yml").read_text()
+    links = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", README.read_text())
+    relative = [link for link in links if "://" not in link]
+    assert len(relative) >= 10
+    for link in relative:
+        assert (ROOT / link).exists(), link
+        if link.startswith("docs/") and link.endswith(".md"):
+            assert f": {link.removeprefix('docs/')}" in nav, f"{link} is not in mkdocs.yml's nav"

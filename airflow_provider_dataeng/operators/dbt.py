@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
+from airflow_provider_dataeng import validation
+
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
@@ -114,21 +116,22 @@ class DbtRunOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if command not in COMMANDS:
-            raise ValueError(f"command must be one of {sorted(COMMANDS)}, got {command!r}")
+        validation.choice("command", command, COMMANDS)
         if (snowflake_conn_id is None) == (profiles_dir is None):
             raise ValueError(
                 "Give exactly one of snowflake_conn_id (profile generated from the Airflow connection) "
                 "or profiles_dir (a directory with your own profiles.yml)"
             )
-        if execution not in _EXECUTION_MODES:
-            raise ValueError(f"execution must be one of {_EXECUTION_MODES}, got {execution!r}")
+        validation.choice("execution", execution, _EXECUTION_MODES)
+        for name, value in (
+            ("full_refresh", full_refresh),
+            ("fail_on_warning", fail_on_warning),
+            ("emit_assets", emit_assets),
+        ):
+            validation.flag(name, value)
         if full_refresh and command not in _FULL_REFRESH_COMMANDS:
             raise ValueError(f"full_refresh applies to {_FULL_REFRESH_COMMANDS} only, not {command!r}")
-        if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
-            raise ValueError(f"threads must be a positive integer, got {threads!r}")
-        if not isinstance(emit_assets, bool):
-            raise ValueError(f"emit_assets must be True or False, got {emit_assets!r}")
+        validation.positive_int("threads", threads, optional=True)
         if selector is not None and not isinstance(selector, str):
             raise ValueError(f"selector must be a selector name (str), got {selector!r}")
         self.dbt_args = _validate_dbt_args(dbt_args)

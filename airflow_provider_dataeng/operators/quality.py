@@ -27,6 +27,7 @@ from airflow_provider_dataeng.sql.identifiers import (
     parse_object_name,
     validate_sql_expression,
 )
+from airflow_provider_dataeng.validation import choice, is_templated, non_negative_int
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -37,10 +38,6 @@ FAIL_ON = ("error", "warn", "never")
 def _utcnow() -> datetime:
     """The gate's clock (one place, so freshness can be tested against a fixed time)."""
     return datetime.now(timezone.utc)
-
-
-def _templated(value: Any) -> bool:
-    return isinstance(value, str) and ("{{" in value or "{%" in value)
 
 
 class QualityGateOperator(BaseOperator):
@@ -95,10 +92,8 @@ class QualityGateOperator(BaseOperator):
                     f"checks[{i}] is {type(check).__name__}, not a check: build it with "
                     f"airflow_provider_dataeng.quality (e.g. unique('id'))"
                 )
-        if fail_on not in FAIL_ON:
-            raise ValueError(f"fail_on must be one of {FAIL_ON}, got {fail_on!r}")
-        if isinstance(sample_size, bool) or not isinstance(sample_size, int) or sample_size < 0:
-            raise ValueError(f"sample_size must be a non-negative integer, got {sample_size!r}")
+        choice("fail_on", fail_on, FAIL_ON)
+        non_negative_int("sample_size", sample_size)
         self.conn_id = conn_id
         self.table = table
         self.checks = checks
@@ -108,7 +103,7 @@ class QualityGateOperator(BaseOperator):
         self.fail_on = fail_on
         self.sample_size = sample_size
         self.freshness_as_of = freshness_as_of
-        if checks_file is not None and not _templated(checks_file):
+        if checks_file is not None and not is_templated(checks_file):
             self._file_checks: list[Check] | None = load_checks_file(self._resolve(checks_file))
         else:
             self._file_checks = None
@@ -133,15 +128,15 @@ class QualityGateOperator(BaseOperator):
         SQL expressions are parsed with sqlglot only when ``final`` (at execute, before any SQL is sent); at
         construction their shape is checked without it, so parsing the DAG file stays cheap.
         """
-        if final or not _templated(self.table):
+        if final or not is_templated(self.table):
             parse_object_name(self.table, param="table")
         if self.where is not None and final:
             self.where = validate_sql_expression(self.where, param="where")
-        elif self.where is not None and not _templated(self.where):
+        elif self.where is not None and not is_templated(self.where):
             self.where = check_sql_expression_shape(self.where, param="where")
-        if self.results_table is not None and (final or not _templated(self.results_table)):
+        if self.results_table is not None and (final or not is_templated(self.results_table)):
             parse_object_name(self.results_table, param="results_table")
-        if self.freshness_as_of is not None and (final or not _templated(self.freshness_as_of)):
+        if self.freshness_as_of is not None and (final or not is_templated(self.freshness_as_of)):
             _parse_as_of(self.freshness_as_of)
         checks = self._all_checks()
         if final and not checks:

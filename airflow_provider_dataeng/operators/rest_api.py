@@ -21,6 +21,7 @@ from airflow_provider_dataeng.assets import s3_prefix_asset
 from airflow_provider_dataeng.sinks.destination import validate_types
 from airflow_provider_dataeng.sinks.formats import validate_format, validate_level
 from airflow_provider_dataeng.sinks.storage import S3_SCHEMES, check_destination_url
+from airflow_provider_dataeng.validation import choice, flag, is_templated, non_negative_int, positive_int
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -121,8 +122,7 @@ class RestApiExtractOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if not isinstance(emit_assets, bool):
-            raise ValueError(f"emit_assets must be True or False, got {emit_assets!r}")
+        flag("emit_assets", emit_assets)
         if deferrable is None:
             from airflow.configuration import conf
 
@@ -135,26 +135,16 @@ class RestApiExtractOperator(BaseOperator):
             raise ValueError(f"defer_threshold must be non-negative seconds, got {defer_threshold!r}")
         if not isinstance(endpoint, str) or not endpoint:
             raise ValueError("endpoint must be a non-empty path or URL string")
-        if not isinstance(method, str) or method.upper() not in _METHODS:
-            raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
+        choice("method", method.upper() if isinstance(method, str) else method, _METHODS)
         for name, value in (("query_params", query_params), ("headers", headers)):
             if value is not None and not isinstance(value, Mapping):
                 raise ValueError(f"{name} must be a dict, got {type(value).__name__}")
         validate_format(file_format, compression)
         validate_level(compression if file_format == "jsonl" else "", compression_level)
         validate_types(file_format, schema, on_type_conflict)
-        if isinstance(read_ahead, bool) or not isinstance(read_ahead, int) or read_ahead < 0:
-            raise ValueError(f"read_ahead must be a non-negative integer (pages), got {read_ahead!r}")
-        if (
-            isinstance(max_records_per_file, bool)
-            or not isinstance(max_records_per_file, int)
-            or max_records_per_file < 1
-        ):
-            raise ValueError(f"max_records_per_file must be a positive integer, got {max_records_per_file!r}")
-        if max_pages is not None and (
-            isinstance(max_pages, bool) or not isinstance(max_pages, int) or max_pages < 1
-        ):
-            raise ValueError(f"max_pages must be a positive integer or None, got {max_pages!r}")
+        non_negative_int("read_ahead", read_ahead, unit="pages")
+        positive_int("max_records_per_file", max_records_per_file)
+        positive_int("max_pages", max_pages, optional=True)
         if paginator is not None and not all(
             hasattr(paginator, m) for m in ("first_request", "next_request", "body_paths")
         ):
@@ -165,7 +155,7 @@ class RestApiExtractOperator(BaseOperator):
             raise TypeError(f"transform must be a callable taking one record dict, got {transform!r}")
         if not isinstance(destination, str):
             raise ValueError(f"destination must be a URL string, got {destination!r}")
-        if "{{" not in destination and "{%" not in destination:
+        if not is_templated(destination):
             check_destination_url(destination)
         if not progress_interval or progress_interval <= 0:
             raise ValueError(f"progress_interval must be positive seconds, got {progress_interval!r}")

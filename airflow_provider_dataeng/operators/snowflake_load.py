@@ -31,6 +31,7 @@ from airflow_provider_dataeng.links import SnowsightTableLink, push_snowsight_ta
 from airflow_provider_dataeng.sql import copy as copy_sql
 from airflow_provider_dataeng.sql.file_formats import FileFormat, parse_file_format
 from airflow_provider_dataeng.sql.identifiers import ObjectName, parse_object_name
+from airflow_provider_dataeng.validation import choice, flag, is_templated, non_negative_int
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -123,14 +124,13 @@ class S3StageLoadOperator(BaseOperator):
                 "give exactly one of files= (a manifest, paths or URIs) or prefix= (a stage folder)"
             )
         for name, value in (("table", table), ("stage", stage)):
-            if not _templated(value):
+            if not is_templated(value):
                 parse_object_name(value, param=name)
-        if prefix is not None and not _templated(prefix):
+        if prefix is not None and not is_templated(prefix):
             copy_sql.validate_prefix(prefix)
         self.file_format: FileFormat = parse_file_format(file_format)
         self._on_error_sql = copy_sql.on_error_sql(on_error)
-        if load_as not in copy_sql.LOAD_AS:
-            raise ValueError(f"load_as must be one of {', '.join(copy_sql.LOAD_AS)}, got {load_as!r}")
+        choice("load_as", load_as, copy_sql.LOAD_AS)
         _check_format_for_load_as(self.file_format, load_as)
         self.columns = copy_sql.parse_columns(columns) if columns is not None else None
         if columns is not None and (load_as != "columns" or not create_table):
@@ -141,24 +141,21 @@ class S3StageLoadOperator(BaseOperator):
             raise ValueError(
                 "create_table with load_as='columns' and prefix= needs columns= (no file to infer the schema from)"
             )
-        if isinstance(max_error_rows, bool) or not isinstance(max_error_rows, int) or max_error_rows < 0:
-            raise ValueError(f"max_error_rows must be a non-negative integer, got {max_error_rows!r}")
+        non_negative_int("max_error_rows", max_error_rows)
         if max_error_rows and self._on_error_sql in ("ABORT_STATEMENT", "SKIP_FILE"):
             raise ValueError(
                 "max_error_rows only applies with on_error='continue' or 'skip_file_<n>[%]' (partial loads); "
                 "abort and skip_file never load part of a file"
             )
-        if if_no_files not in IF_NO_FILES:
-            raise ValueError(f"if_no_files must be one of {', '.join(IF_NO_FILES)}, got {if_no_files!r}")
-        for flag, flag_value in (
+        choice("if_no_files", if_no_files, IF_NO_FILES)
+        for name, flag_value in (
             ("create_table", create_table),
             ("force", force),
             ("purge", purge),
             ("metadata_columns", metadata_columns),
             ("emit_assets", emit_assets),
         ):
-            if not isinstance(flag_value, bool):
-                raise ValueError(f"{flag} must be True or False, got {flag_value!r}")
+            flag(name, flag_value)
         if ensure_stage is not None:
             _check_ensure_stage(ensure_stage)
 
@@ -490,10 +487,6 @@ def _abbreviate_files(sql: str, keep: int = 3) -> str:
         return sql
     shown = "', '".join(names[:keep]) + "'"
     return f"{sql[:start]}\nFILES = ({shown}, ... {len(names) - keep} more){sql[end + 1 :]}"
-
-
-def _templated(value: Any) -> bool:
-    return isinstance(value, str) and "{{" in value
 
 
 def _check_format_for_load_as(ff: FileFormat, load_as: str) -> None:

@@ -54,6 +54,7 @@ from airflow_provider_dataeng.sql.stream import (
     parse_preflight,
     parse_show_streams,
 )
+from airflow_provider_dataeng.validation import choice, flag, is_templated
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -167,17 +168,21 @@ class SnowflakeStreamMergeOperator(BaseOperator):
         self.if_empty = if_empty
         self.only_newer_by = only_newer_by
         self.emit_assets = emit_assets
-        _check_choice("delete_mode", delete_mode, DELETE_MODES)
-        _check_choice("scd_type", scd_type, SCD_TYPES)
-        _check_choice("schema_evolution", schema_evolution, SCHEMA_EVOLUTION_MODES)
-        _check_choice("if_empty", if_empty, IF_EMPTY_MODES)
-        if not isinstance(emit_assets, bool):
-            raise ValueError(f"emit_assets must be True or False, got {emit_assets!r}")
+        choice("delete_mode", delete_mode, DELETE_MODES)
+        choice("scd_type", scd_type, SCD_TYPES)
+        choice("schema_evolution", schema_evolution, SCHEMA_EVOLUTION_MODES)
+        choice("if_empty", if_empty, IF_EMPTY_MODES)
+        for name, value in (
+            ("append_only", append_only),
+            ("show_initial_rows", show_initial_rows),
+            ("emit_assets", emit_assets),
+        ):
+            flag(name, value)
         if stream is None and source_table is None:
             raise ValueError(
                 "give stream (an existing stream) or source_table (its stream is created if missing)"
             )
-        if not _templated(target_table, stream, source_table, columns, dedupe_order_by, delete_condition):
+        if not is_templated((target_table, stream, source_table, columns, dedupe_order_by, delete_condition)):
             self._options(parse_expressions=False)  # fail at DAG parse time, without importing sqlglot
 
     def _options(self, *, parse_expressions: bool = True) -> _Options:
@@ -478,13 +483,3 @@ def _check_schema(target: ObjectName, missing: Sequence[Any], bookkeeping: Seque
             f"target_table {target} lacks columns {names} (in the stream, or needed by delete_mode): set "
             f"schema_evolution='add_columns' to add them, pass columns=[...] to merge a subset, or ALTER TABLE yourself"
         )
-
-
-def _check_choice(param: str, value: Any, allowed: Sequence[Any]) -> None:
-    if value not in allowed:
-        raise ValueError(f"{param}={value!r}: use one of {', '.join(repr(a) for a in allowed)}")
-
-
-def _templated(*values: Any) -> bool:
-    """True when any argument still holds a Jinja template (validated after rendering instead)."""
-    return any("{{" in repr(v) or "{%" in repr(v) for v in values)

@@ -88,6 +88,8 @@ class PageDecoder:
         self._record_type: Any = msgspec.Raw if raw_records else Any
         self._counter = 0
         root = _Node()
+        # (path, leaf): the leaf is _RECORDS for the records list, else the field's own path (its key in fields)
+        leaves: list[tuple[Path, Any]]
         if records_path is None:
             keyed = [p for p in self.field_paths if not p or not isinstance(p[0], int)]
             if keyed:

@@ -31,6 +31,7 @@ from airflow_provider_dataeng.sinks.formats import (
 from airflow_provider_dataeng.sinks.parquet_batch import ParquetTypeError, RecordTypes, TypeConflict, as_text
 from airflow_provider_dataeng.sinks.parquet_types import parse_schema
 from airflow_provider_dataeng.sinks.storage import open_filesystem
+from airflow_provider_dataeng.validation import choice
 
 MANIFEST_NAME = "_manifest.json"
 STAGING_DIR = "_staging"
@@ -42,8 +43,7 @@ def validate_types(file_format: str, schema: Any, on_type_conflict: str) -> None
     """``schema=`` and ``on_type_conflict=`` describe Parquet columns: checked here, refused for jsonl."""
     from airflow_provider_dataeng.sinks.parquet_batch import ON_TYPE_CONFLICT
 
-    if on_type_conflict not in ON_TYPE_CONFLICT:
-        raise ValueError(f"on_type_conflict must be one of {ON_TYPE_CONFLICT}, got {on_type_conflict!r}")
+    choice("on_type_conflict", on_type_conflict, ON_TYPE_CONFLICT)
     if file_format != "parquet" and (schema is not None or on_type_conflict != "fail"):
         raise ValueError(
             "schema= and on_type_conflict= describe Parquet columns: use them with file_format='parquet' "

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import IO, Any
 
 from airflow_provider_dataeng.sinks.parquet_batch import Origin, RecordTypes
+from airflow_provider_dataeng.validation import choice
 
 FORMATS = ("jsonl", "parquet")
 JSONL_COMPRESSIONS = ("zstd", "gzip", "none")
@@ -24,13 +25,9 @@ _JSONL_SUFFIX = {"zstd": ".jsonl.zst", "gzip": ".jsonl.gz", "none": ".jsonl"}
 
 def validate_format(file_format: str, compression: str) -> None:
     """Raise ``ValueError`` naming the parameter when the format/compression pair is not supported."""
-    if file_format not in FORMATS:
-        raise ValueError(f"file_format must be one of {FORMATS}, got {file_format!r}")
+    choice("file_format", file_format, FORMATS)
     allowed = JSONL_COMPRESSIONS if file_format == "jsonl" else PARQUET_COMPRESSIONS
-    if compression not in allowed:
-        raise ValueError(
-            f"compression for file_format={file_format!r} must be one of {allowed}, got {compression!r}"
-        )
+    choice(f"compression for file_format={file_format!r}", compression, allowed)
 
 
 def validate_level(compression: str, level: int | None) -> None:

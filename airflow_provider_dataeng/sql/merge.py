@@ -159,13 +159,11 @@ def normalize_columns_arg(
 
 def check_expression(text: Any, *, param: str, parse: bool = True) -> str:
     """A user SQL expression, stripped: fully parsed with sqlglot, or (``parse=False``) a cheap shape check."""
-    from airflow_provider_dataeng.sql.identifiers import validate_sql_expression
+    from airflow_provider_dataeng.sql.identifiers import check_sql_expression_shape, validate_sql_expression
 
     if parse:
         return validate_sql_expression(text, param=param)
-    if not isinstance(text, str) or not text.strip():
-        raise MergeConfigError(f"{param} must be a non-empty SQL expression")
-    return text.strip()
+    return check_sql_expression_shape(text, param=param)
 
 
 def source_key_expressions(

@@ -37,7 +37,7 @@ def gate(**kwargs):
         ({"where": "id IN (SELECT id FROM secrets)"}, IdentifierError, "where=.*subqueries"),
         ({"checks": None}, ValueError, "give checks=[...]"),
         ({"checks": [{"unique": "id"}]}, ValueError, "checks[0] is dict, not a check"),
-        ({"fail_on": "always"}, ValueError, "fail_on must be one of ('error', 'warn', 'never'), got 'always'"),
+        ({"fail_on": "always"}, ValueError, "fail_on must be one of error, warn, never, got 'always'"),
         ({"sample_size": -1}, ValueError, "sample_size must be a non-negative integer, got -1"),
         ({"conn_id": ""}, ValueError, "conn_id must name an Airflow SQL connection"),
         ({"checks": [unique("id"), unique("id")]}, ValueError, "several checks are named ['unique(id)']"),

@@ -259,7 +259,7 @@ def test_on_type_conflict_string_makes_the_field_text_in_every_part(tmp_path: Pa
         ({"schema": {"": "string"}}, "schema: field names must be non-empty strings, got ''"),
         ({"schema": {}}, "schema must be a non-empty dict of top-level field name to column type"),
         ({"schema": ["a"]}, "schema must be a non-empty dict"),
-        ({"on_type_conflict": "cast"}, "on_type_conflict must be one of ('fail', 'string'), got 'cast'"),
+        ({"on_type_conflict": "cast"}, "on_type_conflict must be one of fail, string, got 'cast'"),
         ({"schema": {"a": "string"}, "file_format": "jsonl"}, "schema= and on_type_conflict= describe Parquet "
                                                               "columns: use them with file_format='parquet'"),
         ({"on_type_conflict": "string", "file_format": "jsonl"}, "use them with file_format='parquet'"),

@@ -132,8 +132,8 @@ def test_parquet_conflicting_types_fail_clearly(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"file_format": "csv"}, "file_format must be one of ('jsonl', 'parquet'), got 'csv'"),
-        ({"compression": "snappy"}, "compression for file_format='jsonl' must be one of ('zstd', 'gzip', 'none')"),
+        ({"file_format": "csv"}, "file_format must be one of jsonl, parquet, got 'csv'"),
+        ({"compression": "snappy"}, "compression for file_format='jsonl' must be one of zstd, gzip, none, got 'snappy'"),
         ({"max_records_per_file": 0}, "max_records_per_file must be a positive integer, got 0"),
     ],
 )

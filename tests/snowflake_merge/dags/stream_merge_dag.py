@@ -1,5 +1,5 @@
 """Example DAG (run by tests/snowflake_merge/test_merge_in_airflow.py): a VARIANT landing table merged
-into a typed staging table through its stream. The README example is this task."""
+into a typed staging table through its stream."""
 
 from __future__ import annotations
 

@@ -40,7 +40,7 @@ RUN pip install --no-cache-dir --no-deps /opt/dataeng/src
 # Snowflake/S3 hooks, dbt, Celery and its Redis client, the Postgres driver and the local stand-ins must import.
 # `pip check` then lists any version conflict left with other packages of the base image, for review.
 RUN AIRFLOW_HOME=/tmp/airflow-build-check python -c "import airflow_provider_dataeng, \
-airflow_provider_dataeng.local.snowflake, airflow_provider_dataeng.local.demo_api.app, \
+dataeng_local.snowflake, dataeng_local.demo_api.app, \
 airflow.providers.snowflake.hooks.snowflake, airflow.providers.amazon.aws.hooks.s3, \
 airflow.providers.celery, celery, redis, psycopg2, dbt.cli.main, dbt.adapters.snowflake, moto.server, s3fs; \
 print('provider', airflow_provider_dataeng.__version__, 'imports OK')" \

@@ -39,7 +39,7 @@ $(UV): | python
 	$(SELECTED_PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
-$(STAMP): $(UV) uv.lock pyproject.toml
+$(STAMP): $(UV) uv.lock pyproject.toml local-stack/pyproject.toml
 	$(UV) sync --frozen --extra dev
 	touch $(STAMP)
 

@@ -15,7 +15,7 @@ environment :func:`airflow_environment` builds:
 
 ``DIR/airflow.json`` records what was started, so ``dataeng-local down`` from another shell stops it, and
 stopping ends every process the components started: LocalExecutor workers and task processes included
-(:func:`~airflow_provider_dataeng.local.processes.terminate` follows each component's session).
+(:func:`~dataeng_local.processes.terminate` follows each component's session).
 
 The same components, commands and settings run in ``docker-compose.yaml`` (a Celery worker there in place
 of the LocalExecutor): ``tests/test_compose.py`` keeps the two in step.
@@ -37,9 +37,9 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_dataeng.local import processes
-from airflow_provider_dataeng.local.processes import ProcessRecord
-from airflow_provider_dataeng.local.stack import HOST, StackError, port_in_use
+from dataeng_local import processes
+from dataeng_local.processes import ProcessRecord
+from dataeng_local.stack import HOST, StackError, port_in_use
 
 # `airflow <component>` for each, with the flags it gets here. The log servers are skipped: every component
 # shares one log folder on this machine, so the API server reads task logs from disk (no ports 8793/8794).

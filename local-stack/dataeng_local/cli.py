@@ -26,10 +26,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from airflow_provider_dataeng.local import airflow as local_airflow
-from airflow_provider_dataeng.local.demo_api.config import DEFAULT_TOKEN
-from airflow_provider_dataeng.local.s3 import DEFAULT_BUCKET
-from airflow_provider_dataeng.local.stack import DEFAULT_PORTS, SERVICES, LocalStack, StackError, default_dir
+from dataeng_local import airflow as local_airflow
+from dataeng_local.demo_api.config import DEFAULT_TOKEN
+from dataeng_local.s3 import DEFAULT_BUCKET
+from dataeng_local.stack import DEFAULT_PORTS, SERVICES, LocalStack, StackError, default_dir
 
 
 def _services(text: str) -> list[str]:

@@ -1,7 +1,8 @@
 """pytest plugin: a ``local_stack`` fixture, one stack per test session.
 
-Enable with ``pytest -p airflow_provider_dataeng.local.pytest_plugin`` or
-``pytest_plugins = ["airflow_provider_dataeng.local.pytest_plugin"]`` in a root ``conftest.py``.
+Installing dataeng-local registers it (``pytest11`` entry point ``dataeng_local.pytest_plugin``, so an explicit
+``-p dataeng_local.pytest_plugin`` or ``pytest_plugins = [...]`` is harmless); ``-p no:dataeng_local.pytest_plugin``
+turns it off.
 The fixture starts the services on free ports in a temporary directory, sets the ``AIRFLOW_CONN_*``
 variables for the whole session (restored at the end), and stops every process when the session
 ends. Choose services with the ini option ``dataeng_local_services`` or ``$DATAENG_LOCAL_SERVICES``
@@ -15,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from airflow_provider_dataeng.local.stack import SERVICES, LocalStack
+from dataeng_local.stack import SERVICES, LocalStack
 
 SERVICES_ENV = "DATAENG_LOCAL_SERVICES"
 

@@ -1,6 +1,6 @@
 """The S3 stand-in: moto's S3 server on one port, plus buckets created at start.
 
-``python -m airflow_provider_dataeng.local.s3 --host 127.0.0.1 --port 4566 [--bucket dataeng-local ...]``
+``python -m dataeng_local.s3 --host 127.0.0.1 --port 4566 [--bucket dataeng-local ...]``
 serves until SIGTERM/SIGINT. Each ``--bucket`` exists before the server reports ready (so "healthy"
 means ``HEAD /<bucket>`` answers 200); other buckets are created the usual way by clients
 (``S3Hook.create_bucket``, ``s3fs.mkdir``, ``aws s3 mb``). Data lives in memory: a restart starts empty.
@@ -77,7 +77,7 @@ def serve(host: str, port: int, buckets: Sequence[str]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m airflow_provider_dataeng.local.s3",
+        prog="python -m dataeng_local.s3",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -1,6 +1,6 @@
 """The local stack: Snowflake, S3 and demo-API stand-ins as background processes on 127.0.0.1.
 
-``LocalStack`` starts each service with ``python -m airflow_provider_dataeng.local.<service>``, waits
+``LocalStack`` starts each service with ``python -m dataeng_local.<service>``, waits
 for its health check, and records what it started under its directory::
 
     DIR/state.json        ports, pids (with start times), API token, bucket
@@ -28,22 +28,22 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from airflow_provider_dataeng.local import processes
-from airflow_provider_dataeng.local.demo_api.config import DEFAULT_TOKEN
-from airflow_provider_dataeng.local.processes import ProcessRecord
-from airflow_provider_dataeng.local.s3 import ACCESS_KEY, DEFAULT_BUCKET, REGION, SECRET_KEY
+from dataeng_local import processes
+from dataeng_local.demo_api.config import DEFAULT_TOKEN
+from dataeng_local.processes import ProcessRecord
+from dataeng_local.s3 import ACCESS_KEY, DEFAULT_BUCKET, REGION, SECRET_KEY
 
 SERVICES = ("snowflake", "s3", "demo_api")
 MODULES = {
-    "snowflake": "airflow_provider_dataeng.local.snowflake",
-    "s3": "airflow_provider_dataeng.local.s3",
-    "demo_api": "airflow_provider_dataeng.local.demo_api",
+    "snowflake": "dataeng_local.snowflake",
+    "s3": "dataeng_local.s3",
+    "demo_api": "dataeng_local.demo_api",
 }
 DEFAULT_PORTS = {"snowflake": 8085, "s3": 4566, "demo_api": 8086}  # what the CLI uses unless told
 _PORT_FLAGS = {"snowflake": "--snowflake-port", "s3": "--s3-port", "demo_api": "--api-port"}
 DIR_ENV = "DATAENG_LOCAL_DIR"
 HOST = "127.0.0.1"
-_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+_PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # the directory holding dataeng_local
 
 
 class StackError(RuntimeError):

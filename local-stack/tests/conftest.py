@@ -14,7 +14,7 @@ class LocalSnowflake:
     """The running server; ``restart()`` stops it and starts a new one on the same data directory."""
 
     def __init__(self, data_dir: Path, s3_endpoint: str) -> None:
-        from airflow_provider_dataeng.local.snowflake import start_in_thread
+        from dataeng_local.snowflake import start_in_thread
 
         self.data_dir = data_dir
         self.s3_endpoint = s3_endpoint
@@ -37,7 +37,7 @@ class LocalSnowflake:
 def local_s3_endpoint() -> Iterator[str]:
     from moto.server import ThreadedMotoServer
 
-    from airflow_provider_dataeng.local.snowflake.server import free_port
+    from dataeng_local.snowflake.server import free_port
 
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)

@@ -17,16 +17,16 @@ from pathlib import Path
 import psutil
 import pytest
 
-from airflow_provider_dataeng.local import processes
-from airflow_provider_dataeng.local.airflow import (
+from dataeng_local import processes
+from dataeng_local.airflow import (
     AUTH_MANAGER,
     LocalAirflow,
     airflow_environment,
     cpu_count,
     resolve_settings,
 )
-from airflow_provider_dataeng.local.cli import _redacted, main
-from airflow_provider_dataeng.local.stack import StackError
+from dataeng_local.cli import _redacted, main
+from dataeng_local.stack import StackError
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,8 +13,8 @@ import time
 import psutil
 import pytest
 
-from airflow_provider_dataeng.local.cli import main
-from airflow_provider_dataeng.local.stack import LocalStack, StackError
+from dataeng_local.cli import main
+from dataeng_local.stack import LocalStack, StackError
 
 
 def test_env_when_the_stack_is_not_up(tmp_path, capsys):
@@ -57,7 +57,7 @@ def test_down_never_signals_a_process_that_is_not_ours(tmp_path, capsys):
                     "port": 1,
                     "pid": other.pid,
                     "create_time": psutil.Process(other.pid).create_time() - 100,
-                    "module": "airflow_provider_dataeng.local.demo_api",
+                    "module": "dataeng_local.demo_api",
                 }
             }
         }
@@ -105,7 +105,7 @@ def test_pytest_plugin_starts_sets_env_and_stops(tmp_path):
             "pytest",
             "-q",
             "-p",
-            "airflow_provider_dataeng.local.pytest_plugin",
+            "dataeng_local.pytest_plugin",
             "-p",
             "no:cacheprovider",
             "test_uses_stack.py",

@@ -23,7 +23,7 @@ DBT = str(Path(sys.executable).parent / "dbt")
 def _profile_from_env_output(stack_dir: Path) -> dict:
     """Build the dbt profile from what `dataeng-local env --format json` prints for snowflake_default."""
     out = subprocess.run(
-        [sys.executable, "-m", "airflow_provider_dataeng.local.cli", "env", "--format", "json", "--dir", str(stack_dir)],
+        [sys.executable, "-m", "dataeng_local.cli", "env", "--format", "json", "--dir", str(stack_dir)],
         check=True,
         capture_output=True,
         text=True,

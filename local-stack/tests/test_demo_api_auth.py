@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from airflow_provider_dataeng.local.demo_api import Credentials, DemoApiConfig
-from airflow_provider_dataeng.local.demo_api.server import ThreadedServer, serve_in_thread
+from dataeng_local.demo_api import Credentials, DemoApiConfig
+from dataeng_local.demo_api.server import ThreadedServer, serve_in_thread
 
 CREDS = Credentials(
     token="tok-123",

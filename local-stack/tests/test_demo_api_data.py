@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import requests
 
-from airflow_provider_dataeng.local.demo_api import DataShape, DemoApiConfig
-from airflow_provider_dataeng.local.demo_api.arrivals import Arrivals
-from airflow_provider_dataeng.local.demo_api.server import ThreadedServer, serve_in_thread
+from dataeng_local.demo_api import DataShape, DemoApiConfig
+from dataeng_local.demo_api.arrivals import Arrivals
+from dataeng_local.demo_api.server import ThreadedServer, serve_in_thread
 
 AUTH = {"Authorization": "Bearer dataeng-local-token"}
 UPDATED = 430  # customers updated (not created, not deleted) in the two days

@@ -13,8 +13,8 @@ import orjson
 import pytest
 import requests
 
-from airflow_provider_dataeng.local.demo_api import DemoApiConfig
-from airflow_provider_dataeng.local.demo_api.server import ThreadedServer, serve_in_thread
+from dataeng_local.demo_api import DemoApiConfig
+from dataeng_local.demo_api.server import ThreadedServer, serve_in_thread
 
 AS_OF = "2024-01-08T00:00:00Z"
 AUTH = {"Authorization": "Bearer dataeng-local-token"}

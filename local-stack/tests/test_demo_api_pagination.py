@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import requests
 
-from airflow_provider_dataeng.local.demo_api import DataShape, DemoApiConfig
-from airflow_provider_dataeng.local.demo_api.server import ThreadedServer, serve_in_thread
-from airflow_provider_dataeng.local.demo_api.timefmt import parse_iso
-from airflow_provider_dataeng.local.demo_api.views import Dataset
+from dataeng_local.demo_api import DataShape, DemoApiConfig
+from dataeng_local.demo_api.server import ThreadedServer, serve_in_thread
+from dataeng_local.demo_api.timefmt import parse_iso
+from dataeng_local.demo_api.views import Dataset
 
 AS_OF = "2024-01-08T00:00:00Z"
 T = int(parse_iso(AS_OF))

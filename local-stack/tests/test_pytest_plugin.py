@@ -11,7 +11,7 @@ import pytest
 
 pytestmark = pytest.mark.integration
 
-CONFTEST = 'pytest_plugins = ["airflow_provider_dataeng.local.pytest_plugin"]\n'
+CONFTEST = 'pytest_plugins = ["dataeng_local.pytest_plugin"]\n'
 USES = """
 import os
 
@@ -20,15 +20,15 @@ def test_uses(local_stack):
     assert os.environ["AIRFLOW_CONN_DEMO_API"]
 """
 IMPORTS = """
-from airflow_provider_dataeng.local.pytest_plugin import local_stack  # a second session-scoped copy
+from dataeng_local.pytest_plugin import local_stack  # a second session-scoped copy
 
 def test_imports(local_stack):
     pass
 """
 
 
-def run(tmp_path: Path, files: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    for name, text in {"conftest.py": CONFTEST, **files}.items():
+def run(tmp_path: Path, files: dict[str, str], conftest: str = CONFTEST) -> subprocess.CompletedProcess[str]:
+    for name, text in {"conftest.py": conftest, **files}.items():
         (tmp_path / name).write_text(text)
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "dataeng_local_services=demo_api",
@@ -41,6 +41,13 @@ def test_one_stack_serves_every_module(tmp_path: Path) -> None:
     result = run(tmp_path, {"test_a.py": USES, "test_b.py": USES})
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed" in result.stdout
+
+
+def test_installing_the_package_registers_the_plugin(tmp_path: Path) -> None:
+    """The pytest11 entry point alone, no conftest naming the plugin (the explicit one above stays harmless)."""
+    result = run(tmp_path, {"test_a.py": USES}, conftest="")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
 
 
 def test_importing_the_fixture_into_a_module_is_refused(tmp_path: Path) -> None:

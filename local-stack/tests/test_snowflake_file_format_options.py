@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import snowflake.connector.errors
 
-from airflow_provider_dataeng.local.snowflake.formats import FileFormat
+from dataeng_local.snowflake.formats import FileFormat
 
 
 @pytest.mark.parametrize("value", [True, "TRUE", False])

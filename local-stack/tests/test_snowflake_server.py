@@ -102,12 +102,12 @@ def test_data_stages_streams_and_load_metadata_survive_a_restart(local_snowflake
 
 
 def test_command_line_runs_until_sigterm(tmp_path: Path) -> None:
-    from airflow_provider_dataeng.local.snowflake.server import free_port
+    from dataeng_local.snowflake.server import free_port
 
     port = free_port()
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "airflow_provider_dataeng.local.snowflake", "--host", "127.0.0.1", "--port", str(port),
+        [sys.executable, "-m", "dataeng_local.snowflake", "--host", "127.0.0.1", "--port", str(port),
          "--data-dir", str(tmp_path / "sf"), "--log-level", "warning"],
         env=env,
         stdout=subprocess.PIPE,

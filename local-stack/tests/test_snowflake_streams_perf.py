@@ -218,7 +218,7 @@ def test_columns_added_to_the_table_follow_into_the_stream(sf: Any) -> None:
 
 
 def test_snapshot_from_an_older_server_is_migrated(sf: Any, local_snowflake: Any) -> None:
-    from airflow_provider_dataeng.local.snowflake.streams import StreamRegistry
+    from dataeng_local.snowflake.streams import StreamRegistry
 
     sf("CREATE OR REPLACE TABLE mig_t (id INT, v VARCHAR)")
     sf("INSERT INTO mig_t VALUES (1, 'a'), (2, 'b')")

@@ -89,7 +89,7 @@ def test_conversion_wrapper_marks_nulls_on_the_struct() -> None:
     import fakesnow.arrow as fs_arrow
     import pyarrow as pa
 
-    from airflow_provider_dataeng.local.snowflake import arrow_nulls
+    from dataeng_local.snowflake import arrow_nulls
 
     arrow_nulls.install()
     arrow_nulls.install()  # idempotent: wraps once

@@ -20,9 +20,9 @@ import psutil
 import pytest
 import requests
 
-from airflow_provider_dataeng.local.stack import SERVICES, LocalStack, free_port
+from dataeng_local.stack import SERVICES, LocalStack, free_port
 
-HAS_SNOWFLAKE = find_spec("airflow_provider_dataeng.local.snowflake") is not None
+HAS_SNOWFLAKE = find_spec("dataeng_local.snowflake") is not None
 needs_snowflake = pytest.mark.skipif(
     not HAS_SNOWFLAKE, reason="the Snowflake stand-in module is not in this tree yet"
 )
@@ -32,7 +32,7 @@ STARTED = SERVICES if HAS_SNOWFLAKE else ("s3", "demo_api")
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run the installed ``dataeng-local`` script (or the module when no script is installed)."""
     script = Path(sys.executable).with_name("dataeng-local")
-    argv = [str(script)] if script.exists() else [sys.executable, "-m", "airflow_provider_dataeng.local.cli"]
+    argv = [str(script)] if script.exists() else [sys.executable, "-m", "dataeng_local.cli"]
     return subprocess.run([*argv, *args], capture_output=True, text=True, timeout=120, cwd=cwd)
 
 
@@ -150,7 +150,7 @@ def test_status_reports_our_live_processes(stack):
     assert [s.name for s in statuses] == list(stack.services)
     for s in statuses:
         assert s.running and s.healthy
-        assert "airflow_provider_dataeng.local." in " ".join(psutil.Process(s.pid).cmdline())
+        assert "dataeng_local." in " ".join(psutil.Process(s.pid).cmdline())
 
 
 def test_s3hook_round_trip_through_aws_default(stack):

@@ -25,8 +25,8 @@ from typing import Any
 import psutil
 import pytest
 
-from airflow_provider_dataeng.local.airflow import HEALTH_PATH, PASSWORD, USERNAME
-from airflow_provider_dataeng.local.stack import free_port
+from dataeng_local.airflow import HEALTH_PATH, PASSWORD, USERNAME
+from dataeng_local.stack import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT = 600.0  # the runner's own limit is 300 s for Airflow; the stack and a migration come first
@@ -149,7 +149,7 @@ def cli_argv(*args: str) -> list[str]:
     """``dataeng-local ARGS`` from this venv."""
     script = Path(sys.executable).with_name("dataeng-local")
     command = (
-        [str(script)] if script.exists() else [sys.executable, "-m", "airflow_provider_dataeng.local.cli"]
+        [str(script)] if script.exists() else [sys.executable, "-m", "dataeng_local.cli"]
     )
     return [*command, *args]
 

@@ -17,7 +17,7 @@ from typing import Any
 import psutil
 import pytest
 
-from airflow_provider_dataeng.local.airflow import PASSWORD, USERNAME
+from dataeng_local.airflow import PASSWORD, USERNAME
 from tests.airflow_ui.conftest import ApiError, RunningAirflow, survivors, task_states, wait_for_run, xcom
 from tests.airflow_ui.runs import (
     EXAMPLE_DAGS,

@@ -25,14 +25,14 @@ import psutil
 import pytest
 import requests
 
-from airflow_provider_dataeng.local.airflow import (
+from dataeng_local.airflow import (
     DEMO_API_CLOCK,
     PASSWORD,
     USERNAME,
     LocalAirflow,
     resolve_settings,
 )
-from airflow_provider_dataeng.local.stack import LocalStack, free_port
+from dataeng_local.stack import LocalStack, free_port
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page

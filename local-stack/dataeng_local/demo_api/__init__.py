@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_dataeng.local.demo_api.config import Credentials, DataShape, DemoApiConfig
+from dataeng_local.demo_api.config import Credentials, DataShape, DemoApiConfig
 
 if TYPE_CHECKING:
-    from airflow_provider_dataeng.local.demo_api.app import create_app
+    from dataeng_local.demo_api.app import create_app
 
 __all__ = ["Credentials", "DataShape", "DemoApiConfig", "create_app"]
 
 
 def __getattr__(name: str) -> Any:
     if name == "create_app":
-        from airflow_provider_dataeng.local.demo_api.app import create_app
+        from dataeng_local.demo_api.app import create_app
 
         return create_app
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

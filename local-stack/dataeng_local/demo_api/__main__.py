@@ -1,4 +1,4 @@
-"""``python -m airflow_provider_dataeng.local.demo_api``: serve the demo API until SIGTERM/SIGINT."""
+"""``python -m dataeng_local.demo_api``: serve the demo API until SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ import argparse
 import logging
 from collections.abc import Sequence
 
-from airflow_provider_dataeng.local.demo_api.config import (
+from dataeng_local.demo_api.config import (
     DEFAULT_EPOCH,
     Credentials,
     DataShape,
     DemoApiConfig,
     wall_clock_epoch,
 )
-from airflow_provider_dataeng.local.demo_api.timefmt import parse_iso
+from dataeng_local.demo_api.timefmt import parse_iso
 
 
 def _timestamp(text: str) -> int:
@@ -21,7 +21,7 @@ def _timestamp(text: str) -> int:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m airflow_provider_dataeng.local.demo_api", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m dataeng_local.demo_api", description=__doc__)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8086)
     p.add_argument("--seed", type=int, default=42)
@@ -83,7 +83,7 @@ def config_from_args(args: argparse.Namespace) -> DemoApiConfig:
 def main(argv: Sequence[str] | None = None) -> None:
     import uvicorn
 
-    from airflow_provider_dataeng.local.demo_api.app import create_app
+    from dataeng_local.demo_api.app import create_app
 
     args = parse_args(argv)
     app = create_app(config_from_args(args))

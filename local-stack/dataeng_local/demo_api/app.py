@@ -14,14 +14,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from airflow_provider_dataeng.local.demo_api import graphql, responses
-from airflow_provider_dataeng.local.demo_api.auth import MODES, Authenticator
-from airflow_provider_dataeng.local.demo_api.cache import ByteLRU
-from airflow_provider_dataeng.local.demo_api.clock import SimClock
-from airflow_provider_dataeng.local.demo_api.config import DemoApiConfig
-from airflow_provider_dataeng.local.demo_api.faults import STATUS_FAULTS, FaultBook, FaultSpec, parse_fault
-from airflow_provider_dataeng.local.demo_api.graphql_resolve import Connection, GraphQLError
-from airflow_provider_dataeng.local.demo_api.paging import (
+from dataeng_local.demo_api import graphql, responses
+from dataeng_local.demo_api.auth import MODES, Authenticator
+from dataeng_local.demo_api.cache import ByteLRU
+from dataeng_local.demo_api.clock import SimClock
+from dataeng_local.demo_api.config import DemoApiConfig
+from dataeng_local.demo_api.faults import STATUS_FAULTS, FaultBook, FaultSpec, parse_fault
+from dataeng_local.demo_api.graphql_resolve import Connection, GraphQLError
+from dataeng_local.demo_api.paging import (
     NORMAL,
     BadRequest,
     Mutation,
@@ -29,9 +29,9 @@ from airflow_provider_dataeng.local.demo_api.paging import (
     parse_page_request,
     start_position,
 )
-from airflow_provider_dataeng.local.demo_api.selection import select
-from airflow_provider_dataeng.local.demo_api.timefmt import parse_iso, to_iso
-from airflow_provider_dataeng.local.demo_api.views import RESOURCES, Dataset
+from dataeng_local.demo_api.selection import select
+from dataeng_local.demo_api.timefmt import parse_iso, to_iso
+from dataeng_local.demo_api.views import RESOURCES, Dataset
 
 _NORMAL = NORMAL
 

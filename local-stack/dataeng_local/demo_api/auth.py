@@ -22,7 +22,7 @@ from collections.abc import Mapping
 
 from starlette.responses import JSONResponse
 
-from airflow_provider_dataeng.local.demo_api.config import Credentials
+from dataeng_local.demo_api.config import Credentials
 
 MODES = {"": "bearer", "/apikey": "api_key", "/basic": "basic", "/oauth": "oauth"}
 

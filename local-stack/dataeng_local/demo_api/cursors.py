@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 
-from airflow_provider_dataeng.local.demo_api.views import Key
+from dataeng_local.demo_api.views import Key
 
 
 class CursorError(ValueError):

@@ -26,9 +26,9 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from airflow_provider_dataeng.local.demo_api.paging import BadRequest, Mutation
-from airflow_provider_dataeng.local.demo_api.rand import mix
-from airflow_provider_dataeng.local.demo_api.timefmt import http_date
+from dataeng_local.demo_api.paging import BadRequest, Mutation
+from dataeng_local.demo_api.rand import mix
+from dataeng_local.demo_api.timefmt import http_date
 
 STATUS_FAULTS = ("429", "500", "502", "503", "504")
 BODY_FAULTS = ("html", "not_json", "truncate")

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_dataeng.local.demo_api import cursors
-from airflow_provider_dataeng.local.demo_api.graphql import Field
-from airflow_provider_dataeng.local.demo_api.models import Bulk, Customers, Events, Orders
-from airflow_provider_dataeng.local.demo_api.paging import BadRequest, Mutation
-from airflow_provider_dataeng.local.demo_api.selection import Selection, select
-from airflow_provider_dataeng.local.demo_api.views import Dataset, View
+from dataeng_local.demo_api import cursors
+from dataeng_local.demo_api.graphql import Field
+from dataeng_local.demo_api.models import Bulk, Customers, Events, Orders
+from dataeng_local.demo_api.paging import BadRequest, Mutation
+from dataeng_local.demo_api.selection import Selection, select
+from dataeng_local.demo_api.views import Dataset, View
 
 GRAPHQL_NAMES = {
     "as_of": "asOf",

@@ -13,11 +13,11 @@ from typing import Any
 
 import orjson
 
-from airflow_provider_dataeng.local.demo_api import vocab
-from airflow_provider_dataeng.local.demo_api.arrivals import Arrivals
-from airflow_provider_dataeng.local.demo_api.config import DAY, DataShape
-from airflow_provider_dataeng.local.demo_api.rand import mix
-from airflow_provider_dataeng.local.demo_api.timefmt import to_iso
+from dataeng_local.demo_api import vocab
+from dataeng_local.demo_api.arrivals import Arrivals
+from dataeng_local.demo_api.config import DAY, DataShape
+from dataeng_local.demo_api.rand import mix
+from dataeng_local.demo_api.timefmt import to_iso
 
 HISTORY = 14 * DAY  # initial records are spread over the two weeks before the epoch
 _CACHED = 1 << 18  # per-record facts that do not depend on time are computed once (bounded)

@@ -18,8 +18,8 @@ from typing import Any
 
 import orjson
 
-from airflow_provider_dataeng.local.demo_api import cursors
-from airflow_provider_dataeng.local.demo_api.views import View
+from dataeng_local.demo_api import cursors
+from dataeng_local.demo_api.views import View
 
 STYLES = ("page", "offset", "cursor", "link", "next_url")
 CURSOR_STYLES = ("cursor", "link", "next_url")

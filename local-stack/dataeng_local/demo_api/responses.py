@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from airflow_provider_dataeng.local.demo_api.faults import FaultSpec, rate_limit_headers
+from dataeng_local.demo_api.faults import FaultSpec, rate_limit_headers
 
 _GATEWAY_PAGE = (
     "<!DOCTYPE html><html><head><title>{status} {reason}</title></head><body><center><h1>{status} {reason}"

@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_dataeng.local.demo_api.paging import BadRequest
-from airflow_provider_dataeng.local.demo_api.timefmt import parse_iso, parse_iso_ceil
-from airflow_provider_dataeng.local.demo_api.views import RESOURCES, Window
+from dataeng_local.demo_api.paging import BadRequest
+from dataeng_local.demo_api.timefmt import parse_iso, parse_iso_ceil
+from dataeng_local.demo_api.views import RESOURCES, Window
 
 MAX_BULK_RECORDS = 1_000_000_000
 

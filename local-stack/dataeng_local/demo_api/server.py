@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from airflow_provider_dataeng.local.demo_api.config import DemoApiConfig
+from dataeng_local.demo_api.config import DemoApiConfig
 
 
 @dataclass
@@ -35,7 +35,7 @@ def serve_in_thread(
     """Run the app with uvicorn in a daemon thread until the ``with`` block ends."""
     import uvicorn
 
-    from airflow_provider_dataeng.local.demo_api.app import create_app
+    from dataeng_local.demo_api.app import create_app
 
     cfg = config or DemoApiConfig()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

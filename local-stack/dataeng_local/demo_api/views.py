@@ -14,8 +14,8 @@ from typing import Any, NamedTuple, Protocol
 
 import orjson
 
-from airflow_provider_dataeng.local.demo_api.config import DataShape
-from airflow_provider_dataeng.local.demo_api.models import Bulk, Customers, Events, Orders
+from dataeng_local.demo_api.config import DataShape
+from dataeng_local.demo_api.models import Bulk, Customers, Events, Orders
 
 Key = tuple[int, int]  # (time, id)
 RESOURCES = ("customers", "orders", "events", "bulk")

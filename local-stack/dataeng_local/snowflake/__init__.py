@@ -4,7 +4,7 @@ Never imported by the provider's production code; it only serves SQL to ``snowfl
 
 Contract
 --------
-- ``python -m airflow_provider_dataeng.local.snowflake --host 127.0.0.1 --port PORT --data-dir DIR
+- ``python -m dataeng_local.snowflake --host 127.0.0.1 --port PORT --data-dir DIR
   [--s3-endpoint http://127.0.0.1:S3PORT] [--log-level info]`` serves in the foreground and exits 0 on
   SIGTERM/SIGINT. Defaults come from ``DATAENG_LOCAL_SNOWFLAKE_HOST``, ``DATAENG_LOCAL_SNOWFLAKE_PORT``
   (8085), ``DATAENG_LOCAL_SNOWFLAKE_DATA_DIR`` (``.local/snowflake``) and ``DATAENG_LOCAL_S3_ENDPOINT``.
@@ -195,7 +195,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from airflow_provider_dataeng.local.snowflake.server import RunningServer
+    from dataeng_local.snowflake.server import RunningServer
 
 __all__ = ["HEALTH_PATH", "serve", "start_in_thread"]
 
@@ -206,13 +206,13 @@ def serve(
     host: str, port: int, data_dir: str, s3_endpoint: str | None = None, log_level: str = "info"
 ) -> None:
     """Run the server in the foreground until SIGINT/SIGTERM."""
-    from airflow_provider_dataeng.local.snowflake.server import serve as _serve
+    from dataeng_local.snowflake.server import serve as _serve
 
     _serve(host, port, data_dir, s3_endpoint=s3_endpoint, log_level=log_level)
 
 
 def start_in_thread(**kwargs: Any) -> RunningServer:
     """Start the server in a background thread; the handle has ``.stop()`` and ``.connect_kwargs()``."""
-    from airflow_provider_dataeng.local.snowflake.server import start_in_thread as _start
+    from dataeng_local.snowflake.server import start_in_thread as _start
 
     return _start(**kwargs)

@@ -1,16 +1,16 @@
-"""``python -m airflow_provider_dataeng.local.snowflake --host 127.0.0.1 --port PORT --data-dir DIR``."""
+"""``python -m dataeng_local.snowflake --host 127.0.0.1 --port PORT --data-dir DIR``."""
 
 from __future__ import annotations
 
 import argparse
 import os
 
-from airflow_provider_dataeng.local.snowflake.server import HEALTH_PATH, serve
+from dataeng_local.snowflake.server import HEALTH_PATH, serve
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m airflow_provider_dataeng.local.snowflake",
+        prog="python -m dataeng_local.snowflake",
         description=f"Local Snowflake stand-in (fakesnow + extensions). Health check: GET {HEALTH_PATH}.",
     )
     parser.add_argument("--host", default=os.environ.get("DATAENG_LOCAL_SNOWFLAKE_HOST", "127.0.0.1"))

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
-from airflow_provider_dataeng.local.snowflake._sql import programming_error
+from dataeng_local.snowflake._sql import programming_error
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection

@@ -24,21 +24,21 @@ from fakesnow.transforms.file_format import lookup_file_format
 from fakesnow.transforms.options import parse_options
 from sqlglot import exp
 
-from airflow_provider_dataeng.local.snowflake import copy_errors, copy_insert, stage_files
-from airflow_provider_dataeng.local.snowflake._sql import programming_error, set_result
-from airflow_provider_dataeng.local.snowflake.copy_errors import FileOutcome, OnError
-from airflow_provider_dataeng.local.snowflake.formats import (
+from dataeng_local.snowflake import copy_errors, copy_insert, stage_files
+from dataeng_local.snowflake._sql import programming_error, set_result
+from dataeng_local.snowflake.copy_errors import FileOutcome, OnError
+from dataeng_local.snowflake.formats import (
     CsvTarget,
     FileFormat,
     ParsedFile,
     RowError,
     parse,
 )
-from airflow_provider_dataeng.local.snowflake.storage import StagedFile, content_key
-from airflow_provider_dataeng.local.snowflake.transactions import statement_transaction
+from dataeng_local.snowflake.storage import StagedFile, content_key
+from dataeng_local.snowflake.transactions import statement_transaction
 
 if TYPE_CHECKING:
-    from airflow_provider_dataeng.local.snowflake.cursor import LocalCursor
+    from dataeng_local.snowflake.cursor import LocalCursor
 
 RESULT_COLUMNS = (
     "file",

@@ -30,11 +30,11 @@ from fakesnow.cursor import FakeSnowflakeCursor
 from fakesnow.dialect import parse_one
 from sqlglot import exp
 
-from airflow_provider_dataeng.local.snowflake._sql import programming_error, quote
-from airflow_provider_dataeng.local.snowflake.formats import RowError
+from dataeng_local.snowflake._sql import programming_error, quote
+from dataeng_local.snowflake.formats import RowError
 
 if TYPE_CHECKING:
-    from airflow_provider_dataeng.local.snowflake.cursor import LocalCursor
+    from dataeng_local.snowflake.cursor import LocalCursor
 
 LOADED, PARTIALLY_LOADED, LOAD_FAILED = "LOADED", "PARTIALLY_LOADED", "LOAD_FAILED"
 # LOAD_HISTORY's STATUS values as documented ("LOADED, LOAD FAILED, or PARTIALLY LOADED")

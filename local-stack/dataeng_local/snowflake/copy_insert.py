@@ -17,14 +17,14 @@ import pyarrow as pa
 from fakesnow.cursor import FakeSnowflakeCursor
 from sqlglot import exp
 
-from airflow_provider_dataeng.local.snowflake._sql import programming_error
-from airflow_provider_dataeng.local.snowflake.formats import FileFormat, ParsedFile
-from airflow_provider_dataeng.local.snowflake.storage import StagedFile
-from airflow_provider_dataeng.local.snowflake.variant import variant_json
+from dataeng_local.snowflake._sql import programming_error
+from dataeng_local.snowflake.formats import FileFormat, ParsedFile
+from dataeng_local.snowflake.storage import StagedFile
+from dataeng_local.snowflake.variant import variant_json
 
 if TYPE_CHECKING:
-    from airflow_provider_dataeng.local.snowflake.copy import CopyPlan
-    from airflow_provider_dataeng.local.snowflake.cursor import LocalCursor
+    from dataeng_local.snowflake.copy import CopyPlan
+    from dataeng_local.snowflake.cursor import LocalCursor
 
 SOURCE_VIEW = "_fs_copy_src"
 METADATA_COLUMNS = {

@@ -21,22 +21,22 @@ from fakesnow.dialect import parse_one
 from snowflake.connector.cursor import SnowflakeCursor
 from sqlglot import exp
 
-from airflow_provider_dataeng.local.snowflake import catalog as catalog_mod
-from airflow_provider_dataeng.local.snowflake import copy as copy_mod
-from airflow_provider_dataeng.local.snowflake import merge as merge_mod
-from airflow_provider_dataeng.local.snowflake import stage_files as stage_files_mod
-from airflow_provider_dataeng.local.snowflake import streams as streams_mod
-from airflow_provider_dataeng.local.snowflake._sql import (
+from dataeng_local.snowflake import catalog as catalog_mod
+from dataeng_local.snowflake import copy as copy_mod
+from dataeng_local.snowflake import merge as merge_mod
+from dataeng_local.snowflake import stage_files as stage_files_mod
+from dataeng_local.snowflake import streams as streams_mod
+from dataeng_local.snowflake._sql import (
     programming_error,
     set_result,
     strip_leading_comments,
 )
-from airflow_provider_dataeng.local.snowflake.transactions import in_transaction, statement_transaction
+from dataeng_local.snowflake.transactions import in_transaction, statement_transaction
 
 if TYPE_CHECKING:
-    from airflow_provider_dataeng.local.snowflake.catalog import CatalogStore
-    from airflow_provider_dataeng.local.snowflake.storage import Storage
-    from airflow_provider_dataeng.local.snowflake.streams import Stream, StreamRegistry
+    from dataeng_local.snowflake.catalog import CatalogStore
+    from dataeng_local.snowflake.storage import Storage
+    from dataeng_local.snowflake.streams import Stream, StreamRegistry
 
 logger = logging.getLogger(__name__)
 

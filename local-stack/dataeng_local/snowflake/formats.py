@@ -13,8 +13,8 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-from airflow_provider_dataeng.local.snowflake import json_text
-from airflow_provider_dataeng.local.snowflake._sql import programming_error
+from dataeng_local.snowflake import json_text
+from dataeng_local.snowflake._sql import programming_error
 
 
 @dataclass

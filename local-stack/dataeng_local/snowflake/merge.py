@@ -18,11 +18,11 @@ import duckdb
 from fakesnow.transforms.merge import operations
 from sqlglot import exp
 
-from airflow_provider_dataeng.local.snowflake._sql import programming_error, set_result_sql
-from airflow_provider_dataeng.local.snowflake.transactions import statement_transaction
+from dataeng_local.snowflake._sql import programming_error, set_result_sql
+from dataeng_local.snowflake.transactions import statement_transaction
 
 if TYPE_CHECKING:
-    from airflow_provider_dataeng.local.snowflake.cursor import LocalCursor
+    from dataeng_local.snowflake.cursor import LocalCursor
 
 
 def supported(expression: exp.Expr) -> bool:

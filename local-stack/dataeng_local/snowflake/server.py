@@ -23,12 +23,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from airflow_provider_dataeng.local.snowflake import arrow_nulls
-from airflow_provider_dataeng.local.snowflake._sql import strip_leading_comments
-from airflow_provider_dataeng.local.snowflake.catalog import CatalogStore
-from airflow_provider_dataeng.local.snowflake.cursor import Extensions, LocalConnection
-from airflow_provider_dataeng.local.snowflake.storage import Storage
-from airflow_provider_dataeng.local.snowflake.streams import DESCRIBE_RE, StreamRegistry
+from dataeng_local.snowflake import arrow_nulls
+from dataeng_local.snowflake._sql import strip_leading_comments
+from dataeng_local.snowflake.catalog import CatalogStore
+from dataeng_local.snowflake.cursor import Extensions, LocalConnection
+from dataeng_local.snowflake.storage import Storage
+from dataeng_local.snowflake.streams import DESCRIBE_RE, StreamRegistry
 
 # fakesnow's package attribute ``server`` is a function until the submodule is imported, then the
 # module: always go through sys.modules.
@@ -45,7 +45,7 @@ def _remove_if_empty(path: str) -> None:
 
 # importing fakesnow creates an empty /tmp/fakesnow_bucket_* directory; we keep stages under the data dir
 atexit.register(_remove_if_empty, fs_stage.LOCAL_BUCKET_PATH)
-logger = logging.getLogger("airflow_provider_dataeng.local.snowflake")
+logger = logging.getLogger("dataeng_local.snowflake")
 
 
 class LocalFakeSnow(FakeSnow):

@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any
 import sqlglot
 from fakesnow.transforms import stage as fs_stage
 
-from airflow_provider_dataeng.local.snowflake._sql import programming_error
-from airflow_provider_dataeng.local.snowflake.storage import StagedFile
+from dataeng_local.snowflake._sql import programming_error
+from dataeng_local.snowflake.storage import StagedFile
 
 if TYPE_CHECKING:
-    from airflow_provider_dataeng.local.snowflake.cursor import LocalCursor
+    from dataeng_local.snowflake.cursor import LocalCursor
 
 COMMAND_RE = re.compile(
     r"^(?P<cmd>LIST|LS|REMOVE|RM)\s+(?P<location>'(?:[^'\\]|''|\\.)*'|@\S+)"

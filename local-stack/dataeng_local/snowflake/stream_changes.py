@@ -26,12 +26,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from airflow_provider_dataeng.local.snowflake._sql import literal, quote
+from dataeng_local.snowflake._sql import literal, quote
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection
 
-    from airflow_provider_dataeng.local.snowflake.streams import Stream
+    from dataeng_local.snowflake.streams import Stream
 
 HIDDEN_SCHEMA = "_fs_information_schema"
 RID = "__FS_RID"

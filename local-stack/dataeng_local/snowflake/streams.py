@@ -37,9 +37,9 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 from sqlglot import exp
 
-from airflow_provider_dataeng.local.snowflake import stream_changes
-from airflow_provider_dataeng.local.snowflake._sql import duckdb_errors, normalise, programming_error, quote
-from airflow_provider_dataeng.local.snowflake.stream_changes import HIDDEN_SCHEMA, LOCAL_ROWIDS, RID
+from dataeng_local.snowflake import stream_changes
+from dataeng_local.snowflake._sql import duckdb_errors, normalise, programming_error, quote
+from dataeng_local.snowflake.stream_changes import HIDDEN_SCHEMA, LOCAL_ROWIDS, RID
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection

@@ -65,7 +65,7 @@ LOWEST_EXTRAS := --extra dbt --extra parquet --extra local --extra test
 # golden tests add minutes and no version coverage: sqlglot is pinned by fakesnow either way).
 LOWEST_TESTS := -m "not integration and not slow" tests/test_package.py tests/test_provider_info.py \
 	tests/test_assets.py tests/test_dag_integrity.py tests/assets/test_customer_reporting.py tests/hooks \
-	tests/quality tests/rest_api tests/dbt tests/local/test_cli.py tests/lineage/test_links.py \
+	tests/quality tests/rest_api tests/dbt local-stack/tests/test_cli.py tests/lineage/test_links.py \
 	tests/snowflake_load/test_operator_args.py tests/snowflake_load/test_operator_statements.py \
 	tests/snowflake_merge/test_operator_args.py tests/snowflake_merge/test_operator_flow.py
 # Every uv command names its interpreter: UV_PYTHON (exported above) would point `uv pip` at the base Python.
@@ -76,6 +76,8 @@ test-lowest: $(UV)  ## unit tests and one example DAG (local stack) on the lowes
 	rm -f $(LOWEST)/requirements.txt  # uv pip compile would prefer the versions an old output pins
 	$(UV) pip compile --quiet --no-config pyproject.toml $(LOWEST_EXTRAS) --resolution lowest-direct \
 		-c $(LOWEST)/constraints.txt --python $(LOWEST)/bin/python -o $(LOWEST)/requirements.txt
+	@# the workspace member local-stack/ (dataeng-local, which the local extra names) is in the requirements as
+	@# `-e file://.../local-stack`, its own dependencies resolved lowest-direct too
 	$(UV) pip sync --quiet --python $(LOWEST)/bin/python $(LOWEST)/requirements.txt
 	$(UV) pip install --quiet --python $(LOWEST)/bin/python --no-deps -e .
 	$(LOWEST)/bin/python -m pytest $(LOWEST_TESTS) -q
@@ -97,9 +99,9 @@ bench: $(UV)  ## benchmarks side by side with peers; prints a table
 	$(BIN)/python benchmarks/run.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check airflow_provider_dataeng tests dags benchmarks
-	$(BIN)/ruff format --check airflow_provider_dataeng
-	$(BIN)/mypy airflow_provider_dataeng
+	$(BIN)/ruff check airflow_provider_dataeng local-stack tests dags benchmarks
+	$(BIN)/ruff format --check airflow_provider_dataeng local-stack/dataeng_local
+	$(BIN)/mypy airflow_provider_dataeng local-stack/dataeng_local
 
 docs: $(STAMP)  ## build the docs site into site/ (fails on any warning)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict

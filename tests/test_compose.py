@@ -358,11 +358,13 @@ def test_dockerfile_builds_from_the_airflow_and_python_versions_of_the_lock() ->
 def test_dockerfile_installs_the_locked_dbt_and_local_extras() -> None:
     lines = dockerfile_lines()
     export = next(line for line in lines if " export " in line)
-    for flag in ("--frozen", "--no-dev", "--extra dbt", "--extra local", "--no-emit-project"):
+    for flag in ("--frozen", "--no-dev", "--extra dbt", "--extra local", "--no-emit-project", "--no-emit-workspace"):
         assert flag in export
     install = next(line for line in lines if "-r /opt/dataeng/requirements.txt" in line)
     assert "--no-deps" in install and "--require-hashes" in install
-    assert "RUN pip install --no-cache-dir --no-deps /opt/dataeng/src" in lines
+    # the provider and the workspace member dataeng-local (local-stack/), from their sources
+    assert "RUN pip install --no-cache-dir --no-deps /opt/dataeng/src /opt/dataeng/src/local-stack" in lines
+    assert "COPY local-stack/pyproject.toml /tmp/lock/local-stack/" in lines  # uv reads the workspace's members
 
 
 def test_dockerfile_uv_is_the_makefile_uv() -> None:

@@ -37,7 +37,11 @@ STAND_IN_MODULES = {"dataeng_local", "fakesnow", "moto", "duckdb"}
 @pytest.fixture(scope="module")
 def wheels(uv: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("dist")
-    run([uv, "build", "--offline", "--all-packages", "--wheel", "--out-dir", str(out)], cwd=ROOT, env=clean_env())
+    run(
+        [uv, "build", "--offline", "--all-packages", "--wheel", "--out-dir", str(out)],
+        cwd=ROOT,
+        env=clean_env(),
+    )
     provider, local = (next(out.glob(f"{name.replace('-', '_')}-*.whl")) for name in (PROVIDER, LOCAL))
     assert sorted(p.name for p in out.glob("*.whl")) == sorted([provider.name, local.name])
     return {PROVIDER: provider, LOCAL: local}
@@ -83,7 +87,9 @@ def _imported_modules(source: bytes) -> set[str]:
 
 def test_the_provider_wheel_holds_no_stand_in(wheels: dict[str, Path]) -> None:
     provider = _read(wheels[PROVIDER])
-    assert not [n for n in provider["names"] if n.startswith(("dataeng_local/", "airflow_provider_dataeng/local/"))]
+    assert not [
+        n for n in provider["names"] if n.startswith(("dataeng_local/", "airflow_provider_dataeng/local/"))
+    ]
     packages = {n.split("/")[0] for n in provider["names"] if not n.split("/")[0].endswith(".dist-info")}
     assert packages == {"airflow_provider_dataeng"}
     importing = {
@@ -98,7 +104,9 @@ def test_the_provider_requires_no_stand_in_outside_its_local_extra(wheels: dict[
     requirements = _requirements(_read(wheels[PROVIDER])["metadata"])
     assert not [str(r) for r in requirements if r.name in STAND_IN_DEPENDENCIES]  # only through dataeng-local
     local = [r for r in requirements if r.name == LOCAL]
-    assert local and all(_extras(r) and _extras(r) <= {"local", "dev"} for r in local), [str(r) for r in local]
+    assert local and all(_extras(r) and _extras(r) <= {"local", "dev"} for r in local), [
+        str(r) for r in local
+    ]
     assert {extra for r in local for extra in _extras(r)} == {"local", "dev"}
 
 
@@ -116,7 +124,9 @@ def test_the_local_stack_wheel_is_the_package_with_its_command_and_plugin(wheels
     local = _read(wheels[LOCAL])
     meta = local["metadata"]
     assert (meta["Name"], meta["Version"]) == (LOCAL, LOCAL_PROJECT["version"])
-    assert {str(r) for r in _requirements(meta)} == {str(Requirement(r)) for r in LOCAL_PROJECT["dependencies"]}
+    assert {str(r) for r in _requirements(meta)} == {
+        str(Requirement(r)) for r in LOCAL_PROJECT["dependencies"]
+    }
     assert {r.name for r in _requirements(meta)} >= {"fakesnow", "moto", "duckdb", "psutil"}
     assert "[console_scripts]\ndataeng-local = dataeng_local.cli:main\n" in local["entry_points"]
     assert "[pytest11]\ndataeng_local.pytest_plugin = dataeng_local.pytest_plugin\n" in local["entry_points"]
@@ -143,12 +153,26 @@ def test_the_provider_source_never_imports_the_local_stack() -> None:
 
 
 @pytest.fixture(scope="module")
-def installed(uv: str, wheels: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def installed(
+    uv: str, wheels: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
     """A fresh venv: the lock's base, ``local`` and ``test`` dependencies without our projects, then the wheels."""
     work = tmp_path_factory.mktemp("installed-local")
     venv = work / "venv"
     run(
-        [uv, "sync", "--frozen", "--offline", "--extra", "local", "--extra", "test", "--no-install-workspace", "--python", sys.executable],
+        [
+            uv,
+            "sync",
+            "--frozen",
+            "--offline",
+            "--extra",
+            "local",
+            "--extra",
+            "test",
+            "--no-install-workspace",
+            "--python",
+            sys.executable,
+        ],
         cwd=ROOT,
         env=clean_env(UV_PROJECT_ENVIRONMENT=str(venv)),
     )
@@ -164,7 +188,9 @@ def test_installed_the_command_and_packages_are_the_installed_copies(installed: 
     out = run([str(installed["bin"] / "dataeng-local"), "--help"], cwd=installed["cwd"], env=installed["env"])
     assert out.startswith("usage: dataeng-local [-h] {up,airflow,down,status,env,run} ...")
     code = "import dataeng_local, airflow_provider_dataeng as p; print(dataeng_local.__file__, p.__file__)"
-    paths = run([str(installed["bin"] / "python"), "-c", code], cwd=installed["cwd"], env=installed["env"]).split()
+    paths = run(
+        [str(installed["bin"] / "python"), "-c", code], cwd=installed["cwd"], env=installed["env"]
+    ).split()
     assert len(paths) == 2 and all(Path(path).is_relative_to(installed["venv"]) for path in paths), paths
     run(
         [installed["uv"], "pip", "check"],
@@ -194,8 +220,12 @@ def test_installed_pytest_gets_local_stack_from_the_entry_point(installed: dict[
     installed Snowflake stand-in, which answers the connector."""
     (installed["cwd"] / "test_probe.py").write_text(PROBE)
     out = run(
-        [str(installed["bin"] / "python"), "-m", "pytest", "-p", "no:cacheprovider", "-s", "-q",
-         "-o", "dataeng_local_services=snowflake", "test_probe.py"],
+        [
+            str(installed["bin"] / "python"),
+            *["-m", "pytest", "-p", "no:cacheprovider", "-s", "-q", "test_probe.py"],
+            "-o",
+            "dataeng_local_services=snowflake",
+        ],
         cwd=installed["cwd"],
         env=installed["env"],
     )

@@ -222,7 +222,13 @@ def test_installed_pytest_gets_local_stack_from_the_entry_point(installed: dict[
     out = run(
         [
             str(installed["bin"] / "python"),
-            *["-m", "pytest", "-p", "no:cacheprovider", "-s", "-q", "test_probe.py"],
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-s",
+            "-q",
+            "test_probe.py",
             "-o",
             "dataeng_local_services=snowflake",
         ],

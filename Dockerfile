@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
-# The Airflow image of docker-compose.yaml: the official Airflow 3 image plus airflow-provider-dataeng[dbt,local],
-# with every dependency at the version uv.lock pins (the versions the test suite runs).
+# The Airflow image of docker-compose.yaml: the official Airflow 3 image plus airflow-provider-dataeng[dbt,local]
+# (the provider and dataeng-local, the local stack of local-stack/), with every dependency at the version uv.lock
+# pins (the versions the test suite runs).
 #
 #   docker compose build            (or: docker build -t airflow-provider-dataeng:local .)
 #
@@ -20,9 +21,11 @@ FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
 FROM apache/airflow:3.3.2-python3.11 AS requirements
 COPY --from=uv /uv /tmp/uv/uv
 COPY pyproject.toml uv.lock /tmp/lock/
-# --frozen: use uv.lock as it is (never re-lock); --offline: nothing is fetched for the export.
+COPY local-stack/pyproject.toml /tmp/lock/local-stack/
+# --frozen: use uv.lock as it is (never re-lock); --offline: nothing is fetched for the export;
+# --no-emit-workspace: our two distributions are installed from the sources below, not from the export.
 RUN /tmp/uv/uv export --project /tmp/lock --frozen --offline --no-cache --no-dev --extra dbt --extra local \
-        --no-emit-project --format requirements-txt --output-file /tmp/requirements.txt --quiet
+        --no-emit-project --no-emit-workspace --format requirements-txt --output-file /tmp/requirements.txt --quiet
 
 # -- 2. the image ------------------------------------------------------------------------------------------------
 FROM apache/airflow:3.3.2-python3.11
@@ -31,16 +34,18 @@ FROM apache/airflow:3.3.2-python3.11
 COPY --from=requirements /tmp/requirements.txt /opt/dataeng/requirements.txt
 RUN pip install --no-cache-dir --no-deps --require-hashes -r /opt/dataeng/requirements.txt
 
-# The package itself (its dependencies are all in the layer above).
+# The provider and the local stack themselves (their dependencies are all in the layer above).
 COPY --chown=airflow:0 pyproject.toml README.md /opt/dataeng/src/
 COPY --chown=airflow:0 airflow_provider_dataeng /opt/dataeng/src/airflow_provider_dataeng
-RUN pip install --no-cache-dir --no-deps /opt/dataeng/src
+COPY --chown=airflow:0 local-stack/pyproject.toml local-stack/README.md /opt/dataeng/src/local-stack/
+COPY --chown=airflow:0 local-stack/dataeng_local /opt/dataeng/src/local-stack/dataeng_local
+RUN pip install --no-cache-dir --no-deps /opt/dataeng/src /opt/dataeng/src/local-stack
 
 # Fail the build, not the first task, if the overlay broke anything this stack runs: the provider, the
 # Snowflake/S3 hooks, dbt, Celery and its Redis client, the Postgres driver and the local stand-ins must import.
 # `pip check` then lists any version conflict left with other packages of the base image, for review.
 RUN AIRFLOW_HOME=/tmp/airflow-build-check python -c "import airflow_provider_dataeng, \
-airflow_provider_dataeng.local.snowflake, airflow_provider_dataeng.local.demo_api.app, \
+dataeng_local.snowflake, dataeng_local.demo_api.app, \
 airflow.providers.snowflake.hooks.snowflake, airflow.providers.amazon.aws.hooks.s3, \
 airflow.providers.celery, celery, redis, psycopg2, dbt.cli.main, dbt.adapters.snowflake, moto.server, s3fs; \
 print('provider', airflow_provider_dataeng.__version__, 'imports OK')" \

@@ -39,7 +39,7 @@ $(UV): | python
 	$(SELECTED_PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
-$(STAMP): $(UV) uv.lock pyproject.toml
+$(STAMP): $(UV) uv.lock pyproject.toml local-stack/pyproject.toml
 	$(UV) sync --frozen --extra dev
 	touch $(STAMP)
 
@@ -65,7 +65,7 @@ LOWEST_EXTRAS := --extra dbt --extra parquet --extra local --extra test
 # golden tests add minutes and no version coverage: sqlglot is pinned by fakesnow either way).
 LOWEST_TESTS := -m "not integration and not slow" tests/test_package.py tests/test_provider_info.py \
 	tests/test_assets.py tests/test_dag_integrity.py tests/assets/test_customer_reporting.py tests/hooks \
-	tests/quality tests/rest_api tests/dbt tests/local/test_cli.py tests/lineage/test_links.py \
+	tests/quality tests/rest_api tests/dbt local-stack/tests/test_cli.py tests/lineage/test_links.py \
 	tests/snowflake_load/test_operator_args.py tests/snowflake_load/test_operator_statements.py \
 	tests/snowflake_merge/test_operator_args.py tests/snowflake_merge/test_operator_flow.py
 # Every uv command names its interpreter: UV_PYTHON (exported above) would point `uv pip` at the base Python.
@@ -76,6 +76,8 @@ test-lowest: $(UV)  ## unit tests and one example DAG (local stack) on the lowes
 	rm -f $(LOWEST)/requirements.txt  # uv pip compile would prefer the versions an old output pins
 	$(UV) pip compile --quiet --no-config pyproject.toml $(LOWEST_EXTRAS) --resolution lowest-direct \
 		-c $(LOWEST)/constraints.txt --python $(LOWEST)/bin/python -o $(LOWEST)/requirements.txt
+	@# the workspace member local-stack/ (dataeng-local, which the local extra names) is in the requirements as
+	@# `-e file://.../local-stack`, its own dependencies resolved lowest-direct too
 	$(UV) pip sync --quiet --python $(LOWEST)/bin/python $(LOWEST)/requirements.txt
 	$(UV) pip install --quiet --python $(LOWEST)/bin/python --no-deps -e .
 	$(LOWEST)/bin/python -m pytest $(LOWEST_TESTS) -q
@@ -96,12 +98,12 @@ bench: $(UV)  ## benchmarks side by side with peers; prints a table
 	rm -f $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
-# ruff format covers the package and the example DAGs (tests/ and benchmarks/ predate the formatter: checked, not
+# ruff format covers the packages and the example DAGs (tests/ and benchmarks/ predate the formatter: checked, not
 # formatted).
-lint: $(STAMP)  ## ruff check (package, tests, DAGs, benchmarks), ruff format --check (package, DAGs), mypy (package)
-	$(BIN)/ruff check airflow_provider_dataeng tests dags benchmarks
-	$(BIN)/ruff format --check airflow_provider_dataeng dags
-	$(BIN)/mypy airflow_provider_dataeng
+lint: $(STAMP)  ## ruff check (packages, tests, DAGs, benchmarks), ruff format --check (packages, DAGs), mypy (packages)
+	$(BIN)/ruff check airflow_provider_dataeng local-stack tests dags benchmarks
+	$(BIN)/ruff format --check airflow_provider_dataeng local-stack/dataeng_local dags
+	$(BIN)/mypy airflow_provider_dataeng local-stack/dataeng_local
 
 docs: $(STAMP)  ## build the docs site into site/ (fails on any warning)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict

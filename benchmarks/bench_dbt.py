@@ -298,7 +298,7 @@ def run_rows(work: Path, project: Path, conn: dict) -> list[dict]:
 
 
 def run() -> list[dict]:
-    from airflow_provider_dataeng.local.stack import LocalStack
+    from dataeng_local.stack import LocalStack
 
     work = Path(tempfile.mkdtemp(prefix="bench-dbt-"))
     try:

@@ -97,7 +97,7 @@ def build_pool(path: Path) -> str:
     """Write POOL_PAGES pages of demo-API bulk records (a JSON list a line); return where they came from."""
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "airflow_provider_dataeng.local.demo_api", "--host", "127.0.0.1", "--port", str(port),
+        [sys.executable, "-m", "dataeng_local.demo_api", "--host", "127.0.0.1", "--port", str(port),
          "--token", TOKEN], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:

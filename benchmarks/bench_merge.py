@@ -197,7 +197,7 @@ def measure(port: int, n: int) -> dict[str, Any]:
 
 
 def run() -> list[dict]:
-    from airflow_provider_dataeng.local.stack import LocalStack
+    from dataeng_local.stack import LocalStack
 
     results = []
     with LocalStack(services=["snowflake"]) as stack:

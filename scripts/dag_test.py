@@ -21,7 +21,7 @@ WORK = ROOT / ".dataeng-local" / "dag-test"
 
 
 def main(dag_id: str, run_after: str) -> int:
-    from airflow_provider_dataeng.local.stack import LocalStack, free_port
+    from dataeng_local.stack import LocalStack, free_port
 
     started = time.monotonic()
     shutil.rmtree(WORK, ignore_errors=True)

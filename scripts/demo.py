@@ -105,7 +105,7 @@ def asset_summary(home: Path) -> None:
 
 
 def main() -> int:
-    from airflow_provider_dataeng.local.stack import LocalStack, free_port
+    from dataeng_local.stack import LocalStack, free_port
 
     started = time.monotonic()
     shutil.rmtree(DEMO_DIR, ignore_errors=True)

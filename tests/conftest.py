@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-# The local stack (Snowflake stand-in, S3 stand-in, demo API) as a session fixture: `local_stack`.
-pytest_plugins = ["airflow_provider_dataeng.local.pytest_plugin"]
+# The local stack's session fixture `local_stack` comes from dataeng-local's pytest plugin, which its
+# `pytest11` entry point registers wherever it is installed (the dev environment).
 
 ROOT = Path(__file__).resolve().parents[1]
 DAGS_FOLDER = ROOT / "dags"

@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 import yaml
 
-from airflow_provider_dataeng.local import airflow as local_airflow
-from airflow_provider_dataeng.local.demo_api.config import DEFAULT_TOKEN
-from airflow_provider_dataeng.local.s3 import DEFAULT_BUCKET
-from airflow_provider_dataeng.local.stack import DEFAULT_PORTS, MODULES, build_connections
+from dataeng_local import airflow as local_airflow
+from dataeng_local.demo_api.config import DEFAULT_TOKEN
+from dataeng_local.s3 import DEFAULT_BUCKET
+from dataeng_local.stack import DEFAULT_PORTS, MODULES, build_connections
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yaml"
@@ -35,7 +35,7 @@ AIRFLOW_COMMANDS = {
     "airflow-triggerer": "triggerer",
     "airflow-worker": "celery worker",
 }
-# compose service (= host name on the compose network) -> stand-in name in airflow_provider_dataeng.local.stack
+# compose service (= host name on the compose network) -> stand-in name in dataeng_local.stack
 STAND_INS = {"snowflake": "snowflake", "s3": "s3", "demo-api": "demo_api"}
 CONTAINER_HOST = "0.0.0.0"
 _VAR = re.compile(r"\$\{(\w+)(?::?-([^}]*))?\}")
@@ -235,7 +235,7 @@ def test_stand_ins_run_the_entry_points_of_the_local_stack(services: dict[str, A
 def test_snowflake_command_parses_into_the_expected_server(
     services: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import airflow_provider_dataeng.local.snowflake.__main__ as snowflake_main
+    import dataeng_local.snowflake.__main__ as snowflake_main
 
     calls: list[tuple[Any, ...]] = []
     monkeypatch.setattr(snowflake_main, "serve", lambda *a, **kw: calls.append((a, kw)))
@@ -253,7 +253,7 @@ def test_snowflake_command_parses_into_the_expected_server(
 def test_s3_command_parses_into_the_expected_server_and_bucket(
     services: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import airflow_provider_dataeng.local.s3 as s3
+    import dataeng_local.s3 as s3
 
     calls: list[tuple[Any, ...]] = []
     monkeypatch.setattr(s3, "serve", lambda *a: calls.append(a))
@@ -262,7 +262,7 @@ def test_s3_command_parses_into_the_expected_server_and_bucket(
 
 
 def test_demo_api_command_parses_into_the_expected_server(services: dict[str, Any]) -> None:
-    from airflow_provider_dataeng.local.demo_api.__main__ import config_from_args, parse_args
+    from dataeng_local.demo_api.__main__ import config_from_args, parse_args
 
     args = parse_args(services["demo-api"]["command"][3:])
     assert (args.host, args.port, args.token, args.clock) == (
@@ -275,7 +275,7 @@ def test_demo_api_command_parses_into_the_expected_server(services: dict[str, An
 
 
 def test_stand_in_health_checks(services: dict[str, Any]) -> None:
-    from airflow_provider_dataeng.local.snowflake import HEALTH_PATH
+    from dataeng_local.snowflake import HEALTH_PATH
 
     curl = ["CMD", "curl", "--fail", "--silent"]
     tests = {name: services[name]["healthcheck"]["test"] for name in STAND_INS}
@@ -358,11 +358,13 @@ def test_dockerfile_builds_from_the_airflow_and_python_versions_of_the_lock() ->
 def test_dockerfile_installs_the_locked_dbt_and_local_extras() -> None:
     lines = dockerfile_lines()
     export = next(line for line in lines if " export " in line)
-    for flag in ("--frozen", "--no-dev", "--extra dbt", "--extra local", "--no-emit-project"):
+    for flag in ("--frozen", "--no-dev", "--extra dbt", "--extra local", "--no-emit-project", "--no-emit-workspace"):
         assert flag in export
     install = next(line for line in lines if "-r /opt/dataeng/requirements.txt" in line)
     assert "--no-deps" in install and "--require-hashes" in install
-    assert "RUN pip install --no-cache-dir --no-deps /opt/dataeng/src" in lines
+    # the provider and the workspace member dataeng-local (local-stack/), from their sources
+    assert "RUN pip install --no-cache-dir --no-deps /opt/dataeng/src /opt/dataeng/src/local-stack" in lines
+    assert "COPY local-stack/pyproject.toml /tmp/lock/local-stack/" in lines  # uv reads the workspace's members
 
 
 def test_dockerfile_uv_is_the_makefile_uv() -> None:

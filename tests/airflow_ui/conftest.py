@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING, Any
 import psutil
 import pytest
 
-from airflow_provider_dataeng.local.airflow import HEALTH_PATH, PASSWORD, USERNAME
-from airflow_provider_dataeng.local.demo_api.config import DEFAULT_TOKEN
-from airflow_provider_dataeng.local.stack import build_connections, free_port
+from dataeng_local.airflow import HEALTH_PATH, PASSWORD, USERNAME
+from dataeng_local.demo_api.config import DEFAULT_TOKEN
+from dataeng_local.stack import build_connections, free_port
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -185,7 +185,7 @@ def cli_argv(*args: str) -> list[str]:
     """``dataeng-local ARGS`` from this venv."""
     script = Path(sys.executable).with_name("dataeng-local")
     command = (
-        [str(script)] if script.exists() else [sys.executable, "-m", "airflow_provider_dataeng.local.cli"]
+        [str(script)] if script.exists() else [sys.executable, "-m", "dataeng_local.cli"]
     )
     return [*command, *args]
 

@@ -9,7 +9,7 @@ import urllib.request
 from datetime import datetime
 from typing import Any
 
-from airflow_provider_dataeng.local.demo_api.config import DEFAULT_TOKEN
+from dataeng_local.demo_api.config import DEFAULT_TOKEN
 from tests.airflow_ui.conftest import RunningAirflow, quote, task_instance, xcom
 
 INITIAL = "1970-01-01T00:00:00+00:00"  # customer_data_pipeline's params.initial_updated_since

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_dataeng.local.airflow import PASSWORD, USERNAME
+from dataeng_local.airflow import PASSWORD, USERNAME
 from tests.airflow_ui.conftest import ApiError, RunningAirflow, task_states, wait_for_run, xcom
 from tests.airflow_ui.runs import (
     EXAMPLE_DAGS,

@@ -35,7 +35,7 @@ def producer_run(local_stack: Any, airflow_db: Path) -> Iterator[Any]:
     from airflow.dag_processing.dagbag import DagBag
 
     from airflow_provider_dataeng.hooks.snowflake import SnowflakeHook
-    from airflow_provider_dataeng.local.s3 import ACCESS_KEY, REGION, SECRET_KEY
+    from dataeng_local.s3 import ACCESS_KEY, REGION, SECRET_KEY
 
     key = f"assets-tests/{SCHEMA}/part-00000.jsonl.zst"
     body = zstandard.ZstdCompressor().compress(b"".join(json.dumps(r).encode() + b"\n" for r in RECORDS))

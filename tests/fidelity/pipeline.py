@@ -139,7 +139,7 @@ def parquet_columns_by_record(stack: Any, manifest: dict[str, Any]) -> list[list
     import pyarrow.parquet as pq
     import s3fs
 
-    from airflow_provider_dataeng.local.s3 import ACCESS_KEY, REGION, SECRET_KEY
+    from dataeng_local.s3 import ACCESS_KEY, REGION, SECRET_KEY
 
     fs = s3fs.S3FileSystem(key=ACCESS_KEY, secret=SECRET_KEY, skip_instance_cache=True,
                            client_kwargs={"endpoint_url": stack.s3_endpoint, "region_name": REGION})

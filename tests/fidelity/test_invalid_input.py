@@ -38,7 +38,7 @@ def bodies_with(bad: bytes) -> list[bytes]:
 def s3(local_stack: Any) -> Any:
     import s3fs
 
-    from airflow_provider_dataeng.local.s3 import ACCESS_KEY, REGION, SECRET_KEY
+    from dataeng_local.s3 import ACCESS_KEY, REGION, SECRET_KEY
 
     return s3fs.S3FileSystem(key=ACCESS_KEY, secret=SECRET_KEY, skip_instance_cache=True,
                              client_kwargs={"endpoint_url": local_stack.s3_endpoint, "region_name": REGION})

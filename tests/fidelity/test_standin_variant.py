@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 import zstandard
 
-from airflow_provider_dataeng.local.snowflake.variant import variant_json
 from airflow_provider_dataeng.operators.snowflake_load import S3StageLoadOperator
+from dataeng_local.snowflake.variant import variant_json
 from tests.fidelity.jsontext import Num, loads
 from tests.fidelity.pipeline import STAGE
 
@@ -51,7 +51,7 @@ def put(local_stack: Any) -> Any:
     """``put(name, body)``: upload a part file under the stage URL; returns its s3:// URI."""
     import s3fs
 
-    from airflow_provider_dataeng.local.s3 import ACCESS_KEY, REGION, SECRET_KEY
+    from dataeng_local.s3 import ACCESS_KEY, REGION, SECRET_KEY
 
     fs = s3fs.S3FileSystem(key=ACCESS_KEY, secret=SECRET_KEY, skip_instance_cache=True,
                            client_kwargs={"endpoint_url": local_stack.s3_endpoint, "region_name": REGION})

@@ -96,7 +96,7 @@ def test_load_reports_the_folder_the_table_its_shape_and_counts(stack: Any, capt
     import boto3
     import zstandard
 
-    from airflow_provider_dataeng.local.s3 import ACCESS_KEY, REGION, SECRET_KEY
+    from dataeng_local.s3 import ACCESS_KEY, REGION, SECRET_KEY
 
     s3 = boto3.client(
         "s3",

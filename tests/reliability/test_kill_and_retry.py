@@ -282,7 +282,7 @@ def local_stack():
     """A private stack for this module. A SIGKILLed worker leaves its Snowflake session, and the open
     transaction in it, behind in the stand-in (nothing ends abandoned sessions there, unlike Snowflake);
     that must not leak into the session's shared stack."""
-    from airflow_provider_dataeng.local.stack import LocalStack
+    from dataeng_local.stack import LocalStack
 
     with LocalStack() as stack:
         yield stack

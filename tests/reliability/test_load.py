@@ -66,7 +66,7 @@ GATE_FACTORY = textwrap.dedent(
 def local_stack():
     """A private stack: the 1M-row gate table and the bulk extracts' files are freed with it instead of
     weighing on the session's shared stand-ins for the rest of the run."""
-    from airflow_provider_dataeng.local.stack import LocalStack
+    from dataeng_local.stack import LocalStack
 
     with LocalStack() as stack:
         yield stack
@@ -143,7 +143,7 @@ def test_quality_gate_on_a_large_table_stays_within_a_worker_memory(env, local_s
     finally:
         close()
     server = [p for p in psutil.process_iter(["cmdline"])
-              if "airflow_provider_dataeng.local.snowflake" in " ".join(p.info["cmdline"] or [])
+              if "dataeng_local.snowflake" in " ".join(p.info["cmdline"] or [])
               and f"{local_stack.snowflake_port}" in " ".join(p.info["cmdline"] or [])]
 
     started = time.monotonic()

@@ -24,7 +24,7 @@ def stack(local_stack: Any) -> Any:
 def s3(stack: Any) -> Any:
     import boto3
 
-    from airflow_provider_dataeng.local.s3 import ACCESS_KEY, REGION, SECRET_KEY
+    from dataeng_local.s3 import ACCESS_KEY, REGION, SECRET_KEY
 
     return boto3.client("s3", endpoint_url=stack.s3_endpoint, region_name=REGION,
                         aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)

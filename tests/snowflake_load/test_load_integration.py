@@ -73,7 +73,7 @@ def test_manifest_loads_end_to_end_then_rerun_skips_and_force_reloads(
 def test_credentials_never_reach_the_log(
     capfd: pytest.CaptureFixture[str], ensure_stage: dict[str, str], events_manifest: dict[str, Any]
 ) -> None:
-    from airflow_provider_dataeng.local.s3 import SECRET_KEY
+    from dataeng_local.s3 import SECRET_KEY
 
     loader("PUBLIC.EVENTS_LOG", ensure_stage, files=events_manifest, create_table=True).execute({})
     out, err = capfd.readouterr()

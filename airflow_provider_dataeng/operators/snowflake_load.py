@@ -299,6 +299,7 @@ class S3StageLoadOperator(BaseOperator):
         except _CopyFailed as failed:
             if self._table_exists(session, table):
                 raise failed.error from failed.error.__cause__
+            self.log.info("table %s does not exist yet (the COPY said so)", table.sql)
             self._ensure_table(session, table, stage, expected, exists=False)
         return self._copy_all(session, table, stage, expected, prefix, stage_url)
 

@@ -97,6 +97,18 @@ def task_hook(
     return SnowflakeHook(snowflake_conn_id=snowflake_conn_id, **kwargs)
 
 
+def split_statements(text: str) -> list[str]:
+    """A SQL script's statements, split as the Snowflake connector splits them (comments removed)."""
+    import io
+
+    from snowflake.connector.util_text import split_statements as connector_split
+
+    return [
+        sql.rstrip().rstrip(";").rstrip()
+        for sql, _ in connector_split(io.StringIO(text), remove_comments=True)
+    ]
+
+
 def current_database_and_schema(session: SqlSession) -> tuple[str, str]:
     """The session's current database and schema; ValueError when either is unset."""
     row = session.fetch('SELECT CURRENT_DATABASE() AS "D", CURRENT_SCHEMA() AS "S"')[0]

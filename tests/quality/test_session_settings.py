@@ -47,7 +47,7 @@ def test_gate_with_a_results_history_writes_it_in_one_transaction(snowflake_serv
     since = local_stack.snowflake_query_history()[-1]["seq"]
     out = QualityGateOperator(
         task_id="gate", conn_id="quality_snowflake", table="GOOD_ORDERS",
-        checks=[unique("ID"), row_count_anomaly(lookback=3, max_zscore=3.0)], results_table="QUALITY_RESULTS_TAGS",
+        checks=[unique("ID"), row_count_anomaly(lookback=14, max_zscore=3.0)], results_table="QUALITY_RESULTS_TAGS",
     ).execute({"ti": TaskInstance(), "logical_date": NOW})
     sent = [r["query_text"].split()[0] for r in local_stack.snowflake_query_history(since)]
     # scan, create the results table if missing, read the anomaly's history, then BEGIN DELETE INSERT COMMIT

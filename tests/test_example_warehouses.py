@@ -10,7 +10,7 @@ DAGS_FOLDER = Path(__file__).resolve().parents[1] / "dags"
 
 
 def test_customer_data_pipeline_uses_a_bigger_warehouse_for_transforms() -> None:
-    dag = DagBag(dag_folder=str(DAGS_FOLDER), include_examples=False).get_dag("customer_data_pipeline")
+    dag = DagBag(dag_folder=str(DAGS_FOLDER)).dags["customer_data_pipeline"]
     warehouses = {
         task_id: dag.get_task(task_id).partial_kwargs.get("warehouse")
         if hasattr(dag.get_task(task_id), "partial_kwargs")

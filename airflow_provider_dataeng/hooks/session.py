@@ -45,7 +45,8 @@ class SqlSession:
         self.conn = conn
         self.log = log
         self.explicit_transactions = explicit_transactions
-        self.statements: list[str] = []  # as logged (redacted): the SQL facet of lineage
+        self.statements: list[str] = []  # every statement sent, as logged (redacted)
+        self.completed: list[str] = []  # those that succeeded: the SQL facet of lineage
         self.query_ids: list[str] = []
         self.counts: dict[str, int] = {}
 
@@ -133,6 +134,7 @@ class SqlSession:
             if fetch and cursor.description:
                 rows = [tuple(r) for r in cursor.fetchall()]
                 names = [d[0] for d in cursor.description]
+            self.completed.append(shown)
         finally:
             cursor.close()
         self.log.info(

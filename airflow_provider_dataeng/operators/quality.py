@@ -191,7 +191,7 @@ class QualityGateOperator(BaseOperator):
         ti = context["ti"]
         ids = history.RunIds(ti.dag_id, ti.task_id, ti.run_id, context.get("logical_date"))
         session = self._session(connection, context)
-        self.statements_run = session.statements  # for lineage
+        self.statements_run = session.completed  # for lineage
         try:
             results = self._run(session, checks, dialect, ids)
         finally:

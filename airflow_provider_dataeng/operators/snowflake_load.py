@@ -215,7 +215,7 @@ class S3StageLoadOperator(BaseOperator):
         except ValueError as err:
             raise AirflowFailException(str(err)) from None
         with hook.session(self.log) as session:
-            self.statements_run = session.statements  # as logged (credentials redacted), for lineage
+            self.statements_run = session.completed  # as logged (credentials redacted), for lineage
             try:
                 stage_url = self._ensure_stage(session, stage) if self.ensure_stage else None
                 expected: list[FileInput] | None = None

@@ -277,7 +277,7 @@ class SnowflakeStreamMergeOperator(BaseOperator):
             raise AirflowFailException(str(err)) from None
         with hook.session(self.log) as session:
             try:
-                self.statements_run = session.statements  # for lineage
+                self.statements_run = session.completed  # for lineage
                 result = {**self._merge(session, options), "statements": session.count}
             except (StreamError, MergeConfigError) as err:
                 raise AirflowFailException(str(err)) from None  # retrying cannot fix it

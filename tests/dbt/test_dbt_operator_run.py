@@ -143,7 +143,11 @@ def test_first_build_creates_marts_and_keeps_secrets_private(
     assert SECRET not in run["text"]
     assert "password: '{{ env_var(''DBT_ENV_SECRET_DATAENG_PASSWORD'') }}'" in run["text"]
     assert "host: 127.0.0.1" in run["text"] and "protocol: http" in run["text"]
-    assert run["env"] == {"DBT_ENV_SECRET_DATAENG_PASSWORD": SECRET}
+    assert run["env"] == {
+        "DBT_ENV_SECRET_DATAENG_PASSWORD": SECRET,
+        # the task's query tag (no task instance here): not a secret, read by the profile's query_tag
+        "DATAENG_DBT_QUERY_TAG": '{"dag_id":null,"task_id":null,"run_id":null,"try_number":null,"map_index":null}',
+    }
     assert not run["dir"].exists()
     assert not (project / "target").exists() and not (project / "logs").exists()
 
@@ -370,7 +374,11 @@ def test_every_dbt_statement_carries_the_task_tag_and_the_warehouse(
     ti = SimpleNamespace(dag_id="tags", task_id="dbt", run_id="manual__dbt", try_number=2, map_index=-1)
     since = local_stack.snowflake_query_history()[-1]["seq"]
     result = operator(
-        project, snowflake_conn_id, command="run", select="stg_customers", warehouse="DATAENG_TRANSFORM_WH",
+        project,
+        snowflake_conn_id,
+        command="run",
+        select="stg_customers",
+        warehouse="DATAENG_TRANSFORM_WH",
         query_tag={"layer": "marts"},
     ).execute({"ti": ti})
     assert result["success"] is True
@@ -388,4 +396,6 @@ def test_session_settings_need_a_generated_profile(tmp_path) -> None:
     with pytest.raises(ValueError, match="with profiles_dir set them in your profiles.yml"):
         DbtRunOperator(task_id="dbt", project_dir=str(tmp_path), profiles_dir=str(tmp_path), warehouse="WH")
     with pytest.raises(ValueError, match="query_tag must hold JSON values only"):
-        DbtRunOperator(task_id="dbt", project_dir=str(tmp_path), snowflake_conn_id="c", query_tag={"x": {1, 2}})
+        DbtRunOperator(
+            task_id="dbt", project_dir=str(tmp_path), snowflake_conn_id="c", query_tag={"x": {1, 2}}
+        )

@@ -301,7 +301,10 @@ class S3StageLoadOperator(BaseOperator):
                 raise failed.error from failed.error.__cause__
             self.log.info("table %s does not exist yet (the COPY said so)", table.sql)
             self._ensure_table(session, table, stage, expected, exists=False)
-        return self._copy_all(session, table, stage, expected, prefix, stage_url)
+        try:
+            return self._copy_all(session, table, stage, expected, prefix, stage_url)
+        except _CopyFailed as failed:
+            raise failed.error from failed.error.__cause__
 
     def _copy_all(
         self,

@@ -58,6 +58,9 @@ STORAGE_INTEGRATION = os.environ.get("DATAENG_STORAGE_INTEGRATION")  # real acco
 SNOWFLAKE_ACCOUNT = os.environ.get("DATAENG_SNOWFLAKE_ACCOUNT", "fakesnow")  # names the assets only
 DATABASE = os.environ.get("DATAENG_DATABASE", "DEMO")
 DBT_TARGET = os.environ.get("DATAENG_DBT_TARGET", "local")  # "local" enables the stand-in's dbt adaptations
+# Loads and merges move data with little compute: a small warehouse. dbt and the quality scans need more.
+ELT_WAREHOUSE = os.environ.get("DATAENG_ELT_WAREHOUSE", "DATAENG_ELT_WH")
+TRANSFORM_WAREHOUSE = os.environ.get("DATAENG_TRANSFORM_WAREHOUSE", "DATAENG_TRANSFORM_WH")
 DAGS_DIR = Path(__file__).resolve().parent
 STAGE = "RAW.LANDING"
 
@@ -142,11 +145,17 @@ with DAG(
 
     @task
     def create_tables() -> int:
-        """Schemas and STAGING tables (dags/sql/create_tables.sql): idempotent DDL."""
-        from airflow_provider_dataeng.hooks.snowflake import SnowflakeHook
+        """Schemas and STAGING tables (dags/sql/create_tables.sql): idempotent DDL, on the operators' session."""
+        from airflow.sdk import get_current_context
+
+        from airflow_provider_dataeng.hooks.snowflake import split_statements, task_hook
 
         sql = (DAGS_DIR / "sql" / "create_tables.sql").read_text()
-        return len(SnowflakeHook(snowflake_conn_id="snowflake_default").run(sql, split_statements=True) or [])
+        hook = task_hook("snowflake_default", get_current_context(), warehouse=ELT_WAREHOUSE)
+        with hook.session() as session:
+            for statement in split_statements(sql):
+                session.run(statement)
+            return session.count
 
     # [START howto_operator_rest_api_extract]
     extract = RestApiExtractOperator.partial(
@@ -178,6 +187,7 @@ with DAG(
         load_as="variant",
         create_table=True,
         if_no_files="succeed",  # a quiet window is not an error
+        warehouse=ELT_WAREHOUSE,
     ).expand_kwargs(extract.output.map(load_kwargs))
     # [END howto_operator_s3_stage_load]
 
@@ -190,6 +200,7 @@ with DAG(
         delete_mode="soft",
         only_newer_by="UPDATED_AT",  # an interval backfilled out of order never overwrites newer rows
         if_empty="succeed",
+        warehouse=ELT_WAREHOUSE,
         # Each mapped load/merge emits the asset of the one table it wrote, with its counts (emit_assets). Airflow
         # records events only for assets some DAG declares: RAW.* here (what the merge reads), STAGING.* as
         # dbt_build's inlets (and STAGING.CUSTOMERS in customer_reporting's schedule).
@@ -209,6 +220,7 @@ with DAG(
         command="build",
         snowflake_conn_id="snowflake_default",
         target=DBT_TARGET,
+        warehouse=TRANSFORM_WAREHOUSE,
         outlets=[table_asset("ANALYTICS.DIM_CUSTOMER"), table_asset("ANALYTICS.FCT_SALES")],  # get dbt's rows
         inlets=[table_asset(f"STAGING.{entity}") for entity in ENTITIES],
     )
@@ -229,6 +241,7 @@ with DAG(
         ],
         results_table="AUDIT.QUALITY_RESULTS",
         freshness_as_of="{{ window_end() }}",
+        warehouse=TRANSFORM_WAREHOUSE,
         outlets=[table_asset("AUDIT.QUALITY_RESULTS")],
     )
     # [END howto_operator_quality_gate_dim_customer]
@@ -245,6 +258,7 @@ with DAG(
             row_count_anomaly(lookback=14, max_zscore=3.0),
         ],
         results_table="AUDIT.QUALITY_RESULTS",
+        warehouse=TRANSFORM_WAREHOUSE,
         outlets=[table_asset("AUDIT.QUALITY_RESULTS")],
     )
     # [END howto_operator_quality_gate_fct_sales]

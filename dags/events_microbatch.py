@@ -52,10 +52,15 @@ with DAG(
     @task
     def create_tables() -> int:
         """RAW/STAGING schemas and STAGING.EVENTS (dags/sql/create_events_tables.sql): idempotent DDL."""
-        from airflow_provider_dataeng.hooks.snowflake import SnowflakeHook
+        from airflow.sdk import get_current_context
+
+        from airflow_provider_dataeng.hooks.snowflake import split_statements, task_hook
 
         sql = (DAGS_DIR / "sql" / "create_events_tables.sql").read_text()
-        return len(SnowflakeHook(snowflake_conn_id="snowflake_default").run(sql, split_statements=True) or [])
+        with task_hook("snowflake_default", get_current_context()).session() as session:
+            for statement in split_statements(sql):
+                session.run(statement)
+            return session.count
 
     # [START howto_events_rest_api_extract]
     extract = RestApiExtractOperator(

@@ -30,6 +30,7 @@ from airflow_provider_dataeng.dbt_profiles import (
 )
 
 EXECUTION_MODES = ("in_process", "subprocess")
+QUERY_TAG_ENV = "DATAENG_DBT_QUERY_TAG"  # the task's JSON query tag, read by the generated profile
 _PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 _EVENT_LEVELS = {"info": 20, "warn": 30, "error": 40}
 _DBT_MAIN = "import sys; from dbt.cli.main import cli; sys.exit(cli())"
@@ -66,6 +67,9 @@ class DbtHook(BaseHook):
         profiles_dir: str | os.PathLike[str] | None = None,
         execution: str = "in_process",
         threads: int | None = None,
+        warehouse: str | None = None,
+        role: str | None = None,
+        query_tag: str | None = None,
     ) -> None:
         super().__init__()
         if (snowflake_conn_id is None) == (profiles_dir is None):
@@ -79,6 +83,10 @@ class DbtHook(BaseHook):
         self.profiles_dir = Path(profiles_dir) if profiles_dir is not None else None
         self.execution = execution
         self.threads = threads
+        # the task's session settings for a generated profile (names already quoted, the tag as JSON text)
+        self.warehouse = warehouse
+        self.role = role
+        self.query_tag = query_tag
 
     # -- profile -----------------------------------------------------------------------------------------
 
@@ -103,6 +111,13 @@ class DbtHook(BaseHook):
             access_token=access_token,
         )
         _mask(profile.secrets.values())
+        for field_name, value in (("warehouse", self.warehouse), ("role", self.role)):
+            if value is not None:
+                profile.output[field_name] = value
+        if self.query_tag is not None:
+            # Through an env var and as_text: dbt renders profile values natively, which would turn
+            # the JSON text into a dict.
+            profile.output["query_tag"] = "{{ env_var('" + QUERY_TAG_ENV + "') | as_text }}"
         self.log.info(
             "dbt profile %r target %r from connection %r (auth: %s, account %s)",
             profile_name,
@@ -141,7 +156,10 @@ class DbtHook(BaseHook):
             fd = os.open(directory / "profiles.yml", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:
                 yaml.safe_dump(profile.as_profiles_yml(), handle, sort_keys=False)
-            yield directory, dict(profile.secrets)
+            env = dict(profile.secrets)
+            if self.query_tag is not None:
+                env[QUERY_TAG_ENV] = self.query_tag
+            yield directory, env
         finally:
             shutil.rmtree(directory, ignore_errors=True)
 

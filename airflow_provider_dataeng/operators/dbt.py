@@ -18,6 +18,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_provider_dataeng import validation
+from airflow_provider_dataeng.sql.session import check_session_args
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -80,6 +81,12 @@ class DbtRunOperator(BaseOperator):
         manifest.json, run_results.json, compiled SQL of failed nodes and the logs to, under
         ``<dag_id>/<task_id>/<run_id>/try_<n>/``.
     :param execution: ``in_process`` (default) or ``subprocess``.
+    :param warehouse: the warehouse dbt uses (generated profile only; default: the connection's); templated.
+        Models may still switch with dbt's ``snowflake_warehouse`` config.
+    :param role: the role dbt uses (generated profile only; default: the connection's); templated.
+    :param query_tag: extra keys for the profile's JSON ``query_tag`` (which always holds ``dag_id``,
+        ``task_id``, ``run_id``, ``try_number`` and ``map_index``; it replaces the extra ``dbt_query_tag``);
+        templated. dbt sets it at login on every connection it opens.
     :param emit_assets: when the run succeeds, add the Asset of every model, seed and snapshot it built
         (status ``success``; ``snowflake://<account>/<DB>/<SCHEMA>/<NAME>``, the account from
         ``snowflake_conn_id``) to the task's outlets with extra ``{"unique_id", "status", "rows_affected",
@@ -90,7 +97,16 @@ class DbtRunOperator(BaseOperator):
         "rows_affected", "message"}]}``
     """
 
-    template_fields: Sequence[str] = ("select", "exclude", "vars", "target", "artifacts_destination")
+    template_fields: Sequence[str] = (
+        "select",
+        "exclude",
+        "vars",
+        "target",
+        "artifacts_destination",
+        "warehouse",
+        "role",
+        "query_tag",
+    )
     template_fields_renderers = {"vars": "json"}
     ui_color = "#ff694b"
 
@@ -113,9 +129,21 @@ class DbtRunOperator(BaseOperator):
         artifacts_destination: str | None = None,
         execution: str = "in_process",
         emit_assets: bool = True,
+        warehouse: str | None = None,
+        role: str | None = None,
+        query_tag: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        check_session_args(warehouse=warehouse, role=role, query_tag=query_tag)
+        if profiles_dir is not None and (warehouse or role or query_tag):
+            raise ValueError(
+                "warehouse=, role= and query_tag= set a generated profile: with profiles_dir set them in your "
+                "profiles.yml (or use snowflake_conn_id)"
+            )
+        self.warehouse = warehouse
+        self.role = role
+        self.query_tag = query_tag
         validation.choice("command", command, COMMANDS)
         if (snowflake_conn_id is None) == (profiles_dir is None):
             raise ValueError(
@@ -185,6 +213,7 @@ class DbtRunOperator(BaseOperator):
             profiles_dir=self.profiles_dir,
             execution=self.execution,
             threads=self.threads,
+            **self._session_settings(context),
         )
         run_dir = Path(tempfile.mkdtemp(prefix="dataeng-dbt-run-"))
         keep_run_dir = False
@@ -215,6 +244,21 @@ class DbtRunOperator(BaseOperator):
                 self.log.info("dbt artifacts and logs kept for debugging in %s", run_dir)
             else:
                 shutil.rmtree(run_dir, ignore_errors=True)
+
+    def _session_settings(self, context: Context) -> dict[str, Any]:
+        """Warehouse, role (quoted names) and the JSON query tag for a generated profile."""
+        if self.snowflake_conn_id is None:
+            return {}
+        from airflow_provider_dataeng.sql.session import build_query_tag, session_name, task_ids
+
+        try:
+            return {
+                "warehouse": session_name(self.warehouse, param="warehouse"),
+                "role": session_name(self.role, param="role"),
+                "query_tag": build_query_tag(task_ids(context), self.query_tag),
+            }
+        except ValueError as err:
+            raise AirflowFailException(str(err)) from None
 
     def _read_results(self, outcome: DbtInvocation) -> RunSummary:
         from airflow_provider_dataeng.dbt_results import RunSummary, parse_run_results

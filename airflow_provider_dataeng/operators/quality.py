@@ -8,7 +8,6 @@ not fix itself) when an error-severity check fails.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,10 +26,13 @@ from airflow_provider_dataeng.sql.identifiers import (
     parse_object_name,
     validate_sql_expression,
 )
+from airflow_provider_dataeng.sql.session import check_session_args
 from airflow_provider_dataeng.validation import choice, is_templated, non_negative_int
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from airflow_provider_dataeng.hooks.session import SqlSession
 
 FAIL_ON = ("error", "warn", "never")
 
@@ -56,11 +58,26 @@ class QualityGateOperator(BaseOperator):
     :param sample_size: failing rows (or keys) fetched per failed check; 0 fetches none.
     :param freshness_as_of: the time freshness checks measure age against; default the wall clock.
         Templated, e.g. ``"{{ data_interval_end }}"`` so a backfill judges each interval as of its end.
-    :returns: ``{"table", "passed", "summary", "queries", "results": [...]}`` (also pushed to XCom under
-        ``quality_results`` before a failure is raised).
+    :param warehouse: Snowflake only: the warehouse for this task's session (default: the connection's);
+        templated.
+    :param role: Snowflake only: the role for this task's session (default: the connection's); templated.
+    :param query_tag: Snowflake only: extra keys for the session's JSON ``QUERY_TAG`` (which always holds
+        ``dag_id``, ``task_id``, ``run_id``, ``try_number`` and ``map_index``); templated.
+    :returns: ``{"table", "passed", "summary", "queries", "statements", "results": [...]}`` (``queries``:
+        statements by purpose; ``statements``: every statement sent, transaction control included). Also
+        pushed to XCom under ``quality_results`` before a failure is raised.
     """
 
-    template_fields: Sequence[str] = ("table", "where", "results_table", "checks_file", "freshness_as_of")
+    template_fields: Sequence[str] = (
+        "table",
+        "where",
+        "results_table",
+        "checks_file",
+        "freshness_as_of",
+        "warehouse",
+        "role",
+        "query_tag",
+    )
     template_fields_renderers = {"where": "sql"}
     ui_color = "#f6d7a7"
 
@@ -76,9 +93,16 @@ class QualityGateOperator(BaseOperator):
         fail_on: str = "error",
         sample_size: int = 5,
         freshness_as_of: str | datetime | None = None,
+        warehouse: str | None = None,
+        role: str | None = None,
+        query_tag: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        check_session_args(warehouse=warehouse, role=role, query_tag=query_tag)
+        self.warehouse = warehouse
+        self.role = role
+        self.query_tag = query_tag
         if not isinstance(conn_id, str) or not conn_id:
             raise ValueError("conn_id must name an Airflow SQL connection (Snowflake, Postgres or SQLite)")
         if checks is None and checks_file is None:
@@ -159,11 +183,10 @@ class QualityGateOperator(BaseOperator):
         checks = self._all_checks()
         connection = BaseHook.get_connection(self.conn_id)
         dialect = dialect_for(connection.conn_type or "")
-        hook = self._hook(connection)
         ti = context["ti"]
         ids = history.RunIds(ti.dag_id, ti.task_id, ti.run_id, context.get("logical_date"))
-        session = _SqlSession(hook.get_conn(), self.log)
-        self.statements_run = session.statements  # for lineage
+        session = self._session(connection, context)
+        self.statements_run = session.completed  # for lineage
         try:
             results = self._run(session, checks, dialect, ids)
         finally:
@@ -172,7 +195,8 @@ class QualityGateOperator(BaseOperator):
             "table": self.table,
             "passed": not self._blocking(results),
             "summary": summarize(results),
-            "queries": session.counts(),
+            "queries": dict(session.counts),
+            "statements": session.count,
             "results": [r.to_dict() for r in results],
         }
         output = jsonable_tree(output)
@@ -225,29 +249,44 @@ class QualityGateOperator(BaseOperator):
         bad = ("fail", "warn") if self.fail_on == "warn" else ("fail",)
         return [r for r in results if r.status in bad]
 
-    def _hook(self, connection: Any) -> Any:
-        if (connection.conn_type or "").lower() == "snowflake":
-            from airflow_provider_dataeng.hooks.snowflake import SnowflakeHook
+    def _session(self, connection: Any, context: Context) -> SqlSession:
+        """Snowflake: the hook's session with the task's warehouse, role and query tag; any other SQL
+        connection: its DB-API connection in the same session class (commits through the driver)."""
+        from airflow_provider_dataeng.hooks.session import SqlSession
 
-            return SnowflakeHook(snowflake_conn_id=self.conn_id)
-        return connection.get_hook()
+        if (connection.conn_type or "").lower() == "snowflake":
+            from airflow_provider_dataeng.hooks.snowflake import task_hook
+
+            try:
+                hook = task_hook(
+                    self.conn_id, context, warehouse=self.warehouse, role=self.role, query_tag=self.query_tag
+                )
+            except ValueError as err:
+                raise AirflowFailException(str(err)) from None
+            return SqlSession(hook.get_conn(), self.log, explicit_transactions=True)
+        if self.warehouse or self.role:
+            raise AirflowFailException(
+                f"warehouse= and role= apply to Snowflake connections only; {self.conn_id!r} is "
+                f"{connection.conn_type!r}: remove them"
+            )
+        return SqlSession(connection.get_hook().get_conn(), self.log, explicit_transactions=False)
 
     def _run(
-        self, session: _SqlSession, checks: list[Check], dialect: Dialect, ids: history.RunIds
+        self, session: SqlSession, checks: list[Check], dialect: Dialect, ids: history.RunIds
     ) -> list[CheckResult]:
         plan = compiler.compile_plan(self.table, checks, dialect, self.where)
         observed: dict[str, Any] = {}
         content: dict[str, str] = {}
         if plan.scan is not None:
-            row = session.fetch(plan.scan, "checks")[0]
+            row = _fetch(session, plan.scan, "checks")[0][0]
             for name, position in plan.scan.positions.items():
                 observed[name] = row[position]
         for relationship, query in plan.relationships:
-            observed[relationship.name] = session.fetch(query, "checks")[0][0]
+            observed[relationship.name] = _fetch(session, query, "checks")[0][0][0]
             content[relationship.name] = query.sql
         custom_rows: dict[str, list[dict[str, Any]]] = {}
         for custom, query in plan.custom:
-            rows, names = session.fetch_with_names(query, "checks")
+            rows, names = _fetch(session, query, "checks")
             if len(rows) == 1 and len(names) == 1:
                 observed[custom.name] = rows[0][0]
             else:
@@ -257,7 +296,8 @@ class QualityGateOperator(BaseOperator):
 
         histories: dict[str, list[float]] = {}
         if self.results_table is not None:
-            session.execute(
+            _fetch(
+                session,
                 compiler.Query(history.create_table_sql(self.results_table, dialect), None, "history:create"),
                 "history",
             )
@@ -266,7 +306,7 @@ class QualityGateOperator(BaseOperator):
                     past = history.count_history_sql(
                         self.results_table, self.table, check.name, check.lookback, ids, dialect
                     )
-                    histories[check.name] = [float(r[0]) for r in session.fetch(past, "history")]
+                    histories[check.name] = [float(r[0]) for r in _fetch(session, past, "history")[0]]
 
         now = _utcnow()
         as_of = now if self.freshness_as_of is None else _parse_as_of(self.freshness_as_of)
@@ -289,15 +329,19 @@ class QualityGateOperator(BaseOperator):
                 continue
             sample = compiler.compile_sample(self.table, check, dialect, self.where, self.sample_size)
             if sample is not None:
-                rows, names = session.fetch_with_names(sample, "samples")
+                rows, names = _fetch(session, sample, "samples")
                 result.failing_rows = jsonable_tree([dict(zip(names, r)) for r in rows])
 
         if self.results_table is not None:
-            session.execute(history.delete_run_sql(self.results_table, self.table, ids, dialect), "history")
-            session.execute(
-                history.insert_results_sql(self.results_table, results, ids, now, dialect), "history"
-            )
-            session.commit()
+            with session.transaction():  # a re-run replaces this run's rows atomically
+                _fetch(
+                    session, history.delete_run_sql(self.results_table, self.table, ids, dialect), "history"
+                )
+                _fetch(
+                    session,
+                    history.insert_results_sql(self.results_table, results, ids, now, dialect),
+                    "history",
+                )
         return results
 
 
@@ -324,52 +368,6 @@ def jsonable_tree(value: Any) -> Any:
     return jsonable(value)
 
 
-class _SqlSession:
-    """One DB-API connection for the whole gate: runs queries, logs them with timings, counts them."""
-
-    def __init__(self, conn: Any, log: Any) -> None:
-        self.conn = conn
-        self.log = log
-        self._counts: dict[str, int] = {}
-        self.statements: list[str] = []
-
-    def _cursor_run(self, query: compiler.Query, category: str) -> Any:
-        self._counts[category] = self._counts.get(category, 0) + 1
-        self.statements.append(query.sql)
-        cursor = self.conn.cursor()
-        started = time.monotonic()
-        if query.params:
-            cursor.execute(query.sql, query.params)
-        else:
-            cursor.execute(query.sql)
-        self.log.info("%s query (%.3fs):\n%s", query.purpose, time.monotonic() - started, query.sql)
-        return cursor
-
-    def fetch(self, query: compiler.Query, category: str) -> list[tuple[Any, ...]]:
-        return self.fetch_with_names(query, category)[0]
-
-    def fetch_with_names(
-        self, query: compiler.Query, category: str
-    ) -> tuple[list[tuple[Any, ...]], list[str]]:
-        cursor = self._cursor_run(query, category)
-        try:
-            rows = [tuple(r) for r in cursor.fetchall()]
-            names = [d[0] for d in cursor.description or ()]
-        finally:
-            cursor.close()
-        return rows, names
-
-    def execute(self, query: compiler.Query, category: str) -> None:
-        self._cursor_run(query, category).close()
-
-    def commit(self) -> None:
-        self.conn.commit()
-
-    def counts(self) -> dict[str, int]:
-        return dict(self._counts)
-
-    def close(self) -> None:
-        try:
-            self.conn.close()
-        except Exception:  # noqa: BLE001 - closing is best effort; the results are already computed
-            self.log.debug("closing the connection failed", exc_info=True)
+def _fetch(session: SqlSession, query: compiler.Query, label: str) -> tuple[list[tuple[Any, ...]], list[str]]:
+    """Run a compiled query; ``(rows, column names)``, counted under ``label``."""
+    return session.fetch_rows(query.sql, query.params, label=label)

@@ -5,10 +5,12 @@ ignored), every COPY result row is checked against what was asked for: a file th
 beyond ``max_error_rows``, or loaded a different number of rows than the extract's manifest says fails the
 task with a per-file table, and nothing from the run is committed.
 
-One run: [create the stage] -> [create the table] -> BEGIN -> COPY ... FILES = (<= 1,000 files) per batch ->
-verify -> COMMIT (or ROLLBACK and fail) -> [remove purged files]. Re-runs are idempotent through Snowflake's
-load metadata: files already loaded are skipped (``force=True`` reloads them). A rolled-back run leaves no
-rows and no load metadata, so its re-run retries every file.
+One run: [SHOW STAGES, creating the stage only when missing] -> BEGIN -> COPY ... FILES = (<= 1,000 files)
+per batch -> verify -> COMMIT (or ROLLBACK and fail) -> [remove purged files]. The table is looked up only
+when a COPY fails (then created with ``create_table``, and the load runs once more), so a steady run sends
+four statements. Re-runs are idempotent through Snowflake's load metadata: files already loaded are skipped
+(``force=True`` reloads them). A rolled-back run leaves no rows and no load metadata, so its re-run retries
+every file.
 """
 
 from __future__ import annotations
@@ -31,10 +33,13 @@ from airflow_provider_dataeng.links import SnowsightTableLink, push_snowsight_ta
 from airflow_provider_dataeng.sql import copy as copy_sql
 from airflow_provider_dataeng.sql.file_formats import FileFormat, parse_file_format
 from airflow_provider_dataeng.sql.identifiers import ObjectName, parse_object_name
+from airflow_provider_dataeng.sql.session import check_session_args
 from airflow_provider_dataeng.validation import choice, flag, is_templated, non_negative_int
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from airflow_provider_dataeng.hooks.session import SqlSession
 
 IF_NO_FILES = ("skip", "succeed", "fail")
 _ENSURE_STAGE_KEYS = {"url", "storage_integration", "credentials", "aws_conn_id"}
@@ -66,15 +71,20 @@ class S3StageLoadOperator(BaseOperator):
     :param ensure_stage: ``{"url": "s3://...", "storage_integration": "..."}`` (or ``"aws_conn_id"`` /
         ``"credentials"`` for key-based access, e.g. the local stack) creates the stage if it does not exist.
     :param snowflake_conn_id: the Snowflake connection.
+    :param warehouse: the warehouse for this task's session (default: the connection's); templated.
+    :param role: the role for this task's session (default: the connection's); templated.
+    :param query_tag: extra keys for the session's JSON ``QUERY_TAG`` (which always holds ``dag_id``,
+        ``task_id``, ``run_id``, ``try_number`` and ``map_index``); templated.
     :param emit_assets: after a load that committed files, add the table's Asset
         (``snowflake://<account>/<DB>/<SCHEMA>/<TABLE>``, account and default database from the connection) to
         the task's outlets with extra ``{"files_loaded", "files_skipped", "rows_loaded", "rows_parsed"}``; an
         equal declared outlet gets the extra instead (also when no new file was loaded, when no asset is added).
         Airflow records the event only for an asset some DAG declares. ``False`` opts out.
-    :return: ``{"table", "files_loaded", "files_skipped", "rows_loaded", "rows_parsed", "errors"}``.
+    :return: ``{"table", "files_loaded", "files_skipped", "rows_loaded", "rows_parsed", "errors",
+        "statements"}`` (``statements``: the SQL statements the task sent).
     """
 
-    template_fields: Sequence[str] = ("table", "stage", "files", "prefix")
+    template_fields: Sequence[str] = ("table", "stage", "files", "prefix", "warehouse", "role", "query_tag")
     template_fields_renderers = {"files": "json"}
     ui_color = "#c5e4f3"
     operator_extra_links = (SnowsightTableLink(),)
@@ -99,10 +109,17 @@ class S3StageLoadOperator(BaseOperator):
         if_no_files: str = "skip",
         ensure_stage: dict[str, Any] | None = None,
         emit_assets: bool = True,
+        warehouse: str | None = None,
+        role: str | None = None,
+        query_tag: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.snowflake_conn_id = snowflake_conn_id
+        self.warehouse = warehouse
+        self.role = role
+        self.query_tag = query_tag
+        check_session_args(warehouse=warehouse, role=role, query_tag=query_tag)
         self.table = table
         self.stage = stage
         self.files = files
@@ -181,39 +198,54 @@ class S3StageLoadOperator(BaseOperator):
         if inputs is not None and not inputs.files:
             return self._no_files(table, "files= lists no file")
 
-        from airflow_provider_dataeng.hooks.snowflake import SnowflakeHook
+        from airflow_provider_dataeng.hooks.snowflake import stage_url as lookup_stage_url
+        from airflow_provider_dataeng.hooks.snowflake import task_hook
 
-        hook = SnowflakeHook(snowflake_conn_id=self.snowflake_conn_id)
-        with hook.get_conn() as conn, conn.cursor() as cur:
-            session = _Session(cur, self.log)
-            self.statements_run = session.statements  # as logged (credentials redacted), for lineage
+        try:
+            hook = task_hook(
+                self.snowflake_conn_id,
+                context,
+                warehouse=self.warehouse,
+                role=self.role,
+                query_tag=self.query_tag,
+            )
+        except ValueError as err:
+            raise AirflowFailException(str(err)) from None
+        with hook.session(self.log) as session:
+            self.statements_run = session.completed  # as logged (credentials redacted), for lineage
             try:
                 stage_url = self._ensure_stage(session, stage) if self.ensure_stage else None
                 expected: list[FileInput] | None = None
                 if inputs is not None:
                     if stage_url is None and (self.purge or any(f.is_uri for f in inputs.files)):
-                        stage_url = session.stage_url(stage)
+                        stage_url = lookup_stage_url(session, stage)
                     expected = _stage_relative(inputs.files, stage_url)
                 elif self.purge:
-                    stage_url = session.stage_url(stage)
+                    stage_url = lookup_stage_url(session, stage)
             except ValueError as err:
                 raise AirflowFailException(str(err)) from None
-            self._ensure_table(session, table, stage, expected)
+            if self.create_table and self.load_as == "columns" and not self.columns:
+                self._ensure_table(session, table, stage, expected)  # inferred from a file: look first
             report = self._load(session, table, stage, expected, prefix, stage_url)
             if self.purge:
                 self._remove_files(session, stage, report, stage_url)
-        summary = report.summary(table.sql)
+            statements = session.count
+        summary = {**report.summary(table.sql), "statements": statements}
         self._lineage = (table, summary, _loaded_folder(report, stage_url, prefix))
         push_snowsight_table_link(context, self, self.snowflake_conn_id, table.parts)
         if not report.verdicts and expected is None:
-            return self._no_files(table, f"Snowflake found no new file under prefix {prefix!r}")
+            return {
+                **self._no_files(table, f"Snowflake found no new file under prefix {prefix!r}"),
+                "statements": statements,
+            }
         self.log.info(
-            "Loaded %s: %d files loaded, %d skipped (already loaded), %d rows loaded, %d rejected",
+            "Loaded %s: %d files loaded, %d skipped (already loaded), %d rows loaded, %d rejected; %d statements",
             table.sql,
             summary["files_loaded"],
             summary["files_skipped"],
             summary["rows_loaded"],
             report.error_rows,
+            statements,
         )
         if self.emit_assets:
             from airflow_provider_dataeng.assets import emit_snowflake_table_assets
@@ -251,7 +283,29 @@ class S3StageLoadOperator(BaseOperator):
 
     def _load(
         self,
-        session: _Session,
+        session: SqlSession,
+        table: ObjectName,
+        stage: ObjectName,
+        expected: list[FileInput] | None,
+        prefix: str | None,
+        stage_url: str | None,
+    ) -> LoadReport:
+        """The COPY batches; a missing table (found only when a COPY fails) is created and the load re-run."""
+        try:
+            return self._copy_all(session, table, stage, expected, prefix, stage_url)
+        except _CopyFailed as failed:
+            if self._table_exists(session, table):
+                raise failed.error from failed.error.__cause__
+            self.log.info("table %s does not exist yet (the COPY said so)", table.sql)
+            self._ensure_table(session, table, stage, expected, exists=False)
+        try:
+            return self._copy_all(session, table, stage, expected, prefix, stage_url)
+        except _CopyFailed as failed:
+            raise failed.error from failed.error.__cause__
+
+    def _copy_all(
+        self,
+        session: SqlSession,
         table: ObjectName,
         stage: ObjectName,
         expected: list[FileInput] | None,
@@ -265,8 +319,7 @@ class S3StageLoadOperator(BaseOperator):
             list(_chunks(expected, copy_sql.MAX_FILES_PER_COPY)) if expected is not None else [None]
         )
         verdicts: list[FileVerdict] = []
-        session.run("BEGIN")
-        try:
+        with session.transaction():
             for number, group in enumerate(groups, start=1):
                 sql = copy_sql.build_copy_sql(
                     table=table,
@@ -283,10 +336,12 @@ class S3StageLoadOperator(BaseOperator):
                 try:
                     rows = session.fetch(sql, log_sql=_abbreviate_files(sql))
                 except Exception as err:
-                    raise AirflowException(
+                    error = AirflowException(
                         f"COPY batch {number}/{len(groups)} into {table.sql} failed; nothing from this run is "
                         f"committed: {_error_text(err)}"
-                    ) from err
+                    )
+                    error.__cause__ = err
+                    raise _CopyFailed(error) from err
                 batch = file_verdicts(group, parse_copy_result(rows), stage_url=stage_url, force=self.force)
                 verdicts.extend(batch)
                 self.log.info(
@@ -299,19 +354,14 @@ class S3StageLoadOperator(BaseOperator):
                     sum(v.rows_loaded or 0 for v in batch if v.outcome == "loaded"),
                 )
             report = LoadReport(verdicts, max_error_rows=self.max_error_rows)
-        except BaseException:
-            session.rollback()
-            raise
-        if not report.ok:
-            session.rollback()
-            table_text = report.render_table()
-            self.log.error("Load into %s failed verification:\n%s", table.sql, table_text)
-            raise AirflowFailException(
-                f"Load into {table.sql} failed verification for {len(report.failures)} of {len(report.verdicts)} "
-                f"files; the load was rolled back (no rows, no load metadata: a re-run retries every file).\n"
-                f"{table_text}"
-            )
-        session.run("COMMIT")
+            if not report.ok:  # raised inside the block: the transaction rolls back
+                table_text = report.render_table()
+                self.log.error("Load into %s failed verification:\n%s", table.sql, table_text)
+                raise AirflowFailException(
+                    f"Load into {table.sql} failed verification for {len(report.failures)} of "
+                    f"{len(report.verdicts)} files; the load was rolled back (no rows, no load metadata: a re-run "
+                    f"retries every file).\n{table_text}"
+                )
         if report.error_rows:
             self.log.warning(
                 "%d rows were rejected (within max_error_rows=%d):\n%s",
@@ -329,19 +379,29 @@ class S3StageLoadOperator(BaseOperator):
         if self.if_no_files == "fail":
             raise AirflowFailException(f"nothing to load into {table.sql}: {reason} (if_no_files='fail')")
         self.log.info("Nothing to load into %s: %s", table.sql, reason)
-        return LoadReport([]).summary(table.sql)
+        return {**LoadReport([]).summary(table.sql), "statements": 0}
 
-    def _ensure_stage(self, session: _Session, stage: ObjectName) -> str:
+    def _ensure_stage(self, session: SqlSession, stage: ObjectName) -> str:
+        """The stage's URL; the stage is created only when SHOW STAGES does not list it."""
+        from airflow_provider_dataeng.hooks.snowflake import stage_url
+
         spec = dict(self.ensure_stage or {})
         url = spec["url"] if spec["url"].endswith("/") else spec["url"] + "/"
-        credentials = spec.get("credentials")
-        if spec.get("aws_conn_id"):
-            credentials = _aws_credentials(spec["aws_conn_id"])
-        sql = copy_sql.build_create_stage_sql(
-            stage, url=url, storage_integration=spec.get("storage_integration"), credentials=credentials
-        )
-        session.run(sql, log_sql=copy_sql.redact_create_stage(sql))
-        actual = session.stage_url(stage)
+        actual = stage_url(session, stage, missing_ok=True)
+        if actual is None:
+            credentials = spec.get("credentials")
+            if spec.get("aws_conn_id"):
+                from airflow_provider_dataeng.hooks.aws import stage_credentials
+
+                credentials = stage_credentials(spec["aws_conn_id"])
+            sql = copy_sql.build_create_stage_sql(
+                stage, url=url, storage_integration=spec.get("storage_integration"), credentials=credentials
+            )
+            status = session.fetch(sql, log_sql=copy_sql.redact_create_stage(sql))
+            created = any("successfully created" in str(v) for row in status for v in row.values())
+            # created by another run meanwhile ("already exists, statement succeeded"): check its URL
+            actual = url if created else stage_url(session, stage)
+        assert actual is not None
         if actual.rstrip("/") != url.rstrip("/"):
             raise ValueError(
                 f"stage {stage.sql} already exists with URL {actual!r}, not ensure_stage['url']={url!r}; "
@@ -349,13 +409,25 @@ class S3StageLoadOperator(BaseOperator):
             )
         return url
 
+    @staticmethod
+    def _table_exists(session: SqlSession, table: ObjectName) -> bool:
+        sql, params = copy_sql.build_table_exists_sql(table)
+        return bool(int(session.fetch(sql, params)[0]["N"]))
+
     def _ensure_table(
-        self, session: _Session, table: ObjectName, stage: ObjectName, expected: list[FileInput] | None
+        self,
+        session: SqlSession,
+        table: ObjectName,
+        stage: ObjectName,
+        expected: list[FileInput] | None,
+        *,
+        exists: bool | None = None,
     ) -> None:
         from airflow.sdk.exceptions import AirflowFailException
 
-        sql, params = copy_sql.build_table_exists_sql(table)
-        if int(session.fetch(sql, params)[0]["N"]):
+        if exists is None:
+            exists = self._table_exists(session, table)
+        if exists:
             return
         if not self.create_table:
             raise AirflowFailException(
@@ -384,59 +456,13 @@ class S3StageLoadOperator(BaseOperator):
                 session.run(statement)
 
     def _remove_files(
-        self, session: _Session, stage: ObjectName, report: LoadReport, stage_url: str | None
+        self, session: SqlSession, stage: ObjectName, report: LoadReport, stage_url: str | None
     ) -> None:
         done = [v.file for v in report.verdicts if v.outcome in ("loaded", "skipped")]
         for path in done:
             relative = path[len(stage_url) :] if stage_url and path.startswith(stage_url) else path
             session.run(copy_sql.build_remove_sql(stage, relative))
         self.log.info("Removed %d loaded files from stage %s", len(done), stage.sql)
-
-
-class _Session:
-    """One Snowflake session (cursor) with logging; every statement and its query id goes to the task log."""
-
-    def __init__(self, cursor: Any, log: Any) -> None:
-        self.cursor = cursor
-        self.log = log
-        self._context: tuple[str, str] | None = None
-        self.statements: list[str] = []
-
-    def run(self, sql: str, params: Any = None, *, log_sql: str | None = None) -> None:
-        self.fetch(sql, params, log_sql=log_sql)
-
-    def fetch(self, sql: str, params: Any = None, *, log_sql: str | None = None) -> list[dict[str, Any]]:
-        from airflow_provider_dataeng.hooks.snowflake import rows_as_dicts
-
-        self.log.info("Running SQL:\n%s", log_sql or sql)
-        self.statements.append(log_sql or sql)
-        self.cursor.execute(sql, params)
-        self.log.info("Snowflake query id: %s", self.cursor.sfqid)
-        return rows_as_dicts(self.cursor.description, self.cursor.fetchall())
-
-    def rollback(self) -> None:
-        try:
-            self.run("ROLLBACK")
-        except Exception as err:  # the session may be gone: Snowflake then rolls back on its own
-            self.log.warning("ROLLBACK failed: %s", _error_text(err))
-
-    def stage_url(self, stage: ObjectName) -> str:
-        """The stage's URL from SHOW STAGES (to make URIs stage-relative)."""
-        if len(stage.parts) < 3:
-            if self._context is None:
-                row = self.fetch('SELECT CURRENT_DATABASE() AS "D", CURRENT_SCHEMA() AS "S"')[0]
-                if not row["D"] or not row["S"]:
-                    raise ValueError(f"qualify stage {stage.sql}: the session has no current database/schema")
-                self._context = (row["D"], row["S"])
-            stage = copy_sql.qualify(stage, *self._context)
-        rows = self.fetch(copy_sql.build_show_stages_sql(stage))
-        urls = [_value(r, "url") for r in rows if _value(r, "name") == stage.name]
-        if not urls:
-            raise ValueError(f"stage {stage.sql} does not exist (or is not visible to this role)")
-        url = urls[0] or ""
-        if not url:
-            raise ValueError(f"stage {stage.sql} is an internal stage: give stage-relative paths, not URIs")
-        return url if url.endswith("/") else url + "/"
 
 
 def _loaded_folder(report: LoadReport, stage_url: str | None, prefix: str | None) -> str | None:
@@ -448,13 +474,6 @@ def _loaded_folder(report: LoadReport, stage_url: str | None, prefix: str | None
     if folder is None and stage_url:
         folder = stage_url + (prefix or "")
     return folder
-
-
-def _value(row: dict[str, Any], key: str) -> Any:
-    for k, v in row.items():
-        if k.lower() == key:
-            return v
-    return None
 
 
 def _stage_relative(files: list[FileInput], stage_url: str | None) -> list[FileInput]:
@@ -532,16 +551,13 @@ def _check_ensure_stage(spec: Any) -> None:
     )
 
 
-def _aws_credentials(aws_conn_id: str) -> dict[str, str]:
-    """Key credentials from an Airflow AWS connection (never logged, never returned)."""
-    from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
-
-    creds = AwsBaseHook(aws_conn_id=aws_conn_id, client_type="s3").get_credentials()
-    out = {"aws_key_id": creds.access_key, "aws_secret_key": creds.secret_key}
-    if creds.token:
-        out["aws_token"] = creds.token
-    return out
-
-
 def _error_text(err: BaseException) -> str:
     return " ".join(str(getattr(err, "msg", None) or err).split())
+
+
+class _CopyFailed(Exception):
+    """A COPY statement failed (the transaction is rolled back); ``error`` is what the task raises."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error

@@ -2,10 +2,13 @@
 
 One MERGE reads the stream and applies every change, so the batch is atomic: Snowflake advances the
 stream's offset only when that MERGE commits, and a failed run leaves the stream as it was (a retry
-applies the batch once, never twice). Before it, at most three small statements: SHOW STREAMS (exists,
-not stale) and ``SYSTEM$STREAM_HAS_DATA`` (neither resumes a warehouse, so an empty stream costs no
-compute), then one query with the counts of changes and NULL keys and both tables' columns.
-All SQL comes from the pure builders in ``airflow_provider_dataeng.sql.stream`` and ``.sql.merge``.
+applies the batch once, never twice). A steady run (the stream exists and has changes) sends three
+statements: ``SYSTEM$STREAM_HAS_DATA`` (no warehouse resumes, so an empty stream costs one statement and
+no compute), one query with the counts of changes and NULL keys and both tables' columns, and the MERGE.
+The stream is created (``source_table``) and inspected with SHOW STREAMS only when it is missing or
+cannot be read (missing, stale, invalid: the error says which); with ``stream`` alone, SHOW STREAMS runs
+every time, to learn the source table. All SQL comes from the pure builders in
+``airflow_provider_dataeng.sql.stream`` and ``.sql.merge``.
 """
 
 from __future__ import annotations
@@ -40,10 +43,12 @@ from airflow_provider_dataeng.sql.merge import (
     plan_columns,
     source_key_expressions,
 )
+from airflow_provider_dataeng.sql.session import check_session_args
 from airflow_provider_dataeng.sql.stream import (
     ColumnInfo,
     Preflight,
     StreamError,
+    StreamInfo,
     build_columns_sql,
     build_create_stream_sql,
     build_has_data_sql,
@@ -58,6 +63,8 @@ from airflow_provider_dataeng.validation import choice, flag, is_templated
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from airflow_provider_dataeng.hooks.session import SqlSession
 
 SCHEMA_EVOLUTION_MODES = ("fail", "add_columns")
 IF_EMPTY_MODES = ("skip", "succeed")
@@ -104,12 +111,17 @@ class SnowflakeStreamMergeOperator(BaseOperator):
         the matched row's is not applied, so intervals backfilled out of order (or replayed late) end in the
         newest state. With ``delete_mode="soft"``, a tombstone of a key not seen yet is kept as a soft-deleted
         row, so a late older version of it stays deleted. SCD type 1 only.
+    :param warehouse: the warehouse for this task's session (default: the connection's); templated.
+    :param role: the role for this task's session (default: the connection's); templated.
+    :param query_tag: extra keys for the session's JSON ``QUERY_TAG`` (which always holds ``dag_id``,
+        ``task_id``, ``run_id``, ``try_number`` and ``map_index``); templated.
     :param emit_assets: after a MERGE that applied a batch of changes, add the target table's Asset
         (``snowflake://<account>/<DB>/<SCHEMA>/<TABLE>``, account and default database from the connection) to
         the task's outlets with extra ``{"inserted", "updated", "deleted"}``; an equal declared outlet gets the
         extra instead (also with ``if_empty="succeed"`` and no changes, when no asset is added). Airflow records
         the event only for an asset some DAG declares. ``False`` opts out.
-    :return: ``{"inserted": int, "updated": int, "deleted": int, "skipped": bool}``, the MERGE's own counts.
+    :return: ``{"inserted": int, "updated": int, "deleted": int, "skipped": bool, "statements": int}``, the
+        MERGE's own counts and the number of SQL statements the task sent.
 
     ``max_active_tis_per_dag`` defaults to 1: runs of the task never consume the stream concurrently.
     """
@@ -121,6 +133,9 @@ class SnowflakeStreamMergeOperator(BaseOperator):
         "columns",
         "dedupe_order_by",
         "delete_condition",
+        "warehouse",
+        "role",
+        "query_tag",
     )
     template_fields_renderers = {"columns": "json", "delete_condition": "sql", "dedupe_order_by": "json"}
     ui_color = "#e8f4fd"
@@ -146,6 +161,9 @@ class SnowflakeStreamMergeOperator(BaseOperator):
         if_empty: str = "skip",
         only_newer_by: str | None = None,
         emit_assets: bool = True,
+        warehouse: str | None = None,
+        role: str | None = None,
+        query_tag: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         # Two runs consuming one stream at once would race for the same offset: one at a time by default.
@@ -168,6 +186,10 @@ class SnowflakeStreamMergeOperator(BaseOperator):
         self.if_empty = if_empty
         self.only_newer_by = only_newer_by
         self.emit_assets = emit_assets
+        self.warehouse = warehouse
+        self.role = role
+        self.query_tag = query_tag
+        check_session_args(warehouse=warehouse, role=role, query_tag=query_tag)
         choice("delete_mode", delete_mode, DELETE_MODES)
         choice("scd_type", scd_type, SCD_TYPES)
         choice("schema_evolution", schema_evolution, SCHEMA_EVOLUTION_MODES)
@@ -245,24 +267,30 @@ class SnowflakeStreamMergeOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from airflow_provider_dataeng.hooks.snowflake import SnowflakeHook
+        from airflow_provider_dataeng.hooks.snowflake import task_hook
 
         options = self._options()
-        hook = SnowflakeHook(snowflake_conn_id=self.snowflake_conn_id)
-        conn = hook.get_conn()
         try:
+            hook = task_hook(
+                self.snowflake_conn_id,
+                context,
+                warehouse=self.warehouse,
+                role=self.role,
+                query_tag=self.query_tag,
+            )
+        except ValueError as err:
+            raise AirflowFailException(str(err)) from None
+        with hook.session(self.log) as session:
             try:
-                session = _Session(conn, self.log)
-                self.statements_run = getattr(session, "statements", [])  # for lineage
-                result = self._merge(session, options)
-                push_snowsight_table_link(context, self, self.snowflake_conn_id, options.target.parts)
-                if self.emit_assets:
-                    self._emit_asset(context, options.target, result)
-                return result
+                self.statements_run = session.completed  # for lineage
+                result = {**self._merge(session, options), "statements": session.count}
             except (StreamError, MergeConfigError) as err:
                 raise AirflowFailException(str(err)) from None  # retrying cannot fix it
-        finally:
-            conn.close()
+        self.log.info("%d statements sent", result["statements"])
+        push_snowsight_table_link(context, self, self.snowflake_conn_id, options.target.parts)
+        if self.emit_assets:
+            self._emit_asset(context, options.target, result)
+        return result
 
     def _emit_asset(self, context: Context, target: ObjectName, result: dict[str, Any]) -> None:
         """The target's asset with the MERGE's counts; a batch that netted out to nothing adds none."""
@@ -273,32 +301,56 @@ class SnowflakeStreamMergeOperator(BaseOperator):
             context, self, self.snowflake_conn_id, [(target.parts, extra)], add=not result["skipped"]
         )
 
-    def _merge(self, db: _Session, options: _Options) -> dict[str, Any]:
-        from airflow.sdk.exceptions import AirflowFailException
+    def _inspect(self, db: SqlSession, options: _Options) -> StreamInfo:
+        """SHOW STREAMS: raises StreamError when the stream is missing, stale or invalid."""
+        info = parse_show_streams(db.fetch(build_show_streams_sql(options.stream)), options.stream)
+        if options.source_table is not None and (info.mode == "APPEND_ONLY") != self.append_only:
+            self.log.warning(
+                "stream %s already exists with mode %s (append_only=%s is not applied)",
+                options.stream,
+                info.mode,
+                self.append_only,
+            )
+        self.log.info(
+            "stream %s on %s: mode %s, stale after %s",
+            options.stream,
+            info.table_name,
+            info.mode,
+            info.stale_after,
+        )
+        return info
 
-        stream = options.stream
+    def _has_data(self, db: SqlSession, options: _Options, inspected: bool) -> bool:
+        """SYSTEM$STREAM_HAS_DATA. When it fails and the stream was not inspected yet, the stream is created
+        if missing (with ``source_table``) and inspected (missing, stale, invalid raise StreamError), then
+        asked again."""
+        import snowflake.connector.errors
+
+        try:
+            return parse_has_data(db.fetch(build_has_data_sql(options.stream)))
+        except snowflake.connector.errors.ProgrammingError:
+            if inspected:
+                raise
         if options.source_table is not None:
             db.run(
                 build_create_stream_sql(
-                    stream,
+                    options.stream,
                     options.source_table,
                     append_only=self.append_only,
                     show_initial_rows=self.show_initial_rows,
                 )
             )
-        info = parse_show_streams(db.run(build_show_streams_sql(stream)), stream)
-        if options.source_table is not None and (info.mode == "APPEND_ONLY") != self.append_only:
-            self.log.warning(
-                "stream %s already exists with mode %s (append_only=%s is not applied)",
-                stream,
-                info.mode,
-                self.append_only,
-            )
-        source = options.source_table or info.source_table
-        self._lineage: tuple[Any, ...] = (options.target, source, None, None)
-        self.log.info("stream %s on %s: mode %s, stale after %s", stream, source, info.mode, info.stale_after)
+        self._inspect(db, options)
+        return parse_has_data(db.fetch(build_has_data_sql(options.stream)))
 
-        if not parse_has_data(db.run(build_has_data_sql(stream))):
+    def _merge(self, db: SqlSession, options: _Options) -> dict[str, Any]:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        stream = options.stream
+        # Without source_table only SHOW STREAMS names the stream's table (whose columns are merged).
+        source = options.source_table or self._inspect(db, options).source_table
+        self._lineage: tuple[Any, ...] = (options.target, source, None, None)
+        if not self._has_data(db, options, inspected=options.source_table is None):
             return self._empty(stream, consumed=False)
 
         tables = {_TARGET: options.target, _SOURCE: source}
@@ -338,7 +390,7 @@ class SnowflakeStreamMergeOperator(BaseOperator):
 
         started = time.monotonic()
         try:
-            rows = db.run(build_merge_sql(spec))
+            rows = db.fetch(build_merge_sql(spec))
         except Exception as err:
             raise self._merge_failed(db, spec, changes, err) from err
         counts = parse_merge_counts(rows[0] if rows else None)
@@ -371,7 +423,7 @@ class SnowflakeStreamMergeOperator(BaseOperator):
             )
         )
 
-    def _merge_failed(self, db: _Session, spec: MergeSpec, changes: int, err: Exception) -> Exception:
+    def _merge_failed(self, db: SqlSession, spec: MergeSpec, changes: int, err: Exception) -> Exception:
         """The MERGE's error, naming the target, the unconsumed stream and the column that cannot be computed.
 
         A failed MERGE applies nothing and leaves the stream's offset where it was, so the message says so;
@@ -398,20 +450,23 @@ class SnowflakeStreamMergeOperator(BaseOperator):
         )
 
     def _preflight(
-        self, db: _Session, options: _Options, tables: dict[str, ObjectName], keys: Sequence[str]
+        self, db: SqlSession, options: _Options, tables: dict[str, ObjectName], keys: Sequence[str]
     ) -> Preflight:
         """Change and NULL-key counts with both tables' columns, in one query.
 
-        If that query fails (a key column the stream lacks, a missing table), the columns alone are read
-        so that the error names the problem; any other failure is raised as it is.
+        If that query fails (a key column the stream lacks, a missing table, a stream gone stale since
+        SYSTEM$STREAM_HAS_DATA), the columns alone are read and the stream inspected so that the error
+        names the problem; any other failure is raised as it is.
         """
         import snowflake.connector.errors
 
         try:
-            return parse_preflight(db.run(build_preflight_sql(options.stream, tables, keys)), tables)
+            return parse_preflight(db.fetch(build_preflight_sql(options.stream, tables, keys)), tables)
         except snowflake.connector.errors.ProgrammingError:
-            columns_only = parse_preflight(db.run(build_columns_sql(tables)), tables)
+            columns_only = parse_preflight(db.fetch(build_columns_sql(tables)), tables)
             self._plan(options, columns_only)  # raises MergeConfigError when the tables explain it
+            if options.source_table is not None:
+                self._inspect(db, options)  # raises StreamError when the stream is stale or invalid
             raise
 
     def _plan(self, options: _Options, preflight: Preflight) -> tuple[ColumnPlan, tuple[ColumnInfo, ...]]:
@@ -443,29 +498,6 @@ class SnowflakeStreamMergeOperator(BaseOperator):
             raise AirflowSkipException(message)
         self.log.info("%s: nothing to merge", message)
         return {"inserted": 0, "updated": 0, "deleted": 0, "skipped": True}
-
-
-class _Session:
-    """One Snowflake connection: run a statement, log it with its query id and time, return dict rows."""
-
-    def __init__(self, conn: Any, log: Any) -> None:
-        self._conn = conn
-        self._log = log
-        self.statements: list[str] = []
-
-    def run(self, sql: str) -> list[dict[str, Any]]:
-        from airflow_provider_dataeng.hooks.snowflake import rows_as_dicts
-
-        self._log.info("Running: %s", sql)
-        self.statements.append(sql)
-        started = time.monotonic()
-        with self._conn.cursor() as cur:
-            cur.execute(sql)
-            rows = rows_as_dicts(cur.description, cur.fetchall()) if cur.description else []
-            self._log.info(
-                "query id %s: %d row(s) in %.3fs", cur.sfqid, len(rows), time.monotonic() - started
-            )
-        return rows
 
 
 def _check_schema(target: ObjectName, missing: Sequence[Any], bookkeeping: Sequence[Any], mode: str) -> None:

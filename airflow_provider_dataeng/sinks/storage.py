@@ -23,10 +23,9 @@ def s3_storage_options(aws_conn_id: str | None) -> dict[str, Any]:
     options: dict[str, Any] = {"skip_instance_cache": True}
     if not aws_conn_id:
         return options
-    from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+    from airflow_provider_dataeng.hooks.aws import aws_connection
 
-    hook = AwsBaseHook(aws_conn_id=aws_conn_id, client_type="s3")
-    credentials = hook.get_credentials()  # also masks the secret key and token in task logs
+    hook, credentials = aws_connection(aws_conn_id)  # also masks the secret key and token in task logs
     options.update(key=credentials.access_key, secret=credentials.secret_key)
     if credentials.token:
         options["token"] = credentials.token

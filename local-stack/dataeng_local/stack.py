@@ -336,6 +336,14 @@ class LocalStack:
     def snowflake_port(self) -> int:
         return self._port_of("snowflake")
 
+    def snowflake_query_history(self, since: int = 0) -> list[dict[str, Any]]:
+        """Statements the Snowflake stand-in ran after sequence number ``since``, each with its session's
+        ``query_tag``, ``warehouse`` and ``role`` at the time (``seq``, ``session``, ``query_id``,
+        ``query_text``, ``error``)."""
+        url = f"http://{HOST}:{self.snowflake_port}/local/query-history?since={int(since)}"
+        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - our own local server
+            return list(json.loads(response.read())["records"])
+
     @property
     def s3_port(self) -> int:
         return self._port_of("s3")

@@ -143,7 +143,11 @@ def test_first_build_creates_marts_and_keeps_secrets_private(
     assert SECRET not in run["text"]
     assert "password: '{{ env_var(''DBT_ENV_SECRET_DATAENG_PASSWORD'') }}'" in run["text"]
     assert "host: 127.0.0.1" in run["text"] and "protocol: http" in run["text"]
-    assert run["env"] == {"DBT_ENV_SECRET_DATAENG_PASSWORD": SECRET}
+    assert run["env"] == {
+        "DBT_ENV_SECRET_DATAENG_PASSWORD": SECRET,
+        # the task's query tag (no task instance here): not a secret, read by the profile's query_tag
+        "DATAENG_DBT_QUERY_TAG": '{"dag_id":null,"task_id":null,"run_id":null,"try_number":null,"map_index":null}',
+    }
     assert not run["dir"].exists()
     assert not (project / "target").exists() and not (project / "logs").exists()
 
@@ -359,3 +363,39 @@ def test_source_freshness_reads_sources_json(tmp_path, staging, snowflake_conn_i
     assert [(n["unique_id"], n["status"]) for n in result["nodes"]] == [
         ("source.dataeng_demo.staging.orders", "warn"),
     ]
+
+
+def test_every_dbt_statement_carries_the_task_tag_and_the_warehouse(
+    project, staging, snowflake_conn_id, profile_spy, local_stack
+) -> None:
+    """The generated profile's warehouse and query_tag: dbt sets them at login on every connection it opens."""
+    from types import SimpleNamespace
+
+    ti = SimpleNamespace(dag_id="tags", task_id="dbt", run_id="manual__dbt", try_number=2, map_index=-1)
+    since = local_stack.snowflake_query_history()[-1]["seq"]
+    result = operator(
+        project,
+        snowflake_conn_id,
+        command="run",
+        select="stg_customers",
+        warehouse="DATAENG_TRANSFORM_WH",
+        query_tag={"layer": "marts"},
+    ).execute({"ti": ti})
+    assert result["success"] is True
+    tag = '{"dag_id":"tags","task_id":"dbt","run_id":"manual__dbt","try_number":2,"map_index":-1,"layer":"marts"}'
+    history = local_stack.snowflake_query_history(since)
+    assert len(history) > 3  # dbt's own metadata queries and the model
+    assert {(r["query_tag"], r["warehouse"]) for r in history} == {(tag, "DATAENG_TRANSFORM_WH")}
+    profile = profile_spy[-1]
+    assert "query_tag: '{{ env_var(''DATAENG_DBT_QUERY_TAG'') | as_text }}'" in profile["text"]
+    assert "warehouse: '\"DATAENG_TRANSFORM_WH\"'" in profile["text"]
+    assert profile["env"]["DATAENG_DBT_QUERY_TAG"] == tag
+
+
+def test_session_settings_need_a_generated_profile(tmp_path) -> None:
+    with pytest.raises(ValueError, match="with profiles_dir set them in your profiles.yml"):
+        DbtRunOperator(task_id="dbt", project_dir=str(tmp_path), profiles_dir=str(tmp_path), warehouse="WH")
+    with pytest.raises(ValueError, match="query_tag must hold JSON values only"):
+        DbtRunOperator(
+            task_id="dbt", project_dir=str(tmp_path), snowflake_conn_id="c", query_tag={"x": {1, 2}}
+        )

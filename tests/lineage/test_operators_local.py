@@ -184,7 +184,13 @@ def test_merge_reports_source_target_columns_changed_rows_and_the_merge(
         op.execute({"ti": RecordingTI()})  # creates the stream (empty): skipped
     sql("INSERT INTO DEMO.LINEAGE.USERS_RAW VALUES (1, 'new'), (2, 'b'), (3, 'c')")
     ti = RecordingTI()
-    assert op.execute({"ti": ti}) == {"inserted": 2, "updated": 1, "deleted": 0, "skipped": False}
+    assert op.execute({"ti": ti}) == {
+        "inserted": 2,
+        "updated": 1,
+        "deleted": 0,
+        "skipped": False,
+        "statements": 3,
+    }
     assert ti.xcom == {"snowsight_table_url": SNOWSIGHT + "USERS"}
 
     op.get_openlineage_facets_on_complete(None)

@@ -45,7 +45,9 @@ def test_continue_loads_good_lines_and_reports_the_partial_file(
 ) -> None:
     manifest = put_parts("errors/continue", [jsonl_zst(GOOD), zst(ONE_BAD)], [2, 3])
     op = loader("PUBLIC.ERR_CONTINUE", ensure_stage, files=manifest, on_error="continue", max_error_rows=1)
-    assert op.execute({}) == {
+    summary = op.execute({})
+    assert summary.pop("statements") in (9, 10)  # no table yet (10 when this run also creates the stage)
+    assert summary == {
         "table": '"PUBLIC"."ERR_CONTINUE"', "files_loaded": 2, "files_skipped": 0, "rows_loaded": 4,
         "rows_parsed": 5,
         "errors": [{"file": "errors/continue/part-00001.jsonl.zst", "status": "PARTIALLY_LOADED", "errors_seen": 1,

@@ -21,7 +21,7 @@ def make(**overrides: object) -> S3StageLoadOperator:
 
 def test_defaults_and_template_fields() -> None:
     op = make()
-    assert op.template_fields == ("table", "stage", "files", "prefix")
+    assert op.template_fields == ("table", "stage", "files", "prefix", "warehouse", "role", "query_tag")
     assert (op.snowflake_conn_id, op.load_as, op.on_error, op.max_error_rows, op.force, op.purge,
             op.metadata_columns, op.if_no_files, op.create_table) == (
         "snowflake_default", "variant", "abort", 0, False, False, True, "skip", False)

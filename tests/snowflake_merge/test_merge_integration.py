@@ -26,7 +26,9 @@ def merge(raw: str, stg: str, **kwargs: Any) -> dict[str, Any]:
         key_columns=["ID"],
     )
     options.update(kwargs)
-    return SnowflakeStreamMergeOperator(**options).execute({})
+    result = SnowflakeStreamMergeOperator(**options).execute({})
+    assert isinstance(result.pop("statements"), int)  # the budget is asserted in test_statement_budget
+    return result
 
 
 def counts(inserted: int = 0, updated: int = 0, deleted: int = 0) -> dict[str, Any]:
@@ -323,7 +325,7 @@ def test_variant_projection_from_a_landing_table(db: Db, schemas: tuple[str, str
         columns={"ID": "RECORD:id::int", "EMAIL": "RECORD:email::string"},
         dedupe_order_by="LOADED_AT",
     ).execute({})
-    assert result == counts(inserted=2)
+    assert result == {**counts(inserted=2), "statements": 6}  # first run: the stream is created
     assert db.table(f"DEMO.{stg}.USERS") == [(1, "new@x"), (2, "b@x")]
 
 
@@ -337,7 +339,7 @@ def test_existing_stream_without_source_table(db: Db, schemas: tuple[str, str]) 
     op = SnowflakeStreamMergeOperator(
         task_id="m", target_table=f"DEMO.{stg}.USERS", stream=f"DEMO.{raw}.MY_CHANGES", key_columns=["ID"]
     )
-    assert op.execute({}) == counts(inserted=1)
+    assert op.execute({}) == {**counts(inserted=1), "statements": 4}  # SHOW STREAMS names the source
     missing = SnowflakeStreamMergeOperator(
         task_id="m", target_table=f"DEMO.{stg}.USERS", stream=f"DEMO.{raw}.NOPE", key_columns=["ID"]
     )
@@ -372,33 +374,65 @@ def test_a_key_the_stream_lacks_is_named_in_the_error(db: Db, schemas: tuple[str
     assert stream_rows(db, raw) == 1
 
 
-def test_statements_sent_at_most_three_before_the_merge(
-    db: Db, schemas: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+def test_statement_budget_three_in_steady_state_one_when_empty(
+    db: Db, schemas: tuple[str, str], local_stack: Any
 ) -> None:
-    from airflow_provider_dataeng.operators import snowflake_merge
-
-    sent: list[str] = []
-    original = snowflake_merge._Session.run
-
-    def recording(self: Any, sql: str) -> list[dict[str, Any]]:
-        sent.append(sql)
-        return original(self, sql)
-
-    monkeypatch.setattr(snowflake_merge._Session, "run", recording)
+    """First run creates and inspects the missing stream; later runs send HAS_DATA, the pre-flight and the
+    MERGE (no BEGIN/COMMIT: the MERGE is one atomic statement), or HAS_DATA alone when the stream is empty."""
     raw, stg = schemas
     make_tables(db, raw, stg)
     db.run(f"INSERT INTO DEMO.{raw}.USERS VALUES (1, 'ann', 1)")
-    merge(raw, stg)
     stream = f'"DEMO"."{raw}"."USERS_STREAM"'
+
+    def run_and_record(**kwargs: Any) -> tuple[Any, list[str]]:
+        since = local_stack.snowflake_query_history()[-1]["seq"]
+        op = SnowflakeStreamMergeOperator(
+            task_id="merge_users", target_table=f"DEMO.{stg}.USERS", source_table=f"DEMO.{raw}.USERS",
+            key_columns=["ID"], **kwargs,
+        )
+        try:
+            result: Any = op.execute({})
+        except AirflowSkipException as skip:
+            result = skip
+        return result, [r["query_text"] for r in local_stack.snowflake_query_history(since)]
+
+    first, sent = run_and_record()
     assert [" ".join(sql.split(" ")[:2]) for sql in sent] == [
+        f"SELECT SYSTEM$STREAM_HAS_DATA('{stream}')",  # fails: the stream does not exist yet
         "CREATE STREAM",
         "SHOW STREAMS",
         f"SELECT SYSTEM$STREAM_HAS_DATA('{stream}')",
         'SELECT "N"."CHANGES",',
         "MERGE INTO",
     ]
-    sent.clear()
-    with pytest.raises(AirflowSkipException):
-        merge(raw, stg)  # an empty stream: two metadata statements after CREATE STREAM IF NOT EXISTS, no scan
-    assert [sql.split(" ")[0] for sql in sent] == ["CREATE", "SHOW", "SELECT"]
-    assert "SYSTEM$STREAM_HAS_DATA" in sent[-1]
+    assert first["statements"] == 6
+    db.run(f"INSERT INTO DEMO.{raw}.USERS VALUES (2, 'bob', 1)")
+    steady, sent = run_and_record()
+    assert [" ".join(sql.split(" ")[:2]) for sql in sent] == [
+        f"SELECT SYSTEM$STREAM_HAS_DATA('{stream}')",
+        'SELECT "N"."CHANGES",',
+        "MERGE INTO",
+    ]
+    assert steady == {"inserted": 1, "updated": 0, "deleted": 0, "skipped": False, "statements": 3}
+    empty, sent = run_and_record(if_empty="succeed")
+    assert [" ".join(sql.split(" ")[:2]) for sql in sent] == [f"SELECT SYSTEM$STREAM_HAS_DATA('{stream}')"]
+    assert empty == {"inserted": 0, "updated": 0, "deleted": 0, "skipped": True, "statements": 1}
+    skipped, sent = run_and_record()
+    assert isinstance(skipped, AirflowSkipException) and len(sent) == 1
+
+
+def test_without_source_table_show_streams_names_the_source_every_run(
+    db: Db, schemas: tuple[str, str], local_stack: Any
+) -> None:
+    raw, stg = schemas
+    make_tables(db, raw, stg)
+    db.run(f"CREATE STREAM DEMO.{raw}.USERS_STREAM ON TABLE DEMO.{raw}.USERS")
+    db.run(f"INSERT INTO DEMO.{raw}.USERS VALUES (1, 'ann', 1)")
+    since = local_stack.snowflake_query_history()[-1]["seq"]
+    result = SnowflakeStreamMergeOperator(
+        task_id="merge_users", target_table=f"DEMO.{stg}.USERS", stream=f"DEMO.{raw}.USERS_STREAM",
+        key_columns=["ID"],
+    ).execute({})
+    sent = [r["query_text"] for r in local_stack.snowflake_query_history(since)]
+    assert [sql.split(" ")[0] for sql in sent] == ["SHOW", "SELECT", "SELECT", "MERGE"]
+    assert result["statements"] == 4

@@ -11,13 +11,25 @@ from airflow_provider_dataeng.operators.snowflake_merge import SnowflakeStreamMe
 
 
 class ScriptedSession:
-    """Answers SHOW STREAMS with a stale stream and records every statement."""
+    """Answers SHOW STREAMS with a stale stream (SYSTEM$STREAM_HAS_DATA fails) and records every statement."""
 
     def __init__(self) -> None:
         self.sent: list[str] = []
+        self.statements = self.sent
 
-    def run(self, sql: str) -> list[dict[str, Any]]:
+    @property
+    def count(self) -> int:
+        return len(self.sent)
+
+    def run(self, sql: str) -> None:
+        self.fetch(sql)
+
+    def fetch(self, sql: str) -> list[dict[str, Any]]:
+        import snowflake.connector.errors
+
         self.sent.append(sql)
+        if "SYSTEM$STREAM_HAS_DATA" in sql:
+            raise snowflake.connector.errors.ProgrammingError("Stream 'DB.RAW.USERS_STREAM' is stale")
         if sql.startswith("SHOW STREAMS"):
             return [
                 {
@@ -45,24 +57,41 @@ def test_a_stale_stream_fails_before_any_read_with_the_recovery_steps() -> None:
     assert [sql.split(" ")[0] for sql in session.sent] == ["SHOW"]  # nothing read, nothing merged
 
 
+def test_a_stream_that_cannot_be_read_is_inspected_and_its_staleness_named() -> None:
+    op = SnowflakeStreamMergeOperator(
+        task_id="m", target_table="DB.STG.USERS", source_table="DB.RAW.USERS", key_columns="ID"
+    )
+    session = ScriptedSession()
+    with pytest.raises(Exception, match="is stale"):
+        op._merge(session, op._options())  # type: ignore[arg-type]
+    # SYSTEM$STREAM_HAS_DATA fails, CREATE STREAM IF NOT EXISTS (a no-op on an existing stream), SHOW STREAMS
+    assert [" ".join(sql.split(" ")[:2]) for sql in session.sent] == [
+        "SELECT SYSTEM$STREAM_HAS_DATA('\"DB\".\"RAW\".\"USERS_STREAM\"')",
+        "CREATE STREAM",
+        "SHOW STREAMS",
+    ]
+
+
 def test_execute_turns_configuration_errors_into_failures_without_retry(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from contextlib import contextmanager
+
     from airflow_provider_dataeng.hooks import snowflake as hook_module
-    from airflow_provider_dataeng.operators import snowflake_merge
 
-    class Conn:
-        closed = False
+    closed: list[bool] = []
 
-        def close(self) -> None:
-            self.closed = True
+    @contextmanager
+    def session(self: Any, log: Any = None) -> Any:
+        try:
+            yield ScriptedSession()
+        finally:
+            closed.append(True)
 
-    conn = Conn()
-    monkeypatch.setattr(hook_module.SnowflakeHook, "get_conn", lambda self: conn)
-    monkeypatch.setattr(snowflake_merge, "_Session", lambda c, log: ScriptedSession())
+    monkeypatch.setattr(hook_module.SnowflakeHook, "session", session)
     op = SnowflakeStreamMergeOperator(
         task_id="m", target_table="DB.STG.USERS", stream="DB.RAW.USERS_STREAM", key_columns="ID"
     )
     with pytest.raises(AirflowFailException, match="is stale"):
         op.execute({})
-    assert conn.closed
+    assert closed == [True]

@@ -31,6 +31,7 @@ from dataeng_local.snowflake._sql import (
     set_result,
     strip_leading_comments,
 )
+from dataeng_local.snowflake.session_state import QueryHistory, SessionState
 from dataeng_local.snowflake.transactions import in_transaction, statement_transaction
 
 if TYPE_CHECKING:
@@ -62,6 +63,7 @@ class Extensions:
     storage: Storage
     catalog: CatalogStore
     streams: StreamRegistry
+    history: QueryHistory = field(default_factory=QueryHistory)
 
 
 class LocalConnection(FakeSnowflakeConnection):
@@ -73,6 +75,7 @@ class LocalConnection(FakeSnowflakeConnection):
         # database per transaction)
         self.deferred_streams: list[Stream] = []
         self.in_explicit_transaction = False
+        self.session_state = SessionState()  # the login sets it (session_state.login_endpoint)
         super().__init__(*args, **kwargs)
 
     def cursor(self, cursor_class: type[SnowflakeCursor] = SnowflakeCursor) -> FakeSnowflakeCursor:
@@ -96,6 +99,25 @@ class LocalCursor(FakeSnowflakeCursor):
         return self._conn.extensions
 
     def execute(self, command: str, params: Any = None, *args: Any, **kwargs: Any) -> FakeSnowflakeCursor:
+        if not kwargs.get("server"):
+            return self._execute_checked(command, params, *args, **kwargs)
+        # a client's statement: applied to the session's settings and recorded in the query history
+        state = self._conn.session_state
+        if state.apply(strip_leading_comments(command).strip()):
+            self._execute(fs_transforms.SUCCESS_NOP.copy())
+            self.extensions.history.record(id(self._conn), state, command, self.sfqid, None)
+            return self
+        try:
+            result = self._execute_checked(command, params, *args, **kwargs)
+        except Exception as e:
+            self.extensions.history.record(id(self._conn), state, command, None, str(e))
+            raise
+        self.extensions.history.record(id(self._conn), state, command, self.sfqid, None)
+        return result
+
+    def _execute_checked(
+        self, command: str, params: Any = None, *args: Any, **kwargs: Any
+    ) -> FakeSnowflakeCursor:
         try:
             return self._dispatch(command, params, *args, **kwargs)
         except (snowflake.connector.errors.Error, NotImplementedError):

@@ -27,6 +27,12 @@ from dataeng_local.snowflake import arrow_nulls
 from dataeng_local.snowflake._sql import strip_leading_comments
 from dataeng_local.snowflake.catalog import CatalogStore
 from dataeng_local.snowflake.cursor import Extensions, LocalConnection
+from dataeng_local.snowflake.session_state import (
+    HISTORY_PATH,
+    QueryHistory,
+    history_endpoint,
+    login_endpoint,
+)
 from dataeng_local.snowflake.storage import Storage
 from dataeng_local.snowflake.streams import DESCRIBE_RE, StreamRegistry
 
@@ -62,7 +68,10 @@ class LocalFakeSnow(FakeSnow):
             with contextlib.suppress(Exception):  # lets DuckDB read s3:// directly (read_parquet etc.)
                 self.duck_conn.register_filesystem(storage.s3())
         self.extensions = Extensions(
-            storage=storage, catalog=CatalogStore(data_dir / "catalog"), streams=StreamRegistry()
+            storage=storage,
+            catalog=CatalogStore(data_dir / "catalog"),
+            streams=StreamRegistry(),
+            history=QueryHistory(),
         )
         self._login_lock = threading.Lock()
         self._attach_existing()
@@ -107,7 +116,16 @@ def build_app(data_dir: str | os.PathLike[str], s3_endpoint: str | None = None) 
     _use_stage_dir(str(stages))
     fs_server.shared_fs = LocalFakeSnow(data, s3_endpoint)
     fs_server.sessions.clear()
-    return Starlette(routes=[Route(HEALTH_PATH, healthz, methods=["GET"]), *fs_server.routes])
+    login = "/session/v1/login-request"  # ours records the session's warehouse, role and query tag
+    routes = [r for r in fs_server.routes if getattr(r, "path", None) != login]
+    return Starlette(
+        routes=[
+            Route(HEALTH_PATH, healthz, methods=["GET"]),
+            Route(HISTORY_PATH, history_endpoint, methods=["GET"]),
+            Route(login, login_endpoint, methods=["POST"]),
+            *routes,
+        ]
+    )
 
 
 def _lenient_parse_one(sql: str, *args: Any, **kwargs: Any) -> Any:

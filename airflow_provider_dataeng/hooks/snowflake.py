@@ -46,7 +46,7 @@ class SnowflakeHook(_StockSnowflakeHook):
 
     @cached_property
     def _get_static_conn_params(self) -> dict[str, Any]:
-        params = dict(super()._get_static_conn_params)
+        params: dict[str, Any] = dict(super()._get_static_conn_params)
         extras = self.get_connection(self.get_conn_id()).extra_dejson
         params.update(connector_options_from_extras(extras))
         # The stock hook replaces the connection's session parameters with the hook's: merge them instead,

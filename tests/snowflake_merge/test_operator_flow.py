@@ -16,6 +16,7 @@ class ScriptedSession:
     def __init__(self) -> None:
         self.sent: list[str] = []
         self.statements = self.sent
+        self.completed: list[str] = []  # none succeeds: the SQL facet of lineage stays empty
 
     @property
     def count(self) -> int:

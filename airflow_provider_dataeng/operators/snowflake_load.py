@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from airflow_provider_dataeng.copy_results import (
+from airflow_provider_dataeng.sql.copy_results import (
     FileInput,
     FileVerdict,
     LoadReport,

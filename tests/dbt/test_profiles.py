@@ -9,7 +9,7 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from airflow_provider_dataeng.dbt_profiles import (
+from airflow_provider_dataeng.dbt.profiles import (
     SnowflakeConnectionFields,
     build_snowflake_profile,
     needs_access_token,

@@ -20,6 +20,7 @@ import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, NamedTuple
 
 from airflow_provider_dataeng.sql.identifiers import IdentifierError, parse_object_name
@@ -89,7 +90,7 @@ class Node:
             return True
         return self.resource_type in BUILT_RESOURCE_TYPES and self.materialized != "ephemeral"
 
-    @property
+    @cached_property
     def relation(self) -> Relation | None:
         """The relation this node builds (or a source names); None when it builds none or is not placed."""
         if not self.builds_relation:
@@ -177,10 +178,11 @@ class Manifest:
         """The nodes that depend on ``unique_id`` directly (models, tests, ...), in manifest order."""
         if self._children is None:
             self._children = {}
-            for node in self.nodes():
-                for parent in node.depends_on:
-                    self._children.setdefault(parent, []).append(node.unique_id)
-        return [node for uid in self._children.get(unique_id, []) if (node := self.get(uid)) is not None]
+            for child in self.nodes():
+                for parent in child.depends_on:
+                    self._children.setdefault(parent, []).append(child.unique_id)
+        children = (self.get(uid) for uid in self._children.get(unique_id, []))
+        return [child for child in children if child is not None]
 
     def built(self, results: Sequence[Mapping[str, Any]]) -> list[tuple[Node, Relation, Mapping[str, Any]]]:
         """``(node, relation, result)`` of every relation a run built, in result order.

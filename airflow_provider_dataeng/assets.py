@@ -30,6 +30,8 @@ from airflow_provider_dataeng.validation import template_start
 if TYPE_CHECKING:
     from airflow.sdk import Asset, BaseOperator, Context
 
+    from airflow_provider_dataeng.dbt.manifest import Manifest
+
 # Object-storage schemes the Amazon provider's ``s3`` asset URIs stand for (s3a is the same storage).
 _S3_SCHEMES = ("s3", "s3a")
 
@@ -206,24 +208,25 @@ def emit_snowflake_table_assets(
 
 
 def dbt_built_relations(
-    manifest: Mapping[str, Any] | None, results: Sequence[Mapping[str, Any]]
+    manifest: Manifest | Mapping[str, Any] | None, results: Sequence[Mapping[str, Any]]
 ) -> list[tuple[tuple[str, str, str], dict[str, Any]]]:
     """The relations a dbt run built (models, seeds, snapshots with status ``success``; ephemeral models build
     none), each with its event extra ``{"unique_id", "status", "rows_affected", "materialized"}`` (keys
     whose value dbt did not report are left out). ``results`` are the operator's node summaries."""
-    from airflow_provider_dataeng.lineage import dbt_built
+    from airflow_provider_dataeng.dbt.manifest import Manifest
 
-    nodes: Mapping[str, Any] = (manifest or {}).get("nodes") or {}
+    parsed = Manifest.of(manifest)
+    if parsed is None:
+        return []
     built: list[tuple[tuple[str, str, str], dict[str, Any]]] = []
-    for uid, relation, result in dbt_built(manifest, results):  # the lineage code names the relation
-        materialized = ((nodes.get(uid) or {}).get("config") or {}).get("materialized")
-        if result.get("status") != "success" or materialized == "ephemeral":
+    for node, relation, result in parsed.built(results):
+        if result.get("status") != "success":
             continue
         extra = {
-            "unique_id": uid,
+            "unique_id": node.unique_id,
             "status": "success",
             "rows_affected": result.get("rows_affected"),
-            "materialized": materialized,
+            "materialized": node.materialized,
         }
         built.append((relation, {k: v for k, v in extra.items() if v is not None}))
     return built

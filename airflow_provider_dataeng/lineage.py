@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from airflow_provider_dataeng.dbt.manifest import Manifest
+
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
 
@@ -289,10 +291,6 @@ def quality_lineage(
     )
 
 
-_DBT_BUILT = ("model", "seed", "snapshot")
-_DBT_OK = ("success", "pass", "warn")
-
-
 @dataclass(frozen=True)
 class DbtRelations:
     """What a dbt run read and built, as ``(database, schema, name)`` without the account."""
@@ -301,50 +299,18 @@ class DbtRelations:
     outputs: tuple[tuple[tuple[str, str, str], int | None], ...] = ()
 
 
-def _dbt_relation(manifest: Mapping[str, Any], uid: str) -> tuple[str, str, str] | None:
-    """``(DATABASE, SCHEMA, NAME)`` of a dbt node or source, or None when the manifest does not place it."""
-    sources: Mapping[str, Any] = manifest.get("sources") or {}
-    node = (manifest.get("nodes") or {}).get(uid) or sources.get(uid)
-    if not node or not node.get("database") or not node.get("schema"):
-        return None
-    name = node.get("identifier") if uid in sources else (node.get("alias") or node.get("name"))
-    return (str(node["database"]).upper(), str(node["schema"]).upper(), str(name).upper())
-
-
-def dbt_built(
-    manifest: Mapping[str, Any] | None, results: Sequence[Mapping[str, Any]]
-) -> list[tuple[str, tuple[str, str, str], Mapping[str, Any]]]:
-    """``(unique_id, relation, result)`` of every model, seed and snapshot the run built, in result order.
-    ``results`` are the operator's node summaries (``unique_id``, ``status``, ``rows_affected``)."""
-    if not manifest:
-        return []
-    built = []
-    for result in results:
-        uid = str(result.get("unique_id", ""))
-        if uid.split(".", 1)[0] not in _DBT_BUILT or result.get("status") not in _DBT_OK:
-            continue
-        rel = _dbt_relation(manifest, uid)
-        if rel is not None:
-            built.append((uid, rel, result))
-    return built
-
-
-def dbt_relations(manifest: Mapping[str, Any] | None, results: Sequence[Mapping[str, Any]]) -> DbtRelations:
+def dbt_relations(
+    manifest: Manifest | Mapping[str, Any] | None, results: Sequence[Mapping[str, Any]]
+) -> DbtRelations:
     """Relations built by the nodes that succeeded, and the sources/models they read that this run did not
     build. ``results`` are the operator's node summaries (``unique_id``, ``status``, ``rows_affected``)."""
-    if not manifest:
+    parsed = Manifest.of(manifest)
+    if parsed is None:
         return DbtRelations()
-    built = dbt_built(manifest, results)
-    nodes: Mapping[str, Any] = manifest.get("nodes") or {}
-    built_ids = {uid for uid, _, _ in built}
-    read: list[tuple[str, str, str]] = []
-    for uid in sorted(built_ids):
-        for parent in (nodes[uid].get("depends_on") or {}).get("nodes") or []:
-            rel = _dbt_relation(manifest, parent) if parent not in built_ids else None
-            if rel is not None and rel not in read:
-                read.append(rel)
+    built = parsed.built(results)
     return DbtRelations(
-        inputs=tuple(read), outputs=tuple((rel, result.get("rows_affected")) for _, rel, result in built)
+        inputs=tuple(parsed.upstream_relations([node.unique_id for node, _, _ in built])),
+        outputs=tuple((relation, result.get("rows_affected")) for _, relation, result in built),
     )
 
 

@@ -172,7 +172,7 @@ def _manifest(work: Path, project: Path, env: dict[str, str], dbt: str) -> Path:
 def _write_profiles(directory: Path, env: dict[str, str]) -> Path:
     import yaml
 
-    from airflow_provider_dataeng.dbt_profiles import SnowflakeConnectionFields, build_snowflake_profile
+    from airflow_provider_dataeng.dbt.profiles import SnowflakeConnectionFields, build_snowflake_profile
 
     conn = json.loads(env["AIRFLOW_CONN_SNOWFLAKE_DEFAULT"])
     fields = SnowflakeConnectionFields(

@@ -22,7 +22,7 @@ from typing import Any
 
 from airflow.sdk import BaseHook
 
-from airflow_provider_dataeng.dbt_profiles import (
+from airflow_provider_dataeng.dbt.profiles import (
     DbtProfile,
     SnowflakeConnectionFields,
     build_snowflake_profile,

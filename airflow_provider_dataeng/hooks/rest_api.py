@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 from urllib.parse import urlsplit
 
 from airflow.sdk import BaseHook
@@ -53,6 +53,19 @@ class RestApiHTTPError(AirflowException):
         super().__init__(message)
         self.status = status
         self.url = url
+
+
+class PageQuery(TypedDict, total=False):
+    """What the requests of a pagination run are (keyword arguments of :meth:`RestApiHook.paginate`, with
+    :meth:`RestApiHook.iter_pages`'s defaults)."""
+
+    method: str
+    params: Mapping[str, Any] | None
+    headers: Mapping[str, str] | None
+    json: Any
+    paginator: BasePaginator | None
+    records_path: str | Sequence[str] | None
+    max_pages: int | None
 
 
 @dataclass(frozen=True)
@@ -491,30 +504,13 @@ class RestApiHook(BaseHook):
         ]
         return not any(self.redactor.is_secret_param(name) for name in names)
 
-    def paginate(
-        self,
-        endpoint: str,
-        *,
-        method: str = "GET",
-        params: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        json: Any = None,
-        paginator: BasePaginator | None = None,
-        records_path: str | Sequence[str] | None = None,
-        max_pages: int | None = None,
-    ) -> Iterator[list[dict]]:
-        """Yield one page of records (decoded) at a time; memory stays at one page."""
-        for page in self.iter_pages(
-            endpoint,
-            method=method,
-            params=params,
-            headers=headers,
-            json=json,
-            paginator=paginator,
-            records_path=records_path,
-            max_pages=max_pages,
-            raw=False,
-        ):
+    def paginate(self, endpoint: str, **query: Unpack[PageQuery]) -> Iterator[list[dict]]:
+        """Yield one page of records (decoded) at a time; memory stays at one page.
+
+        Takes the keyword arguments of :meth:`iter_pages` that shape the requests (``method``, ``params``,
+        ``headers``, ``json``, ``paginator``, ``records_path``, ``max_pages``; see :class:`PageQuery`).
+        """
+        for page in self.iter_pages(endpoint, **query, raw=False):
             yield page.records
 
     def _describe(self, request: PageRequest) -> str:

@@ -23,7 +23,7 @@ from airflow_provider_dataeng.sql.session import check_session_args
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_dataeng.dbt_results import RunSummary
+    from airflow_provider_dataeng.dbt.results import RunSummary
     from airflow_provider_dataeng.hooks.dbt import DbtInvocation
 
 COMMANDS: dict[str, list[str]] = {
@@ -261,7 +261,7 @@ class DbtRunOperator(BaseOperator):
             raise AirflowFailException(str(err)) from None
 
     def _read_results(self, outcome: DbtInvocation) -> RunSummary:
-        from airflow_provider_dataeng.dbt_results import RunSummary, parse_run_results
+        from airflow_provider_dataeng.dbt.results import RunSummary, parse_run_results
 
         name = "sources.json" if self.command == "source freshness" else "run_results.json"
         results_file = outcome.target_path / name
@@ -310,7 +310,7 @@ class DbtRunOperator(BaseOperator):
         self, outcome: DbtInvocation, summary: RunSummary, success: bool, artifacts: str | None
     ) -> None:
         """Log the node table and warnings; raise naming every failed node (compiled SQL where it was kept)."""
-        from airflow_provider_dataeng.dbt_results import describe_problems, format_table
+        from airflow_provider_dataeng.dbt.results import describe_problems, format_table
 
         self.log.info(
             "dbt %s: %d nodes in %.1fs\n%s",

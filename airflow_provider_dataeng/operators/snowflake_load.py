@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from airflow_provider_dataeng.copy_results import (
+from airflow_provider_dataeng.links import SnowsightTableLink, push_snowsight_table_link
+from airflow_provider_dataeng.sql import copy as copy_sql
+from airflow_provider_dataeng.sql.copy_results import (
     FileInput,
     FileVerdict,
     LoadReport,
@@ -29,8 +31,6 @@ from airflow_provider_dataeng.copy_results import (
     file_verdicts,
     parse_copy_result,
 )
-from airflow_provider_dataeng.links import SnowsightTableLink, push_snowsight_table_link
-from airflow_provider_dataeng.sql import copy as copy_sql
 from airflow_provider_dataeng.sql.file_formats import FileFormat, parse_file_format
 from airflow_provider_dataeng.sql.identifiers import ObjectName, parse_object_name
 from airflow_provider_dataeng.sql.session import check_session_args

@@ -112,23 +112,15 @@ def evaluate(
         _freshness(check, observed, now, result)
     elif isinstance(check, RowCount):
         count = result.observed = _count(observed)
-        bounds = []
-        if check.min is not None:
-            bounds.append(f">= {check.min}")
-        if check.max is not None:
-            bounds.append(f"<= {check.max}")
-        result.threshold = " and ".join(bounds)
+        result.threshold = _limits((">= {}", check.min), ("<= {}", check.max))
         low_ok = check.min is None or count >= check.min
         high_ok = check.max is None or count <= check.max
         result.status = "pass" if low_ok and high_ok else _failed_status(check)
     elif isinstance(check, RowCountAnomaly):
         count = result.observed = _count(observed)
-        limits = []
-        if check.max_zscore is not None:
-            limits.append(f"|z-score| <= {check.max_zscore:g}")
-        if check.max_pct_change is not None:
-            limits.append(f"|change| <= {check.max_pct_change:g}%")
-        result.threshold = " and ".join(limits)
+        result.threshold = _limits(
+            ("|z-score| <= {:g}", check.max_zscore), ("|change| <= {:g}%", check.max_pct_change)
+        )
         verdict = judge(
             count,
             list(history or []),
@@ -147,6 +139,11 @@ def evaluate(
         result.threshold = "= 0"
         result.status = "pass" if result.observed == 0 else _failed_status(check)
     return result
+
+
+def _limits(*limits: tuple[str, Any]) -> str:
+    """The threshold text: each template filled with its limit, for the limits that are set."""
+    return " and ".join(template.format(limit) for template, limit in limits if limit is not None)
 
 
 def _equal(observed: Any, expect: Any) -> bool:

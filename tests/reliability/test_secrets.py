@@ -212,7 +212,7 @@ def test_rest_tls_verification_is_on_unless_turned_off(monkeypatch, extra: dict,
 @pytest.mark.parametrize(("extra", "insecure"), [({}, False), ({"insecure_mode": False}, False),
                                                   ({"insecure_mode": True}, True)])
 def test_snowflake_certificate_checks_are_on_unless_turned_off(monkeypatch, extra: dict, insecure: bool) -> None:
-    from airflow_provider_dataeng.dbt_profiles import SnowflakeConnectionFields, build_snowflake_profile  # noqa: F401
+    from airflow_provider_dataeng.dbt.profiles import SnowflakeConnectionFields, build_snowflake_profile  # noqa: F401
     from airflow_provider_dataeng.hooks.snowflake import SnowflakeHook
 
     monkeypatch.setenv("AIRFLOW_CONN_REL_SF_TLS", json.dumps({

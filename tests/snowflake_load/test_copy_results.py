@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from airflow_provider_dataeng.copy_results import (
+from airflow_provider_dataeng.sql.copy_results import (
     CopyFileResult,
     FileInput,
     FilesInputError,

@@ -9,12 +9,13 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from airflow_provider_dataeng.dbt_profiles import (
+from airflow_provider_dataeng.dbt.profiles import (
     SnowflakeConnectionFields,
     build_snowflake_profile,
     needs_access_token,
     secret_env_var,
 )
+from airflow_provider_dataeng.dbt.snowflake_auth import AUTH_METHODS, AuthMethod
 
 BASE_EXTRA = {"account": "xy12345", "database": "DEMO", "warehouse": "WH", "role": "TRANSFORMER"}
 
@@ -298,3 +299,31 @@ def test_bad_connections_name_the_field_to_fix(c, message) -> None:
     with pytest.raises(ValueError, match=message) as err:
         build(c)
     assert "Snowflake connection 'sf'" in str(err.value)
+
+
+def test_workload_identity_needs_no_user_and_passes_the_token_as_a_secret() -> None:
+    profile = build(conn({"authenticator": "WORKLOAD_IDENTITY", "token": "jwt-1"}, login=None))
+    assert profile.auth == "workload_identity"
+    assert (profile.output["authenticator"], profile.output["token"]) == ("WORKLOAD_IDENTITY", ref("token"))
+    assert "user" not in profile.output and "password" not in profile.output
+    assert profile.secrets == {secret_env_var("token"): "jwt-1"}
+    assert profile.ignored == {}
+
+
+def test_key_pair_keeps_an_authenticator_other_than_the_default_jwt(rsa_key) -> None:
+    key = pem(rsa_key)
+    jwt = build(conn({"private_key_content": key, "authenticator": "SNOWFLAKE_JWT"}))
+    assert jwt.auth == "key_pair" and "authenticator" not in jwt.output
+    okta = build(conn({"private_key_content": key, "authenticator": "https://x.okta.com"}))
+    assert okta.output["authenticator"] == "https://x.okta.com"
+
+
+@pytest.mark.parametrize("method", AUTH_METHODS, ids=lambda m: m.name or "other")
+def test_every_auth_mapping_is_consistent(method: AuthMethod) -> None:
+    """Secret, required and converted fields are fields the method maps; sources are ones the mapping knows."""
+    assert method.secret_fields <= set(method.fields)
+    assert set(method.required) <= set(method.fields)
+    assert set(method.convert) <= set(method.fields)
+    for source in method.fields.values():
+        assert source in ("login", "password", "access_token") or source.startswith(("extra.", "="))
+    assert all("{where}" in message for message in method.required.values())

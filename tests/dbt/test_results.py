@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from airflow_provider_dataeng.dbt_results import describe_problems, format_table, parse_run_results
+from airflow_provider_dataeng.dbt.results import describe_problems, format_table, parse_run_results
 
 RUN_RESULTS = {
     "elapsed_time": 2.5,

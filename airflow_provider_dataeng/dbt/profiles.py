@@ -12,15 +12,18 @@ Connection layout (as the Snowflake provider documents it): ``login`` = user (OA
 ``authenticator``, ``private_key_file`` / ``private_key_content``, ``refresh_token``, ``host``, ``port``,
 ``protocol``, ``proxy_host``, ``proxy_port``, ``insecure_mode``, ``login_timeout`` and more. Extras named
 ``dbt_<field>`` set dbt-only profile fields (``dbt_query_tag``, ``dbt_connect_retries``, ...).
+
+The auth fields come from one declarative mapping per auth method (:mod:`.snowflake_auth`); this module
+maps the settings every method shares and applies the chosen method's mapping.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from airflow_provider_dataeng.dbt.snowflake_auth import AUTH_EXTRAS, AuthFacts, AuthMethod, choose
 
 SECRET_ENV_PREFIX = "DBT_ENV_SECRET_DATAENG_"
 DEFAULT_THREADS = 4
@@ -76,25 +79,8 @@ DBT_ONLY_FIELDS: dict[str, Callable[[Any], Any]] = {
     "threads": int,
 }
 
-# Extras the mapping reads itself (auth, identity) or that only steer how a token is obtained.
-_CONSUMED_EXTRAS = frozenset(
-    {
-        "account",
-        "database",
-        "region",
-        "authenticator",
-        "private_key_file",
-        "private_key_content",
-        "refresh_token",
-        "grant_type",
-        "token_endpoint",
-        "scope",
-        "azure_conn_id",
-        "oauth_username",
-        "oauth_password",
-        "token",
-    }
-)
+# Extras the mapping reads itself (identity, auth) or that only steer how a token is obtained.
+_CONSUMED_EXTRAS = frozenset({"account", "database", "region"}) | AUTH_EXTRAS
 
 # Snowflake connection settings dbt-snowflake has no field for, with what to do instead.
 UNSUPPORTED_EXTRAS: dict[str, str] = {
@@ -155,20 +141,9 @@ def secret_env_var(name: str) -> str:
 
 
 def needs_access_token(conn: SnowflakeConnectionFields) -> bool:
-    """True for OAuth flavours dbt cannot run itself: the caller must fetch an access token first.
-
-    dbt-snowflake refreshes tokens only with a refresh token, client id and secret against Snowflake's own
-    endpoint; a custom ``token_endpoint``, another ``grant_type`` or ``azure_conn_id`` needs the hook.
-    """
-    extras = conn.extras()
-    if not _is_oauth(extras):
-        return False
-    grant_type = extras.get("grant_type") or ("refresh_token" if extras.get("refresh_token") else None)
-    return (
-        grant_type != "refresh_token"
-        or bool(extras.get("token_endpoint"))
-        or bool(extras.get("azure_conn_id"))
-    )
+    """True for OAuth flavours dbt cannot run itself: the caller must fetch an access token first
+    (see :attr:`AuthFacts.needs_access_token`)."""
+    return AuthFacts(conn.extras()).needs_access_token
 
 
 def build_snowflake_profile(
@@ -200,13 +175,12 @@ def build_snowflake_profile(
     if threads is not None:
         output["threads"] = threads
 
-    secrets: dict[str, str] = {}
-
-    def secret(profile_field: str, value: str) -> None:
-        secrets[secret_env_var(profile_field)] = value
-        output[profile_field] = "{{ env_var('" + secret_env_var(profile_field) + "') }}"
-
-    auth = _add_auth(conn, extras, where, output, secret, access_token)
+    if extras.get("private_key_file") and extras.get("private_key_content"):
+        raise ValueError(f"{where}: extras 'private_key_file' and 'private_key_content' exclude each other")
+    facts = AuthFacts(extras, access_token)
+    method = choose(facts)
+    secrets = _add_auth(method, conn, facts, where, output)
+    auth = method.name or facts.authenticator
     ignored = {
         key: UNSUPPORTED_EXTRAS.get(key, "not a Snowflake connection setting dbt-snowflake knows")
         for key in extras
@@ -218,64 +192,35 @@ def build_snowflake_profile(
 
 
 def _add_auth(
+    method: AuthMethod,
     conn: SnowflakeConnectionFields,
-    extras: dict[str, Any],
+    facts: AuthFacts,
     where: str,
     output: dict[str, Any],
-    secret: Callable[[str, str], None],
-    access_token: str | None,
-) -> str:
-    """Fill the auth fields of ``output``; returns the auth style's name."""
-    authenticator = str(extras.get("authenticator", "snowflake"))
-    key_file, key_content = extras.get("private_key_file"), extras.get("private_key_content")
-    if key_file and key_content:
-        raise ValueError(f"{where}: extras 'private_key_file' and 'private_key_content' exclude each other")
-    if _is_oauth(extras):
-        output["authenticator"] = "oauth"
-        if access_token:
-            secret("token", access_token)
-            return "oauth_access_token"
-        if needs_access_token(conn):
-            raise ValueError(f"{where}: this OAuth flavour needs an access token fetched by the caller")
-        output["oauth_client_id"] = _required(conn.login, f"{where}: OAuth needs the client id as Login")
-        secret(
-            "oauth_client_secret",
-            _required(conn.password, f"{where}: OAuth needs the client secret as Password"),
-        )
-        secret("token", str(extras["refresh_token"]))
-        return "oauth_refresh_token"
-    output["user"] = _required(conn.login, f"{where} has no user: set the connection's Login field")
-    if key_file or key_content:
-        if key_file:
-            output["private_key_path"] = str(key_file)
+) -> dict[str, str]:
+    """Fill ``output`` with the auth fields ``method`` maps; returns the secrets (env var -> value)."""
+    sources = {"login": conn.login, "password": conn.password, "access_token": facts.access_token}
+    secrets: dict[str, str] = {}
+    for profile_field, source in method.fields.items():
+        if source.startswith("="):
+            value: Any = source[1:]
+        elif source.startswith("extra."):
+            value = facts.extras.get(source[len("extra.") :])
         else:
-            secret("private_key", _private_key_text(str(key_content), where))
-        if conn.password:
-            secret("private_key_passphrase", conn.password)
-        if authenticator.lower() not in ("snowflake", "snowflake_jwt"):
-            output["authenticator"] = authenticator
-        return "key_pair"
-    if authenticator.lower() == "programmatic_access_token":
-        output["authenticator"] = authenticator
-        secret("token", _required(conn.password, f"{where}: put the programmatic access token in Password"))
-        return "programmatic_access_token"
-    if authenticator.lower() == "workload_identity":
-        output["authenticator"] = authenticator
-        del output["user"]
-        if extras.get("token"):
-            secret("token", str(extras["token"]))
-        return "workload_identity"
-    if authenticator.lower() != "snowflake":
-        output["authenticator"] = authenticator  # externalbrowser, username_password_mfa, Okta URL, ...
-    if conn.password:
-        secret("password", conn.password)
-    elif authenticator.lower() == "snowflake":
-        raise ValueError(f"{where} has no password, private key or OAuth settings: set one auth method")
-    return "password" if authenticator.lower() == "snowflake" else authenticator
-
-
-def _is_oauth(extras: Mapping[str, Any]) -> bool:
-    return bool(extras.get("refresh_token")) or str(extras.get("authenticator", "")).lower() == "oauth"
+            value = sources[source]
+        if value not in (None, "") and profile_field in method.convert:
+            what = f"{where}: extra {source[len('extra.') :]!r}" if source.startswith("extra.") else where
+            value = _convert(method.convert[profile_field], str(value), what)
+        if value in (None, ""):
+            if profile_field in method.required:
+                raise ValueError(method.required[profile_field].format(where=where))
+            continue
+        if profile_field in method.secret_fields:
+            secrets[secret_env_var(profile_field)] = str(value)
+            output[profile_field] = "{{ env_var('" + secret_env_var(profile_field) + "') }}"
+        else:
+            output[profile_field] = str(value)
+    return secrets
 
 
 def _account(extras: Mapping[str, Any], where: str) -> str:
@@ -284,18 +229,6 @@ def _account(extras: Mapping[str, Any], where: str) -> str:
     if region and region != _DEFAULT_REGION and "." not in account:
         account = f"{account}.{region}"
     return account
-
-
-def _private_key_text(content: str, where: str) -> str:
-    """dbt takes a PEM text or base64 DER; the provider also accepts base64 of a PEM text: decode that."""
-    content = content.strip()
-    if content.startswith("-----"):
-        return content
-    try:
-        decoded = base64.b64decode(content, validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError(f"{where}: extra 'private_key_content' is neither PEM text nor base64") from None
-    return decoded.decode("ascii").strip() if decoded.startswith(b"-----") else content
 
 
 def _required(value: Any, message: str) -> Any:

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_provider_dataeng.dbt.manifest import Manifest
+
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
 WARN_STATUS = "warn"
 _MESSAGE_WIDTH = 80
@@ -71,10 +73,10 @@ class RunSummary:
 
 
 def parse_run_results(
-    run_results: Mapping[str, Any], manifest: Mapping[str, Any] | None = None
+    run_results: Mapping[str, Any], manifest: Manifest | Mapping[str, Any] | None = None
 ) -> RunSummary:
     """Summarise ``run_results.json`` (or ``sources.json``); ``manifest`` adds compiled SQL paths."""
-    manifest_nodes: Mapping[str, Any] = (manifest or {}).get("nodes", {})
+    parsed = Manifest.of(manifest)
     nodes = []
     for result in run_results.get("results", []):
         unique_id = str(result["unique_id"])
@@ -83,6 +85,7 @@ def parse_run_results(
         message = result.get("message")
         if message is None and result.get("error"):  # sources.json puts runtime errors here
             message = result["error"]
+        node = parsed.get(unique_id) if parsed is not None else None
         nodes.append(
             NodeResult(
                 unique_id=unique_id,
@@ -91,7 +94,7 @@ def parse_run_results(
                 rows_affected=int(rows) if isinstance(rows, int | float) and rows >= 0 else None,
                 message=str(message) if message is not None else None,
                 failures=result.get("failures"),
-                compiled_path=(manifest_nodes.get(unique_id) or {}).get("compiled_path"),
+                compiled_path=node.compiled_path if node is not None else None,
             )
         )
     elapsed = float(run_results.get("elapsed_time") or sum(n.execution_time for n in nodes))

@@ -1,0 +1,11 @@
+"""Pure dbt logic (no Airflow, no dbt import, no I/O beyond reading a JSON file on request).
+
+* :mod:`.profiles`: an Airflow Snowflake connection mapped to a dbt-snowflake profile target, one small
+  declarative mapping per auth method in :mod:`.snowflake_auth`;
+* :mod:`.results`: dbt's ``run_results.json`` / ``sources.json`` read into the operator's summary;
+* :mod:`.manifest`: dbt's ``manifest.json`` read into typed nodes (relations, dependencies), used by
+  lineage and assets and by anything that selects nodes from a manifest.
+
+The hook (:mod:`airflow_provider_dataeng.hooks.dbt`) does the I/O: it reads the connection, writes the
+profile and runs dbt.
+"""

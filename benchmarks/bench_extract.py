@@ -163,7 +163,7 @@ def run_subject(name: str, port: int, out: Path) -> dict:
         os.environ["AIRFLOW_CONN_BENCH_API"] = json.dumps(
             {"conn_type": "http", "host": "127.0.0.1", "port": port, "schema": "http", "password": TOKEN,
              "extra": {"auth_type": "bearer"}})
-        from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator
+        from airflow_provider_dataeng.operators.rest_api_extract import RestApiExtractOperator
         from airflow_provider_dataeng.pagination import CursorPaginator
 
         parquet = name == "operator_parquet"

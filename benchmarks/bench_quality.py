@@ -200,7 +200,7 @@ def run() -> list[dict]:
     from airflow.providers.common.sql.operators.sql import SQLColumnCheckOperator, SQLTableCheckOperator
 
     from airflow_provider_dataeng.hooks.snowflake import SnowflakeHook
-    from airflow_provider_dataeng.operators.quality import QualityGateOperator
+    from airflow_provider_dataeng.operators.quality_gate import QualityGateOperator
     from airflow_provider_dataeng.quality.compiler import compile_plan, compile_relationship, compile_scan
     from airflow_provider_dataeng.quality.dialects import SNOWFLAKE
     from dataeng_local.stack import LocalStack

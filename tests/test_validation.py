@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from airflow_provider_dataeng import validation
-from airflow_provider_dataeng.operators.dbt import DbtRunOperator
-from airflow_provider_dataeng.operators.quality import QualityGateOperator
-from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator
-from airflow_provider_dataeng.operators.snowflake_load import S3StageLoadOperator
-from airflow_provider_dataeng.operators.snowflake_merge import SnowflakeStreamMergeOperator
+from airflow_provider_dataeng.operators.dbt_run import DbtRunOperator
+from airflow_provider_dataeng.operators.quality_gate import QualityGateOperator
+from airflow_provider_dataeng.operators.rest_api_extract import RestApiExtractOperator
+from airflow_provider_dataeng.operators.s3_stage_load import S3StageLoadOperator
+from airflow_provider_dataeng.operators.snowflake_stream_merge import SnowflakeStreamMergeOperator
 from airflow_provider_dataeng.quality import not_null
 
 

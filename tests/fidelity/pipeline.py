@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_dataeng.hooks.rest_retry import HttpRetryPolicy
-from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator
-from airflow_provider_dataeng.operators.snowflake_load import S3StageLoadOperator
-from airflow_provider_dataeng.operators.snowflake_merge import SnowflakeStreamMergeOperator
+from airflow_provider_dataeng.operators.rest_api_extract import RestApiExtractOperator
+from airflow_provider_dataeng.operators.s3_stage_load import S3StageLoadOperator
+from airflow_provider_dataeng.operators.snowflake_stream_merge import SnowflakeStreamMergeOperator
 from airflow_provider_dataeng.pagination import CursorPaginator
 from tests.fidelity.conftest import API_CONN_ID
 from tests.fidelity.jsontext import dumps, loads

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_dataeng.operators.snowflake_load import S3StageLoadOperator
+from airflow_provider_dataeng.operators.s3_stage_load import S3StageLoadOperator
 from airflow_provider_dataeng.pagination import PageShapeError
 from tests.fidelity.jsontext import Num
 from tests.fidelity.pipeline import STAGE, extract, page_bodies, serve

@@ -12,7 +12,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator
+from airflow_provider_dataeng.operators.rest_api_extract import RestApiExtractOperator
 from airflow_provider_dataeng.pagination import CursorPaginator
 from tests.fidelity.conftest import API_CONN_ID
 from tests.fidelity.expected import differences, expected_variant

@@ -18,9 +18,9 @@ import pytest
 
 from airflow_provider_dataeng import lineage
 from airflow_provider_dataeng.lineage import Assertion, Dataset, Lineage, OutputStats, SchemaField
-from airflow_provider_dataeng.operators.quality import QualityGateOperator
-from airflow_provider_dataeng.operators.snowflake_load import S3StageLoadOperator
-from airflow_provider_dataeng.operators.snowflake_merge import SnowflakeStreamMergeOperator
+from airflow_provider_dataeng.operators.quality_gate import QualityGateOperator
+from airflow_provider_dataeng.operators.s3_stage_load import S3StageLoadOperator
+from airflow_provider_dataeng.operators.snowflake_stream_merge import SnowflakeStreamMergeOperator
 from airflow_provider_dataeng.quality import not_null, unique
 
 pytestmark = pytest.mark.integration
@@ -270,7 +270,7 @@ def test_extract_reports_the_endpoint_and_the_folder_with_records_bytes_files(
     stack: Any, captured: list[Lineage]
 ) -> None:
     from airflow_provider_dataeng.hooks.rest_api import RestApiHook
-    from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator
+    from airflow_provider_dataeng.operators.rest_api_extract import RestApiExtractOperator
     from airflow_provider_dataeng.pagination import CursorPaginator
 
     dest = f"s3://{stack.bucket}/{PREFIX}orders/2026-01-01/"

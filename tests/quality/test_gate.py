@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_provider_dataeng.operators.quality import QualityGateOperator
+from airflow_provider_dataeng.operators.quality_gate import QualityGateOperator
 from airflow_provider_dataeng.quality import (
     accepted_values,
     custom_sql,

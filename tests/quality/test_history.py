@@ -11,7 +11,7 @@ import pytest
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_provider_dataeng.operators.quality import QualityGateOperator
+from airflow_provider_dataeng.operators.quality_gate import QualityGateOperator
 from airflow_provider_dataeng.quality import not_null, row_count, row_count_anomaly, unique
 from airflow_provider_dataeng.quality.dialects import dialect_for
 from airflow_provider_dataeng.quality.history import create_table_sql

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from airflow_provider_dataeng.operators.quality import QualityGateOperator
+from airflow_provider_dataeng.operators.quality_gate import QualityGateOperator
 from airflow_provider_dataeng.quality import (
     QualityConfigError,
     expression,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_provider_dataeng.operators.quality import QualityGateOperator
+from airflow_provider_dataeng.operators.quality_gate import QualityGateOperator
 from airflow_provider_dataeng.quality import not_null, row_count_anomaly, unique
 from tests.quality.conftest import NOW
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import zstandard
 
-from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator
+from airflow_provider_dataeng.operators.rest_api_extract import RestApiExtractOperator
 from airflow_provider_dataeng.pagination import CursorPaginator, PageShapeError
 from tests.reliability.conftest import RETRIES
 from tests.rest_api.server import FixtureServer

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_dataeng.operators.dbt import DbtRunOperator
-from airflow_provider_dataeng.operators.quality import QualityGateOperator
-from airflow_provider_dataeng.operators.snowflake_load import S3StageLoadOperator
-from airflow_provider_dataeng.operators.snowflake_merge import SnowflakeStreamMergeOperator
+from airflow_provider_dataeng.operators.dbt_run import DbtRunOperator
+from airflow_provider_dataeng.operators.quality_gate import QualityGateOperator
+from airflow_provider_dataeng.operators.s3_stage_load import S3StageLoadOperator
+from airflow_provider_dataeng.operators.snowflake_stream_merge import SnowflakeStreamMergeOperator
 from airflow_provider_dataeng.quality import accepted_values, freshness, not_null, relationships, unique
 
 # Refused as identifiers (names of tables, stages, streams, columns) and as SQL expressions alike.

@@ -203,9 +203,9 @@ def s3_records(s3: Any, bucket: str, manifest: dict[str, Any]) -> list[bytes]:
     return lines
 
 
-EXTRACT = "airflow_provider_dataeng.operators.rest_api:RestApiExtractOperator"
-LOAD = "airflow_provider_dataeng.operators.snowflake_load:S3StageLoadOperator"
-MERGE = "airflow_provider_dataeng.operators.snowflake_merge:SnowflakeStreamMergeOperator"
+EXTRACT = "airflow_provider_dataeng.operators.rest_api_extract:RestApiExtractOperator"
+LOAD = "airflow_provider_dataeng.operators.s3_stage_load:S3StageLoadOperator"
+MERGE = "airflow_provider_dataeng.operators.snowflake_stream_merge:SnowflakeStreamMergeOperator"
 PAGINATOR = textwrap.dedent(
     """
     def make_kwargs():
@@ -353,7 +353,7 @@ def test_load_killed_before_commit_then_rerun_loads_every_file_once(env, sf, loc
     kwargs = load_kwargs("RAW.ORDERS_KILLED", reference["manifest"], bucket)
     run_operator(
         env, LOAD, kwargs,
-        kill_at={"target": "airflow_provider_dataeng.operators.snowflake_load:_Session.fetch", "match": "COPY INTO"},
+        kill_at={"target": "airflow_provider_dataeng.operators.s3_stage_load:_Session.fetch", "match": "COPY INTO"},
     )
     # the dead session's transaction never committed: no rows are visible
     assert sf("SELECT COUNT(*) FROM RAW.ORDERS_KILLED")[0][0] == 0
@@ -376,7 +376,7 @@ def test_merge_killed_around_the_merge_then_rerun_applies_it_once(env, sf, refer
     kwargs = merge_kwargs("RAW.ORDERS_REF", stream, target)
     run_operator(
         env, MERGE, kwargs,
-        kill_at={"target": "airflow_provider_dataeng.operators.snowflake_merge:_Session.run",
+        kill_at={"target": "airflow_provider_dataeng.operators.snowflake_stream_merge:_Session.run",
                  "match": "MERGE INTO", "when": when},
     )
     staged = sf(STAGING_SQL.format(table=target))

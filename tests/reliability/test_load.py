@@ -38,7 +38,7 @@ TASKS = 8
 EXTRACT_RECORDS = int(os.environ.get("RELIABILITY_EXTRACT_RECORDS", "25000"))
 GATE_ROWS = int(os.environ.get("RELIABILITY_GATE_ROWS", "1000000"))
 MEMORY_LIMIT_MIB = 1024
-GATE = "airflow_provider_dataeng.operators.quality:QualityGateOperator"
+GATE = "airflow_provider_dataeng.operators.quality_gate:QualityGateOperator"
 GATE_FACTORY = textwrap.dedent(
     """
     def make_kwargs():

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_dataeng.hooks.rest_api import RestApiHook, RestApiHTTPError
-from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator
+from airflow_provider_dataeng.operators.rest_api_extract import RestApiExtractOperator
 from airflow_provider_dataeng.pagination import CursorPaginator, PageShapeError, PaginationLoopError
 from tests.reliability.conftest import RETRIES, WINDOW, listing, read_parts, uid
 

@@ -26,7 +26,7 @@ import pendulum
 from airflow.sdk import DAG, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator
+from airflow_provider_dataeng.operators.rest_api_extract import RestApiExtractOperator
 from airflow_provider_dataeng.pagination import CursorPaginator
 
 # A data-interval timetable: the run for 2024-01-05 covers [2024-01-04, 2024-01-05).
@@ -101,7 +101,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG
 
-from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator
+from airflow_provider_dataeng.operators.rest_api_extract import RestApiExtractOperator
 from airflow_provider_dataeng.pagination import CursorPaginator
 
 with DAG("rest_extract_no_cursor", schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC")) as dag:

@@ -11,7 +11,7 @@ import zstandard
 
 from airflow_provider_dataeng.hooks.rest_api import RestApiHook, RestApiHTTPError
 from airflow_provider_dataeng.hooks.rest_retry import HttpRetryPolicy
-from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator
+from airflow_provider_dataeng.operators.rest_api_extract import RestApiExtractOperator
 from airflow_provider_dataeng.pagination import (
     CursorPaginator,
     GraphQLCursorPaginator,

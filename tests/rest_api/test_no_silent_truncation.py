@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_dataeng.hooks.rest_api import RestApiHook
-from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator
+from airflow_provider_dataeng.operators.rest_api_extract import RestApiExtractOperator
 from airflow_provider_dataeng.pagination import CursorPaginator, IncompletePaginationError
 from tests.rest_api.conftest import FAST_RETRIES
 from tests.rest_api.server import FixtureServer, stripe_list

@@ -11,7 +11,7 @@ import pytest
 import zstandard
 
 from airflow_provider_dataeng.hooks.rest_retry import HttpRetryPolicy
-from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator
+from airflow_provider_dataeng.operators.rest_api_extract import RestApiExtractOperator
 from airflow_provider_dataeng.pagination import CursorPaginator, PageShapeError
 from tests.rest_api.conftest import FAST_RETRIES
 from tests.rest_api.server import FixtureServer, Request
@@ -156,13 +156,13 @@ def test_operator_module_import_is_light() -> None:
     """Importing the operator (done on every DAG parse) loads nothing beyond what BaseOperator loads itself."""
     code = (
         "import json, sys; from airflow.sdk import BaseOperator; before = set(sys.modules); "
-        "import airflow_provider_dataeng.operators.rest_api; print(json.dumps(sorted(set(sys.modules) - before)))"
+        "import airflow_provider_dataeng.operators.rest_api_extract; print(json.dumps(sorted(set(sys.modules) - before)))"
     )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     extra = json.loads(out.strip().splitlines()[-1])
     heavy = ("requests", "urllib3", "pyarrow", "boto3", "botocore", "s3fs", "fsspec", "zstandard", "tenacity", "msgspec")
     assert [m for m in extra if m.split(".")[0] in heavy] == []
-    assert "airflow_provider_dataeng.operators.rest_api" in extra
+    assert "airflow_provider_dataeng.operators.rest_api_extract" in extra
 
 
 def test_retry_policy_is_passed_to_the_hook(server, demo_conn, tmp_path) -> None:
@@ -180,7 +180,7 @@ def test_retry_policy_is_passed_to_the_hook(server, demo_conn, tmp_path) -> None
 
 
 def test_read_ahead_yields_in_order_and_reraises_the_producer_error() -> None:
-    from airflow_provider_dataeng.operators.rest_api import read_ahead
+    from airflow_provider_dataeng.operators.rest_api_extract import read_ahead
 
     def pages():
         yield from range(5)
@@ -197,7 +197,7 @@ def test_read_ahead_yields_in_order_and_reraises_the_producer_error() -> None:
 def test_read_ahead_stops_the_producer_when_the_consumer_fails() -> None:
     import threading
 
-    from airflow_provider_dataeng.operators.rest_api import read_ahead
+    from airflow_provider_dataeng.operators.rest_api_extract import read_ahead
 
     produced = []
 

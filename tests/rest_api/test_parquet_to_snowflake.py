@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator
-from airflow_provider_dataeng.operators.snowflake_load import S3StageLoadOperator
+from airflow_provider_dataeng.operators.rest_api_extract import RestApiExtractOperator
+from airflow_provider_dataeng.operators.s3_stage_load import S3StageLoadOperator
 from airflow_provider_dataeng.pagination import PageNumberPaginator
 from tests.rest_api.conftest import FAST_RETRIES
 

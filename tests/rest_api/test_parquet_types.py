@@ -266,7 +266,7 @@ def test_on_type_conflict_string_makes_the_field_text_in_every_part(tmp_path: Pa
     ],
 )
 def test_schema_and_on_type_conflict_are_checked_at_construction(kwargs: dict, message: str) -> None:
-    from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator
+    from airflow_provider_dataeng.operators.rest_api_extract import RestApiExtractOperator
 
     args = {"task_id": "t", "endpoint": "/x", "destination": "s3://b/p/", "file_format": "parquet", **kwargs}
     with pytest.raises(ValueError) as err:
@@ -278,7 +278,7 @@ def test_schema_and_on_type_conflict_are_checked_at_construction(kwargs: dict, m
 
 
 def test_operator_names_the_api_page_and_commits_nothing(server, connection, tmp_path: Path) -> None:
-    from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator
+    from airflow_provider_dataeng.operators.rest_api_extract import RestApiExtractOperator
     from airflow_provider_dataeng.pagination import PageNumberPaginator
     from tests.rest_api.conftest import FAST_RETRIES
 

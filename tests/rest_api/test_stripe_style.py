@@ -13,7 +13,7 @@ import pytest
 import zstandard
 
 from airflow_provider_dataeng.hooks.rest_api import RestApiHook
-from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator
+from airflow_provider_dataeng.operators.rest_api_extract import RestApiExtractOperator
 from airflow_provider_dataeng.pagination import CursorPaginator, IncompletePaginationError
 from tests.rest_api.conftest import FAST_RETRIES, free_port
 from tests.rest_api.server import FixtureServer, Request, stripe_list

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 
-from airflow_provider_dataeng.operators.snowflake_load import S3StageLoadOperator
+from airflow_provider_dataeng.operators.s3_stage_load import S3StageLoadOperator
 from tests.snowflake_load.conftest import STAGE, jsonl_zst, parquet
 
 pytestmark = pytest.mark.integration

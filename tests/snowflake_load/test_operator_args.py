@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from airflow_provider_dataeng.operators.snowflake_load import S3StageLoadOperator
+from airflow_provider_dataeng.operators.s3_stage_load import S3StageLoadOperator
 from airflow_provider_dataeng.sql.file_formats import FileFormatError
 from airflow_provider_dataeng.sql.identifiers import IdentifierError
 
@@ -81,7 +81,7 @@ def test_columns_mode_options() -> None:
 def test_importing_the_operator_module_stays_light() -> None:
     code = (
         "import sys\n"
-        "import airflow_provider_dataeng.operators.snowflake_load\n"
+        "import airflow_provider_dataeng.operators.s3_stage_load\n"
         "heavy = ['snowflake.connector', 'boto3', 'pyarrow', 'sqlglot', 'requests', 'dbt',\n"
         "         'airflow.providers.snowflake.hooks.snowflake', 'airflow.providers.amazon.aws']\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from airflow_provider_dataeng.operators.snowflake_merge import SnowflakeStreamMergeOperator
+from airflow_provider_dataeng.operators.snowflake_stream_merge import SnowflakeStreamMergeOperator
 
 
 def build(**overrides):
@@ -87,7 +87,7 @@ def test_templated_arguments_are_checked_after_rendering() -> None:
 def test_importing_and_building_the_operator_loads_no_heavy_library() -> None:
     code = (
         "import sys\n"
-        "from airflow_provider_dataeng.operators.snowflake_merge import SnowflakeStreamMergeOperator as Op\n"
+        "from airflow_provider_dataeng.operators.snowflake_stream_merge import SnowflakeStreamMergeOperator as Op\n"
         "Op(task_id='m', target_table='S.T', source_table='R.T', key_columns='ID', dedupe_order_by='UPDATED_AT',"
         " columns={'ID': 'RECORD:id::int'}, delete_condition='IS_DELETED')\n"
         "heavy = [m for m in ('snowflake.connector', 'sqlglot', 'boto3', 'pyarrow', 'requests', 'dbt') if m in sys.modules]\n"

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from airflow.sdk import DAG, task
 
-from airflow_provider_dataeng.operators.quality import QualityGateOperator
+from airflow_provider_dataeng.operators.quality_gate import QualityGateOperator
 from airflow_provider_dataeng.quality import accepted_values, not_null, relationships, row_count, unique
 
 with DAG(

@@ -230,7 +230,7 @@ with DAG(
     # [START howto_operator_quality_gate_dim_customer]
     quality_customers = QualityGateOperator(
         task_id="quality_dim_customer",
-        conn_id="snowflake_default",
+        snowflake_conn_id="snowflake_default",
         table="ANALYTICS.DIM_CUSTOMER",
         checks=[
             unique("CUSTOMER_ID"),
@@ -248,7 +248,7 @@ with DAG(
     # [START howto_operator_quality_gate_fct_sales]
     quality_sales = QualityGateOperator(
         task_id="quality_fct_sales",
-        conn_id="snowflake_default",
+        snowflake_conn_id="snowflake_default",
         table="ANALYTICS.FCT_SALES",
         checks=[
             unique("ORDER_ID"),

@@ -123,7 +123,7 @@ with DAG(
     # [START howto_events_quality_gate]
     gate = QualityGateOperator(
         task_id="quality_events",
-        conn_id="snowflake_default",
+        snowflake_conn_id="snowflake_default",
         table="STAGING.EVENTS",
         checks=[
             unique("EVENT_ID"),

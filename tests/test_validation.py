@@ -41,7 +41,7 @@ def merge(**kw: Any) -> SnowflakeStreamMergeOperator:
 
 
 def gate(**kw: Any) -> QualityGateOperator:
-    args: dict[str, Any] = dict(task_id="gate", conn_id="quality_sqlite", table="orders", checks=[not_null("id")])
+    args: dict[str, Any] = dict(task_id="gate", snowflake_conn_id="quality_sqlite", table="orders", checks=[not_null("id")])
     return QualityGateOperator(**{**args, **kw})
 
 

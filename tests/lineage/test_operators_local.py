@@ -218,7 +218,7 @@ def test_quality_gate_reports_assertions_also_when_it_fails(stack: Any, captured
     sql("INSERT INTO DEMO.LINEAGE.CUSTOMERS VALUES (1, 'a@x'), (2, NULL)")
     op = QualityGateOperator(
         task_id="gate",
-        conn_id=CONN,
+        snowflake_conn_id=CONN,
         table="LINEAGE.CUSTOMERS",
         checks=[unique("ID"), not_null("EMAIL")],
         sample_size=0,

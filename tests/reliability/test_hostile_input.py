@@ -59,7 +59,7 @@ def ids(payloads: list[str]) -> list[str]:
 LOAD = {"task_id": "load", "table": "RAW.ORDERS", "stage": "RAW.LANDING", "files": ["a.jsonl.zst"],
         "file_format": {"type": "JSON"}}
 MERGE = {"task_id": "merge", "target_table": "STAGING.ORDERS", "stream": "RAW.ORDERS_STREAM", "key_columns": "ID"}
-GATE = {"task_id": "gate", "conn_id": "snowflake_default", "table": "ANALYTICS.ORDERS", "checks": [unique("id")]}
+GATE = {"task_id": "gate", "snowflake_conn_id": "snowflake_default", "table": "ANALYTICS.ORDERS", "checks": [unique("id")]}
 
 IDENTIFIER_PARAMS: dict[str, tuple[Callable[[str], Any], str]] = {
     "loader.table": (lambda p: S3StageLoadOperator(**{**LOAD, "table": p}), "table"),

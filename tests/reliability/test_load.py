@@ -148,7 +148,7 @@ def test_quality_gate_on_a_large_table_stays_within_a_worker_memory(env, local_s
 
     started = time.monotonic()
     worker = run_operator(
-        env, GATE, {"conn_id": "snowflake_default", "table": "ANALYTICS.BIG_SALES", "sample_size": 5},
+        env, GATE, {"snowflake_conn_id": "snowflake_default", "table": "ANALYTICS.BIG_SALES", "sample_size": 5},
         factory=GATE_FACTORY, timeout=900,
     )
     elapsed = time.monotonic() - started

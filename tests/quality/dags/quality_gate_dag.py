@@ -19,7 +19,7 @@ with DAG(
 ):
     gate = QualityGateOperator(
         task_id="gate",
-        conn_id="quality_sqlite",
+        snowflake_conn_id="quality_sqlite",
         table="{{ dag_run.conf['table'] }}",
         checks=[
             unique("id"),

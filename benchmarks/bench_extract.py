@@ -176,7 +176,7 @@ def run_subject(name: str, port: int, out: Path) -> dict:
         import airflow_provider_dataeng.sinks  # noqa: F401
 
         operator = RestApiExtractOperator(
-            task_id="bench", conn_id="bench_api", endpoint="/bulk", records_path="data",
+            task_id="bench", http_conn_id="bench_api", endpoint="/bulk", records_path="data",
             paginator=CursorPaginator(cursor_path="next_cursor", has_more_path="has_more"),
             destination=f"file://{out}/", aws_conn_id=None, file_format="parquet" if parquet else "jsonl",
             compression="zstd",

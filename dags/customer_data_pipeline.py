@@ -160,7 +160,7 @@ with DAG(
     # [START howto_operator_rest_api_extract]
     extract = RestApiExtractOperator.partial(
         task_id="extract",
-        conn_id="demo_api",
+        http_conn_id="demo_api",
         records_path="data",
         paginator=CursorPaginator(cursor_path="next_cursor", has_more_path="has_more"),
         aws_conn_id="aws_default",

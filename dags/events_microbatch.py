@@ -65,7 +65,7 @@ with DAG(
     # [START howto_events_rest_api_extract]
     extract = RestApiExtractOperator(
         task_id="extract_events",
-        conn_id="demo_api",
+        http_conn_id="demo_api",
         endpoint="/v1/events",
         query_params={
             # The data interval; a run without a logical date: since the last successful run's interval, up to

@@ -36,7 +36,8 @@ T = TypeVar("T")
 class RestApiExtractOperator(BaseOperator):
     """Pull every page of a REST endpoint and land the records in ``destination``.
 
-    :param conn_id: ``rest_api`` or ``http`` connection (base URL, auth; see ``RestApiHook``).
+    :param http_conn_id: ``rest_api`` or ``http`` connection (base URL, auth; see ``RestApiHook``); named as
+        the HTTP provider's ``HttpOperator`` names it.
     :param endpoint: path under the connection's base URL, or an absolute URL (templated).
     :param method: HTTP method (GraphQL APIs use ``POST`` with ``json``).
     :param query_params: query string parameters (templated), e.g.
@@ -94,7 +95,7 @@ class RestApiExtractOperator(BaseOperator):
     def __init__(
         self,
         *,
-        conn_id: str = "rest_api_default",
+        http_conn_id: str = "rest_api_default",
         endpoint: str,
         method: str = "GET",
         query_params: Mapping[str, Any] | None = None,
@@ -163,7 +164,7 @@ class RestApiExtractOperator(BaseOperator):
         from airflow_provider_dataeng.pagination import parse_path
 
         parse_path(records_path, name="records_path")
-        self.conn_id = conn_id
+        self.http_conn_id = http_conn_id
         self.endpoint = endpoint
         self.method = method.upper()
         self.query_params = dict(query_params) if query_params else {}
@@ -207,7 +208,7 @@ class RestApiExtractOperator(BaseOperator):
         from airflow_provider_dataeng.sinks import PartFileSink, s3_storage_options
 
         check_destination_url(self.destination)
-        hook = RestApiHook(self.conn_id, retry_policy=self.http_retry_policy)
+        hook = RestApiHook(self.http_conn_id, retry_policy=self.http_retry_policy)
         self._lineage_source, self._lineage_manifest = hook.url_for(self.endpoint), None
         scheme = self.destination.split("://", 1)[0]
         options = s3_storage_options(self.aws_conn_id) if scheme in S3_SCHEMES else {}

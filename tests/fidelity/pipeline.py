@@ -69,7 +69,7 @@ def serve(api: FixtureServer, bodies: list[bytes]) -> str:
 
 def extract(endpoint: str, destination: str, *, file_format: str, compression: str) -> dict[str, Any]:
     return RestApiExtractOperator(
-        task_id="extract", conn_id=API_CONN_ID, endpoint=endpoint, records_path="data",
+        task_id="extract", http_conn_id=API_CONN_ID, endpoint=endpoint, records_path="data",
         paginator=CursorPaginator(cursor_path="next_cursor", has_more_path="has_more"),
         destination=destination, file_format=file_format, compression=compression,
         max_records_per_file=RECORDS_PER_FILE, http_retry_policy=RETRIES, emit_assets=False,

@@ -55,7 +55,7 @@ def extract_parquet(
     """Extract ``records`` from one page into Parquet part files under ``tmp_path`` (no stack needed)."""
     endpoint = serve(api, page_bodies(records, [style]))
     return RestApiExtractOperator(
-        task_id="extract", conn_id=API_CONN_ID, endpoint=endpoint, records_path="data",
+        task_id="extract", http_conn_id=API_CONN_ID, endpoint=endpoint, records_path="data",
         paginator=CursorPaginator(cursor_path="next_cursor", has_more_path="has_more"),
         destination=f"file://{tmp_path}/out/", aws_conn_id=None, file_format="parquet",
         http_retry_policy=RETRIES, emit_assets=False, schema=schema,

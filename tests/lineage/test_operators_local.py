@@ -276,7 +276,7 @@ def test_extract_reports_the_endpoint_and_the_folder_with_records_bytes_files(
     dest = f"s3://{stack.bucket}/{PREFIX}orders/2026-01-01/"
     op = RestApiExtractOperator(
         task_id="extract",
-        conn_id="demo_api",
+        http_conn_id="demo_api",
         endpoint="/v1/orders",
         query_params={
             "paginate": "cursor",

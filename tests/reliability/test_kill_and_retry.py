@@ -231,7 +231,7 @@ ORDERS_DDL = (
 
 def extract_kwargs(bucket: str, folder: str, **query: Any) -> dict[str, Any]:
     return {
-        "conn_id": "demo_api",
+        "http_conn_id": "demo_api",
         "endpoint": "/v1/orders",
         "records_path": "data",
         "query_params": {"updated_since": T0, "updated_before": T1, "as_of": T1, "limit": 1000, **query},

@@ -79,7 +79,7 @@ def env(local_stack: Any, airflow_db: Any) -> dict[str, str]:
 
 def extract_bulk(env: dict[str, str], bucket: str, number: int):
     kwargs = {
-        "conn_id": "demo_api",
+        "http_conn_id": "demo_api",
         "endpoint": "/v1/bulk",
         "records_path": "data",
         "query_params": {"records": EXTRACT_RECORDS, "limit": 1000},

@@ -113,7 +113,7 @@ def rest_conn(api: FixtureServer, monkeypatch: pytest.MonkeyPatch) -> Callable[[
 
 def run_extract(conn_id: str, out: Path, **kwargs: Any) -> dict:
     op = RestApiExtractOperator(
-        task_id="extract", conn_id=conn_id, endpoint="/items", records_path="data",
+        task_id="extract", http_conn_id=conn_id, endpoint="/items", records_path="data",
         query_params={"window": "{{ ds }}"}, headers={"X-Run": "{{ run_id }}"},
         paginator=CursorPaginator(cursor_path="next", has_more_path="has_more"),
         destination=f"file://{out}/", aws_conn_id=None, http_retry_policy=RETRIES, **kwargs)
@@ -249,7 +249,7 @@ def test_load_and_merge_leak_no_password(local_stack, sf_secret_conn, s3, api, r
          f"CREATE OR REPLACE TABLE DEMO.{schema}.STG_ITEMS (ITEM_ID NUMBER, V VARCHAR)"])
     api.route("GET", "/items", pages_handler(f"Bearer {TOKEN}"))
     manifest = RestApiExtractOperator(
-        task_id="extract", conn_id=rest_conn("bearer"), endpoint="/items", records_path="data",
+        task_id="extract", http_conn_id=rest_conn("bearer"), endpoint="/items", records_path="data",
         paginator=CursorPaginator(cursor_path="next", has_more_path="has_more"),
         destination=f"{landing}items/", http_retry_policy=RETRIES).execute({})
     outputs: dict[str, Any] = {"extract": manifest}

@@ -34,7 +34,7 @@ with DAG("rest_extract_window", schedule=CronDataIntervalTimetable("@daily", tim
          catchup=False) as dag:
     extract = RestApiExtractOperator(
         task_id="extract",
-        conn_id="demo_api_test",
+        http_conn_id="demo_api_test",
         endpoint="/v1/orders",
         query_params={{"updated_since": "{{{{ data_interval_start | ts }}}}",
                        "updated_before": "{{{{ data_interval_end | ts }}}}", "limit": 10}},
@@ -107,7 +107,7 @@ from airflow_provider_dataeng.pagination import CursorPaginator
 with DAG("rest_extract_no_cursor", schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC")) as dag:
     RestApiExtractOperator(
         task_id="extract",
-        conn_id="stripe_test",
+        http_conn_id="stripe_test",
         endpoint="/v1/charges",
         query_params={{"limit": 100}},
         records_path="data",

@@ -175,7 +175,7 @@ from airflow_provider_dataeng.pagination import CursorPaginator
 with DAG("rest_extract_deferral", schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC")) as dag:
     extract = RestApiExtractOperator(
         task_id="extract",
-        conn_id="deferral_api",
+        http_conn_id="deferral_api",
         endpoint="/items",
         records_path="data",
         paginator=CursorPaginator(cursor_path="next_cursor", has_more_path="has_more"),

@@ -141,7 +141,7 @@ def test_operator_to_s3_and_rerun_replaces(local_stack, expected_orders) -> None
 
     def extract(max_records_per_file: int) -> dict:
         return RestApiExtractOperator(
-            task_id="extract_orders", conn_id="demo_api", endpoint="/v1/orders",
+            task_id="extract_orders", http_conn_id="demo_api", endpoint="/v1/orders",
             query_params={"paginate": "cursor", "limit": 100, **WINDOW}, records_path="data",
             paginator=CursorPaginator(cursor_path="next_cursor", has_more_path="has_more"),
             destination=dest, max_records_per_file=max_records_per_file, http_retry_policy=RETRIES,
@@ -176,7 +176,7 @@ def test_extract_emits_its_folder_asset_with_the_manifest_counts(local_stack, ex
 
     def extract(query: dict, **kwargs) -> tuple[RestApiExtractOperator, dict, dict]:
         op = RestApiExtractOperator(
-            task_id="extract_orders", conn_id="demo_api", endpoint="/v1/orders",
+            task_id="extract_orders", http_conn_id="demo_api", endpoint="/v1/orders",
             query_params={"paginate": "cursor", "limit": 500, **query}, records_path="data",
             paginator=CursorPaginator(cursor_path="next_cursor", has_more_path="has_more"),
             destination=root + "{{ ds }}/", http_retry_policy=RETRIES, **kwargs,
@@ -223,7 +223,7 @@ def test_deferred_extract_resumes_on_s3_with_its_staged_parts(local_stack, expec
 
     def operator() -> RestApiExtractOperator:
         return RestApiExtractOperator(
-            task_id="extract_orders", conn_id="demo_api", endpoint="/v1/orders", query_params=query,
+            task_id="extract_orders", http_conn_id="demo_api", endpoint="/v1/orders", query_params=query,
             records_path="data", paginator=OffsetPaginator(limit=40, total_path="total"),
             destination=f"s3://{prefix}/", max_records_per_file=50, http_retry_policy=RETRIES,
             deferrable=True, defer_threshold=60,

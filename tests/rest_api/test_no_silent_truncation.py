@@ -46,7 +46,7 @@ def test_operator_fails_and_commits_nothing(server: FixtureServer, connection, t
     server.route("GET", "/v1/charges", stripe_list(CHARGES))
     out = tmp_path / "charges"
     extract = RestApiExtractOperator(
-        task_id="extract_charges", conn_id="stripe", endpoint="/v1/charges", query_params={"limit": 100},
+        task_id="extract_charges", http_conn_id="stripe", endpoint="/v1/charges", query_params={"limit": 100},
         records_path="data", paginator=WRONG, destination=f"file://{out}/", aws_conn_id=None,
         http_retry_policy=FAST_RETRIES,
     )
@@ -62,14 +62,14 @@ def test_failed_rerun_withdraws_the_earlier_manifest(server: FixtureServer, conn
     out = tmp_path / "charges"
     server.route("GET", "/v1/charges", stripe_list(CHARGES[:50]))
     RestApiExtractOperator(
-        task_id="extract_charges", conn_id="stripe", endpoint="/v1/charges", query_params={"limit": 100},
+        task_id="extract_charges", http_conn_id="stripe", endpoint="/v1/charges", query_params={"limit": 100},
         records_path="data", paginator=WRONG, destination=f"file://{out}/", aws_conn_id=None,
     ).execute({})
     assert json.loads((out / "_manifest.json").read_text())["records"] == 50
     server.route("GET", "/v1/charges", stripe_list(CHARGES))
     with pytest.raises(IncompletePaginationError):
         RestApiExtractOperator(
-            task_id="extract_charges", conn_id="stripe", endpoint="/v1/charges", query_params={"limit": 100},
+            task_id="extract_charges", http_conn_id="stripe", endpoint="/v1/charges", query_params={"limit": 100},
             records_path="data", paginator=WRONG, destination=f"file://{out}/", aws_conn_id=None,
         ).execute({})
     assert sorted(p.name for p in out.iterdir()) == ["part-00000.jsonl.zst"]  # the old part, no manifest

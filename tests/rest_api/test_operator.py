@@ -32,7 +32,7 @@ def cursor_api(server: FixtureServer, records: list[dict] = RECORDS, size: int =
 
 def operator(dest: str, **kwargs) -> RestApiExtractOperator:
     defaults = dict(
-        task_id="extract", conn_id="demo", endpoint="/v1/orders", records_path="data",
+        task_id="extract", http_conn_id="demo", endpoint="/v1/orders", records_path="data",
         paginator=CursorPaginator(cursor_path="meta.next"), destination=dest, aws_conn_id=None,
         http_retry_policy=FAST_RETRIES, max_records_per_file=25,
     )
@@ -251,7 +251,7 @@ def test_oauth2_connection_token_fetched_before_read_ahead_and_kept_out_of_xcom(
     oauth = OAuthServer(server)
     connection("oauth_op", login="client-1", password="client-secret-1",
                extra={"auth_type": "oauth2", "token_url": "/oauth/token"})
-    manifest = operator(f"file://{tmp_path}/", conn_id="oauth_op", endpoint="/items", records_path=None,
+    manifest = operator(f"file://{tmp_path}/", http_conn_id="oauth_op", endpoint="/items", records_path=None,
                         paginator=None).execute({})
     assert manifest["records"] == 1
     assert oauth.issued == 1

@@ -288,7 +288,7 @@ def test_operator_names_the_api_page_and_commits_nothing(server, connection, tmp
 
     def extract(**kwargs) -> dict:
         return RestApiExtractOperator(
-            task_id="t", conn_id=connection("api"), endpoint="/items", records_path="data",
+            task_id="t", http_conn_id=connection("api"), endpoint="/items", records_path="data",
             paginator=PageNumberPaginator(), destination=f"file://{tmp_path}/", aws_conn_id=None,
             file_format="parquet", http_retry_policy=FAST_RETRIES, **kwargs,
         ).execute({})

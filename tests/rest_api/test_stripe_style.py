@@ -60,7 +60,7 @@ def read_parts(files: list[Path]) -> list[dict]:
 
 def extract(destination: str, **kwargs: Any) -> dict:
     return RestApiExtractOperator(
-        task_id="extract_charges", conn_id="stripe", endpoint="/v1/charges", query_params={"limit": 100},
+        task_id="extract_charges", http_conn_id="stripe", endpoint="/v1/charges", query_params={"limit": 100},
         records_path="data", paginator=STRIPE, destination=destination, http_retry_policy=FAST_RETRIES,
         max_records_per_file=1000, **kwargs,
     ).execute({})

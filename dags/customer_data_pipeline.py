@@ -186,7 +186,7 @@ with DAG(
         file_format={"type": "JSON", "compression": "ZSTD"},
         load_as="variant",
         create_table=True,
-        if_no_files="succeed",  # a quiet window is not an error
+        if_empty="succeed",  # a quiet window is not an error
         warehouse=ELT_WAREHOUSE,
     ).expand_kwargs(extract.output.map(load_kwargs))
     # [END howto_operator_s3_stage_load]

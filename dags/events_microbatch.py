@@ -94,7 +94,7 @@ with DAG(
         files=extract.output,
         file_format={"type": "JSON", "compression": "ZSTD"},
         create_table=True,
-        if_no_files="succeed",
+        if_empty="succeed",
         outlets=[snowflake_table_asset("RAW.EVENTS", account=SNOWFLAKE_ACCOUNT, database=DATABASE)],
     )
     # [END howto_events_s3_stage_load]

@@ -111,7 +111,7 @@ SHARED_CHECKS: list[tuple[Callable[..., Any], dict[str, Any], str]] = [
     (dbt, {"full_refresh": "yes"}, "full_refresh must be True or False, got 'yes'"),
     (dbt, {"fail_on_warning": 0}, "fail_on_warning must be True or False, got 0"),
     (load, {"load_as": "json"}, "load_as must be one of variant, columns, got 'json'"),
-    (load, {"if_no_files": "ignore"}, "if_no_files must be one of skip, succeed, fail, got 'ignore'"),
+    (load, {"if_empty": "ignore"}, "if_empty must be one of succeed, skip, fail, got 'ignore'"),
     (merge, {"delete_mode": "purge"}, "delete_mode must be one of hard, soft, ignore, got 'purge'"),
     (merge, {"scd_type": 3}, "scd_type must be one of 1, 2, got 3"),
     (merge, {"schema_evolution": "add"}, "schema_evolution must be one of fail, add_columns, got 'add'"),

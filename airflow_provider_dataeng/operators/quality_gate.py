@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseHook, BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
+from airflow_provider_dataeng.operators._shared import snowflake_task_hook
 from airflow_provider_dataeng.quality import compiler, history
 from airflow_provider_dataeng.quality.checks import Check, CustomSql, RowCountAnomaly, parse_check_sql
 from airflow_provider_dataeng.quality.dialects import Dialect, dialect_for
@@ -260,18 +261,7 @@ class QualityGateOperator(BaseOperator):
         from airflow_provider_dataeng.hooks.session import SqlSession
 
         if (connection.conn_type or "").lower() == "snowflake":
-            from airflow_provider_dataeng.hooks.snowflake import task_hook
-
-            try:
-                hook = task_hook(
-                    self.snowflake_conn_id,
-                    context,
-                    warehouse=self.warehouse,
-                    role=self.role,
-                    query_tag=self.query_tag,
-                )
-            except ValueError as err:
-                raise AirflowFailException(str(err)) from None
+            hook = snowflake_task_hook(self, context)
             return SqlSession(hook.get_conn(), self.log, explicit_transactions=True)
         if self.warehouse or self.role:
             raise AirflowFailException(

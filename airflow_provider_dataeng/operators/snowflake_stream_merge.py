@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 
 from airflow_provider_dataeng.links import SnowsightTableLink, push_snowsight_table_link
+from airflow_provider_dataeng.operators._shared import snowflake_task_hook
 from airflow_provider_dataeng.sql.identifiers import (
     IdentifierError,
     ObjectName,
@@ -267,19 +268,8 @@ class SnowflakeStreamMergeOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from airflow_provider_dataeng.hooks.snowflake import task_hook
-
         options = self._options()
-        try:
-            hook = task_hook(
-                self.snowflake_conn_id,
-                context,
-                warehouse=self.warehouse,
-                role=self.role,
-                query_tag=self.query_tag,
-            )
-        except ValueError as err:
-            raise AirflowFailException(str(err)) from None
+        hook = snowflake_task_hook(self, context)
         with hook.session(self.log) as session:
             try:
                 self.statements_run = session.completed  # for lineage

@@ -174,7 +174,7 @@ def measure(port: int, n: int) -> dict[str, Any]:
             "inserted": batch["inserts"],
             "updated": batch["updates"],
             "deleted": batch["deletes"],
-            "skipped": False,
+            "empty": False,
         }
         if counts != expected:
             raise AssertionError(f"N={n}: operator counts {counts} != expected {expected}")

@@ -188,7 +188,7 @@ def test_merge_reports_source_target_columns_changed_rows_and_the_merge(
         "inserted": 2,
         "updated": 1,
         "deleted": 0,
-        "skipped": False,
+        "empty": False,
         "statements": 3,
     }
     assert ti.xcom == {"snowsight_table_url": SNOWSIGHT + "USERS"}

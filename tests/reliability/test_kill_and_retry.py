@@ -312,7 +312,7 @@ def reference(env, sf, local_stack) -> dict[str, Any]:
     merge = run_operator(env, MERGE, merge_kwargs("RAW.ORDERS_REF", "RAW.ORDERS_REF_STREAM", "STAGING.ORDERS_REF")).result
     assert manifest["records"] > 5000 and len(manifest["files"]) >= 4
     assert load["rows_loaded"] == manifest["records"] and load["files_loaded"] == len(manifest["files"])
-    assert merge["inserted"] > 5000 and merge["skipped"] is False
+    assert merge["inserted"] > 5000 and merge["empty"] is False
     return {
         "manifest": manifest,
         "records": s3_records(s3_client(local_stack), bucket, manifest),
@@ -384,7 +384,7 @@ def test_merge_killed_around_the_merge_then_rerun_applies_it_once(env, sf, refer
 
     summary = run_operator(env, MERGE, kwargs).result
     if when == "before":  # the stream was not consumed: the retry applies the whole batch
-        assert summary["skipped"] is False and summary["inserted"] == len(reference["staging"])
+        assert summary["empty"] is False and summary["inserted"] == len(reference["staging"])
     else:  # the killed MERGE committed and consumed the stream: the retry has nothing to apply
-        assert summary == {"inserted": 0, "updated": 0, "deleted": 0, "skipped": True}
+        assert summary == {"inserted": 0, "updated": 0, "deleted": 0, "empty": True}
     assert sf(STAGING_SQL.format(table=target)) == reference["staging"]

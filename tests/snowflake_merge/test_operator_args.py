@@ -34,7 +34,7 @@ def test_defaults_and_stream_name() -> None:
         (dict(delete_mode="purge"), "delete_mode must be one of hard, soft, ignore, got 'purge'"),
         (dict(scd_type=3), "scd_type must be one of 1, 2, got 3"),
         (dict(schema_evolution="drop"), "schema_evolution must be one of fail, add_columns, got 'drop'"),
-        (dict(if_empty="fail"), "if_empty must be one of skip, succeed, got 'fail'"),
+        (dict(if_empty="ignore"), "if_empty must be one of succeed, skip, fail, got 'ignore'"),
         (dict(source_table=None), "give stream .* or source_table"),
         (dict(target_table="STAGING.USERS; DROP TABLE X"), "target_table="),
         (dict(key_columns=[]), "key_columns is empty"),

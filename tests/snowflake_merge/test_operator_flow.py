@@ -16,6 +16,7 @@ class ScriptedSession:
     def __init__(self) -> None:
         self.sent: list[str] = []
         self.statements = self.sent
+        self.completed = self.sent
 
     @property
     def count(self) -> int:

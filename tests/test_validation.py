@@ -116,6 +116,7 @@ SHARED_CHECKS: list[tuple[Callable[..., Any], dict[str, Any], str]] = [
     (merge, {"scd_type": 3}, "scd_type must be one of 1, 2, got 3"),
     (merge, {"schema_evolution": "add"}, "schema_evolution must be one of fail, add_columns, got 'add'"),
     (merge, {"if_empty": "ignore"}, "if_empty must be one of succeed, skip, fail, got 'ignore'"),
+    (extract, {"if_empty": "ignore"}, "if_empty must be one of succeed, skip, fail, got 'ignore'"),
     (gate, {"fail_on": "always"}, "fail_on must be one of error, warn, never, got 'always'"),
     (extract, {"method": "DELETE"}, "method must be one of GET, POST, PUT, PATCH, got 'DELETE'"),
     (extract, {"file_format": "csv"}, "file_format must be one of jsonl, parquet, got 'csv'"),

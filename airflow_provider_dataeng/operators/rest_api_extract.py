@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 from airflow.sdk import BaseOperator
 
 from airflow_provider_dataeng.assets import s3_prefix_asset
+from airflow_provider_dataeng.operators._shared import check_if_empty, nothing_to_do
 from airflow_provider_dataeng.sinks.destination import validate_types
 from airflow_provider_dataeng.sinks.formats import validate_format, validate_level
 from airflow_provider_dataeng.sinks.storage import S3_SCHEMES, check_destination_url
@@ -80,6 +81,10 @@ class RestApiExtractOperator(BaseOperator):
     :param defer_threshold: seconds; server waits up to this long are slept through as usual (see
         ``http_retry_policy``), longer ones defer. A page still refused after ``max_attempts`` deferrals
         fails the task.
+    :param if_empty: when the API returns no records: ``succeed`` (default: the manifest with no files is
+        written and returned; downstream runs), ``skip`` (the same manifest is written, then the task is
+        skipped, so a re-run sees the same) or ``fail`` (nothing is written; the error names the endpoint and
+        the window, i.e. the request's query parameters and the run's data interval).
     :param emit_assets: add the asset of the destination's folder (``s3_prefix_asset``: the static part of
         ``destination``, e.g. ``s3://bucket/raw/users/`` for ``s3://bucket/raw/users/{{ ds }}/``) to the task's
         outlets when records landed, with ``{"destination", "files", "records", "bytes", "pages"}`` on the
@@ -120,10 +125,12 @@ class RestApiExtractOperator(BaseOperator):
         emit_assets: bool = True,
         schema: Mapping[str, str] | None = None,
         on_type_conflict: str = "fail",
+        if_empty: str = "succeed",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         flag("emit_assets", emit_assets)
+        check_if_empty(if_empty)
         if deferrable is None:
             from airflow.configuration import conf
 
@@ -188,6 +195,7 @@ class RestApiExtractOperator(BaseOperator):
         self.emit_assets = emit_assets
         self.schema = dict(schema) if schema is not None else None
         self.on_type_conflict = on_type_conflict
+        self.if_empty = if_empty
         # From the unrendered destination: one asset for every run's folder, not one per logical date.
         self._destination_asset = s3_prefix_asset(destination) if emit_assets else None
 
@@ -275,6 +283,8 @@ class RestApiExtractOperator(BaseOperator):
                     records = page.records if self.transform is None else self._transformed(page)
                     sink.write(records, page=page.number)
                     progress.page(len(records), sink)
+            if sink.records == 0 and self.if_empty == "fail":  # before commit: nothing is written
+                nothing_to_do("fail", self._no_records(hook, context), self.log)
             manifest = sink.commit(pages=progress.pages)
         except ApiAsksToWait as wait:
             self._defer(wait, sink, state, hook)  # raises TaskDeferred; the staged parts are kept
@@ -295,7 +305,20 @@ class RestApiExtractOperator(BaseOperator):
                 "pages": manifest["pages"],
             }
             emit_asset(context, self, self._destination_asset, extra)
+        if not manifest["records"]:  # after commit: a skipped run's manifest is there for a re-run to see
+            nothing_to_do(self.if_empty, self._no_records(hook, context), self.log)
         return manifest
+
+    def _no_records(self, hook: Any, context: Context) -> str:
+        """What came back empty: the request (secret-looking query values masked) and the run's window."""
+        from urllib.parse import urlencode
+
+        url = hook.url_for(self.endpoint)
+        if self.query_params:
+            url += ("&" if "?" in url else "?") + urlencode(self.query_params, doseq=True)
+        start, end = context.get("data_interval_start"), context.get("data_interval_end")
+        window = f"data interval {start} to {end}" if start and end else "no data interval"
+        return f"the API returned no records for {self.method} {hook.redactor.url(url)} ({window})"
 
     def _defer(self, wait: Any, sink: Any, state: dict[str, Any] | None, hook: Any) -> NoReturn:
         """Suspend the sink and defer until the server's wait is over; resume at the refused page."""

@@ -310,7 +310,11 @@ class PartFileSink:
         keep = {final for final, _, _ in finals}
         fs.invalidate_cache(self.root)
         sizes: dict[str, int] = {}
-        for entry in fs.ls(self.root, detail=True):
+        try:
+            entries = fs.ls(self.root, detail=True)
+        except FileNotFoundError:  # an object store has no empty folder: nothing landed here yet
+            entries = []
+        for entry in entries:
             path = entry["name"].rstrip("/")
             if path in keep:
                 sizes[path] = int(entry.get("size") or 0)

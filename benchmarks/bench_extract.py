@@ -178,7 +178,7 @@ def run_subject(name: str, port: int, out: Path) -> dict:
         operator = RestApiExtractOperator(
             task_id="bench", http_conn_id="bench_api", endpoint="/bulk", records_path="data",
             paginator=CursorPaginator(cursor_path="next_cursor", has_more_path="has_more"),
-            destination=f"file://{out}/", aws_conn_id=None, file_format="parquet" if parquet else "jsonl",
+            destination=f"file://{out}/", aws_conn_id=None, part_format="parquet" if parquet else "jsonl",
             compression="zstd",
         )
         after_imports = _current_rss_mb()

@@ -164,7 +164,7 @@ with DAG(
         records_path="data",
         paginator=CursorPaginator(cursor_path="next_cursor", has_more_path="has_more"),
         aws_conn_id="aws_default",
-        file_format="jsonl",
+        part_format="jsonl",
         compression="zstd",
     ).expand_kwargs(
         [

@@ -119,7 +119,7 @@ SHARED_CHECKS: list[tuple[Callable[..., Any], dict[str, Any], str]] = [
     (extract, {"if_empty": "ignore"}, "if_empty must be one of succeed, skip, fail, got 'ignore'"),
     (gate, {"fail_on": "always"}, "fail_on must be one of error, warn, never, got 'always'"),
     (extract, {"method": "DELETE"}, "method must be one of GET, POST, PUT, PATCH, got 'DELETE'"),
-    (extract, {"file_format": "csv"}, "file_format must be one of jsonl, parquet, got 'csv'"),
+    (extract, {"part_format": "csv"}, "part_format must be one of jsonl, parquet, got 'csv'"),
     (dbt, {"execution": "docker"}, "execution must be one of in_process, subprocess, got 'docker'"),
     (load, {"max_error_rows": -1, "on_error": "continue"}, "max_error_rows must be a non-negative integer, got -1"),
     (gate, {"sample_size": True}, "sample_size must be a non-negative integer, got True"),

@@ -50,7 +50,7 @@ class RestApiExtractOperator(BaseOperator):
     :param paginator: a paginator from :mod:`airflow_provider_dataeng.pagination` (default: one page).
     :param destination: object-storage folder URL (templated), e.g. ``s3://bucket/orders/{{ ds }}/``.
     :param aws_conn_id: AWS connection for ``s3://`` destinations (``None``: the default credential chain).
-    :param file_format: ``jsonl`` or ``parquet``. Parquet columns keep each field's JSON type: strings stay
+    :param part_format: ``jsonl`` or ``parquet``. Parquet columns keep each field's JSON type: strings stay
         strings (no date/timestamp guessing), integers stay exact int64 (beyond that the task fails), see
         :mod:`~airflow_provider_dataeng.sinks.parquet_batch`.
     :param schema: Parquet only: typed columns, ``{"field": "type"}`` with types ``string``, ``int64``,
@@ -110,7 +110,7 @@ class RestApiExtractOperator(BaseOperator):
         paginator: BasePaginator | None = None,
         destination: str,
         aws_conn_id: str | None = "aws_default",
-        file_format: str = "jsonl",
+        part_format: str = "jsonl",
         compression: str = "zstd",
         max_records_per_file: int = 100_000,
         max_pages: int | None = None,
@@ -147,9 +147,9 @@ class RestApiExtractOperator(BaseOperator):
         for name, value in (("query_params", query_params), ("headers", headers)):
             if value is not None and not isinstance(value, Mapping):
                 raise ValueError(f"{name} must be a dict, got {type(value).__name__}")
-        validate_format(file_format, compression)
-        validate_level(compression if file_format == "jsonl" else "", compression_level)
-        validate_types(file_format, schema, on_type_conflict)
+        validate_format(part_format, compression)
+        validate_level(compression if part_format == "jsonl" else "", compression_level)
+        validate_types(part_format, schema, on_type_conflict)
         non_negative_int("read_ahead", read_ahead, unit="pages")
         positive_int("max_records_per_file", max_records_per_file)
         positive_int("max_pages", max_pages, optional=True)
@@ -181,7 +181,7 @@ class RestApiExtractOperator(BaseOperator):
         self.paginator = paginator
         self.destination = destination
         self.aws_conn_id = aws_conn_id
-        self.file_format = file_format
+        self.part_format = part_format
         self.compression = compression
         self.max_records_per_file = max_records_per_file
         self.max_pages = max_pages
@@ -222,7 +222,7 @@ class RestApiExtractOperator(BaseOperator):
         options = s3_storage_options(self.aws_conn_id) if scheme in S3_SCHEMES else {}
         sink = PartFileSink(
             self.destination,
-            file_format=self.file_format,
+            part_format=self.part_format,
             compression=self.compression,
             max_records_per_file=self.max_records_per_file,
             storage_options=options,
@@ -238,7 +238,7 @@ class RestApiExtractOperator(BaseOperator):
                 self.method,
                 hook.redactor.url(hook.url_for(self.endpoint)),
                 self.destination,
-                self.file_format,
+                self.part_format,
                 self.compression,
             )
         else:

@@ -237,7 +237,7 @@ def extract_kwargs(bucket: str, folder: str, **query: Any) -> dict[str, Any]:
         "query_params": {"updated_since": T0, "updated_before": T1, "as_of": T1, "limit": 1000, **query},
         "destination": f"s3://{bucket}/reliability/{folder}/",
         "aws_conn_id": "aws_default",
-        "file_format": "jsonl",
+        "part_format": "jsonl",
         "compression": "zstd",
         "max_records_per_file": 1500,
     }

@@ -85,7 +85,7 @@ def extract_bulk(env: dict[str, str], bucket: str, number: int):
         "query_params": {"records": EXTRACT_RECORDS, "limit": 1000},
         "destination": f"s3://{bucket}/reliability/load/bulk-{number}/",
         "aws_conn_id": "aws_default",
-        "file_format": "jsonl",
+        "part_format": "jsonl",
         "compression": "zstd",
     }
     return run_operator(env, EXTRACT, kwargs, factory=PAGINATOR, timeout=900)

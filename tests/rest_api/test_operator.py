@@ -107,7 +107,7 @@ def test_parquet_output(server, demo_conn, tmp_path) -> None:
     import pyarrow.parquet as pq
 
     cursor_api(server)
-    manifest = operator(f"file://{tmp_path}/", file_format="parquet", max_records_per_file=100).execute({})
+    manifest = operator(f"file://{tmp_path}/", part_format="parquet", max_records_per_file=100).execute({})
     assert manifest["format"] == "parquet" and manifest["compression"] == "zstd"
     assert pq.read_table(tmp_path / "part-00000.parquet").to_pylist() == RECORDS
 
@@ -129,8 +129,8 @@ def test_failure_mid_extract_writes_no_manifest(server, demo_conn, tmp_path) -> 
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"file_format": "csv"}, ValueError, "file_format must be one of"),
-        ({"compression": "brotli"}, ValueError, "compression for file_format='jsonl' must be one of"),
+        ({"part_format": "csv"}, ValueError, "part_format must be one of"),
+        ({"compression": "brotli"}, ValueError, "compression for part_format='jsonl' must be one of"),
         ({"max_records_per_file": 0}, ValueError, "max_records_per_file must be a positive integer"),
         ({"max_pages": -1}, ValueError, "max_pages must be a positive integer or None"),
         ({"destination": "/data/out"}, ValueError, "destination must be an object-storage URL"),

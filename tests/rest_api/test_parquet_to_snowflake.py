@@ -72,7 +72,7 @@ def part_schema(local_stack: Any, uri: str) -> dict[str, str]:
 def extract(api: str, local_stack: Any, folder: str, **kwargs: Any) -> dict[str, Any]:
     return RestApiExtractOperator(
         task_id="extract", http_conn_id=api, endpoint="/items", records_path="data", paginator=PageNumberPaginator(),
-        destination=f"s3://{local_stack.bucket}/parquet-fidelity/{folder}/", file_format="parquet",
+        destination=f"s3://{local_stack.bucket}/parquet-fidelity/{folder}/", part_format="parquet",
         http_retry_policy=FAST_RETRIES, **kwargs,
     ).execute({})
 

@@ -16,9 +16,9 @@ __version__ = "0.1.0"
 _LAZY_ATTRIBUTES: dict[str, str] = {
     "SnowflakeHook": "airflow_provider_dataeng.hooks.snowflake",
     "DbtHook": "airflow_provider_dataeng.hooks.dbt",
-    "DbtRunOperator": "airflow_provider_dataeng.operators.dbt",
+    "DbtRunOperator": "airflow_provider_dataeng.operators.dbt_run",
     "RestApiHook": "airflow_provider_dataeng.hooks.rest_api",
-    "RestApiExtractOperator": "airflow_provider_dataeng.operators.rest_api",
+    "RestApiExtractOperator": "airflow_provider_dataeng.operators.rest_api_extract",
     "HttpRetryPolicy": "airflow_provider_dataeng.hooks.rest_retry",
     "BasePaginator": "airflow_provider_dataeng.pagination.base",
     "SinglePagePaginator": "airflow_provider_dataeng.pagination.paginators",
@@ -28,9 +28,9 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     "LinkHeaderPaginator": "airflow_provider_dataeng.pagination.paginators",
     "NextUrlPaginator": "airflow_provider_dataeng.pagination.paginators",
     "GraphQLCursorPaginator": "airflow_provider_dataeng.pagination.paginators",
-    "S3StageLoadOperator": "airflow_provider_dataeng.operators.snowflake_load",
-    "SnowflakeStreamMergeOperator": "airflow_provider_dataeng.operators.snowflake_merge",
-    "QualityGateOperator": "airflow_provider_dataeng.operators.quality",
+    "S3StageLoadOperator": "airflow_provider_dataeng.operators.s3_stage_load",
+    "SnowflakeStreamMergeOperator": "airflow_provider_dataeng.operators.snowflake_stream_merge",
+    "QualityGateOperator": "airflow_provider_dataeng.operators.quality_gate",
 }
 
 __all__ = ["__version__", "get_provider_info", *_LAZY_ATTRIBUTES]
@@ -40,11 +40,13 @@ if TYPE_CHECKING:
     from airflow_provider_dataeng.hooks.rest_api import RestApiHook as RestApiHook
     from airflow_provider_dataeng.hooks.rest_retry import HttpRetryPolicy as HttpRetryPolicy
     from airflow_provider_dataeng.hooks.snowflake import SnowflakeHook as SnowflakeHook
-    from airflow_provider_dataeng.operators.dbt import DbtRunOperator as DbtRunOperator
-    from airflow_provider_dataeng.operators.quality import QualityGateOperator as QualityGateOperator
-    from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator as RestApiExtractOperator
-    from airflow_provider_dataeng.operators.snowflake_load import S3StageLoadOperator as S3StageLoadOperator
-    from airflow_provider_dataeng.operators.snowflake_merge import (
+    from airflow_provider_dataeng.operators.dbt_run import DbtRunOperator as DbtRunOperator
+    from airflow_provider_dataeng.operators.quality_gate import QualityGateOperator as QualityGateOperator
+    from airflow_provider_dataeng.operators.rest_api_extract import (
+        RestApiExtractOperator as RestApiExtractOperator,
+    )
+    from airflow_provider_dataeng.operators.s3_stage_load import S3StageLoadOperator as S3StageLoadOperator
+    from airflow_provider_dataeng.operators.snowflake_stream_merge import (
         SnowflakeStreamMergeOperator as SnowflakeStreamMergeOperator,
     )
     from airflow_provider_dataeng.pagination.base import BasePaginator as BasePaginator

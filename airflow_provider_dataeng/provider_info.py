@@ -52,21 +52,21 @@ def provider_info() -> dict[str, Any]:
             },
         ],
         "operators": [
-            {"integration-name": "dbt", "python-modules": ["airflow_provider_dataeng.operators.dbt"]},
+            {"integration-name": "dbt", "python-modules": ["airflow_provider_dataeng.operators.dbt_run"]},
             {
                 "integration-name": "REST API (dataeng)",
-                "python-modules": ["airflow_provider_dataeng.operators.rest_api"],
+                "python-modules": ["airflow_provider_dataeng.operators.rest_api_extract"],
             },
             {
                 "integration-name": "Snowflake (dataeng)",
                 "python-modules": [
-                    "airflow_provider_dataeng.operators.snowflake_load",
-                    "airflow_provider_dataeng.operators.snowflake_merge",
+                    "airflow_provider_dataeng.operators.s3_stage_load",
+                    "airflow_provider_dataeng.operators.snowflake_stream_merge",
                 ],
             },
             {
                 "integration-name": "Data Quality (dataeng)",
-                "python-modules": ["airflow_provider_dataeng.operators.quality"],
+                "python-modules": ["airflow_provider_dataeng.operators.quality_gate"],
             },
         ],
         "triggers": [

@@ -33,7 +33,7 @@ CUSTOMERS, ORDERS = 200, 2000
 OUR_DAG = """
 from datetime import datetime
 from airflow.sdk import DAG
-from airflow_provider_dataeng.operators.dbt import DbtRunOperator
+from airflow_provider_dataeng.operators.dbt_run import DbtRunOperator
 
 with DAG("dbt_ours", schedule=None, start_date=datetime(2026, 1, 1)):
     DbtRunOperator(task_id="dbt_build", project_dir={project!r}, snowflake_conn_id="snowflake_default")
@@ -228,7 +228,7 @@ def _seed(conn: dict) -> None:
 
 RUN_OURS = """
 import json, os, sys, time
-from airflow_provider_dataeng.operators.dbt import DbtRunOperator
+from airflow_provider_dataeng.operators.dbt_run import DbtRunOperator
 op = DbtRunOperator(task_id="b", project_dir=sys.argv[1], snowflake_conn_id="snowflake_default", target="local",
                     execution=sys.argv[2])
 started = time.perf_counter()

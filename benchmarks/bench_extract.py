@@ -163,7 +163,7 @@ def run_subject(name: str, port: int, out: Path) -> dict:
         os.environ["AIRFLOW_CONN_BENCH_API"] = json.dumps(
             {"conn_type": "http", "host": "127.0.0.1", "port": port, "schema": "http", "password": TOKEN,
              "extra": {"auth_type": "bearer"}})
-        from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator
+        from airflow_provider_dataeng.operators.rest_api_extract import RestApiExtractOperator
         from airflow_provider_dataeng.pagination import CursorPaginator
 
         parquet = name == "operator_parquet"
@@ -176,9 +176,9 @@ def run_subject(name: str, port: int, out: Path) -> dict:
         import airflow_provider_dataeng.sinks  # noqa: F401
 
         operator = RestApiExtractOperator(
-            task_id="bench", conn_id="bench_api", endpoint="/bulk", records_path="data",
+            task_id="bench", http_conn_id="bench_api", endpoint="/bulk", records_path="data",
             paginator=CursorPaginator(cursor_path="next_cursor", has_more_path="has_more"),
-            destination=f"file://{out}/", aws_conn_id=None, file_format="parquet" if parquet else "jsonl",
+            destination=f"file://{out}/", aws_conn_id=None, part_format="parquet" if parquet else "jsonl",
             compression="zstd",
         )
         after_imports = _current_rss_mb()

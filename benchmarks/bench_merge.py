@@ -89,7 +89,7 @@ def _append_changes(cur: Any, n: int) -> dict[str, int]:
 
 
 def _operator(n: int, **overrides: Any) -> Any:
-    from airflow_provider_dataeng.operators.snowflake_merge import SnowflakeStreamMergeOperator
+    from airflow_provider_dataeng.operators.snowflake_stream_merge import SnowflakeStreamMergeOperator
 
     options: dict[str, Any] = dict(
         task_id=f"bench_merge_{n}",
@@ -174,7 +174,7 @@ def measure(port: int, n: int) -> dict[str, Any]:
             "inserted": batch["inserts"],
             "updated": batch["updates"],
             "deleted": batch["deletes"],
-            "skipped": False,
+            "empty": False,
         }
         if counts != expected:
             raise AssertionError(f"N={n}: operator counts {counts} != expected {expected}")

@@ -48,7 +48,7 @@ REFERENCES = {
 
         with DAG("one_task_of_ours", schedule=None, start_date=datetime(2024, 1, 1)):
             QualityGateOperator(
-                task_id="gate", conn_id="snowflake_default", table="STAGING.T", checks=[row_count(min=1)]
+                task_id="gate", snowflake_conn_id="snowflake_default", table="STAGING.T", checks=[row_count(min=1)]
             )
     """,
     "one_task_of_ours_and_a_python_task.py": """
@@ -63,7 +63,7 @@ REFERENCES = {
                 pass
 
             noop() >> QualityGateOperator(
-                task_id="gate", conn_id="snowflake_default", table="STAGING.T", checks=[row_count(min=1)]
+                task_id="gate", snowflake_conn_id="snowflake_default", table="STAGING.T", checks=[row_count(min=1)]
             )
     """,
 }

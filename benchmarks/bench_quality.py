@@ -200,7 +200,7 @@ def run() -> list[dict]:
     from airflow.providers.common.sql.operators.sql import SQLColumnCheckOperator, SQLTableCheckOperator
 
     from airflow_provider_dataeng.hooks.snowflake import SnowflakeHook
-    from airflow_provider_dataeng.operators.quality import QualityGateOperator
+    from airflow_provider_dataeng.operators.quality_gate import QualityGateOperator
     from airflow_provider_dataeng.quality.compiler import compile_plan, compile_relationship, compile_scan
     from airflow_provider_dataeng.quality.dialects import SNOWFLAKE
     from dataeng_local.stack import LocalStack
@@ -221,7 +221,7 @@ def run() -> list[dict]:
         print(f"  {ROWS:,} rows created in {time.perf_counter() - started:.1f}s", file=sys.stderr)
 
         all_checks = checks()
-        gate = QualityGateOperator(task_id="gate", conn_id=CONN_ID, table=TABLE, checks=all_checks)
+        gate = QualityGateOperator(task_id="gate", snowflake_conn_id=CONN_ID, table=TABLE, checks=all_checks)
         context = {"ti": _Ti(), "logical_date": None}
 
         def run_gate() -> None:
@@ -244,7 +244,7 @@ def run() -> list[dict]:
                 assert cursor.fetchall()[0][0] == 0
 
         column_check = SQLColumnCheckOperator(
-            task_id="columns", conn_id=CONN_ID, table=TABLE,
+            task_id="columns", snowflake_conn_id=CONN_ID, table=TABLE,
             column_mapping={
                 "ID": {"unique_check": {"equal_to": 0}, "null_check": {"equal_to": 0}},
                 "ORDER_NUMBER": {"unique_check": {"equal_to": 0}},
@@ -254,7 +254,7 @@ def run() -> list[dict]:
             },
         )
         table_check = SQLTableCheckOperator(
-            task_id="table", conn_id=CONN_ID, table=TABLE,
+            task_id="table", snowflake_conn_id=CONN_ID, table=TABLE,
             checks={
                 "accepted_status": {"check_statement": "STATUS IN ('placed', 'shipped', 'returned')"},
                 "amount_range": {"check_statement": "AMOUNT BETWEEN 0 AND 10000"},

@@ -160,11 +160,11 @@ with DAG(
     # [START howto_operator_rest_api_extract]
     extract = RestApiExtractOperator.partial(
         task_id="extract",
-        conn_id="demo_api",
+        http_conn_id="demo_api",
         records_path="data",
         paginator=CursorPaginator(cursor_path="next_cursor", has_more_path="has_more"),
         aws_conn_id="aws_default",
-        file_format="jsonl",
+        part_format="jsonl",
         compression="zstd",
     ).expand_kwargs(
         [
@@ -186,7 +186,7 @@ with DAG(
         file_format={"type": "JSON", "compression": "ZSTD"},
         load_as="variant",
         create_table=True,
-        if_no_files="succeed",  # a quiet window is not an error
+        if_empty="succeed",  # a quiet window is not an error
         warehouse=ELT_WAREHOUSE,
     ).expand_kwargs(extract.output.map(load_kwargs))
     # [END howto_operator_s3_stage_load]
@@ -230,7 +230,7 @@ with DAG(
     # [START howto_operator_quality_gate_dim_customer]
     quality_customers = QualityGateOperator(
         task_id="quality_dim_customer",
-        conn_id="snowflake_default",
+        snowflake_conn_id="snowflake_default",
         table="ANALYTICS.DIM_CUSTOMER",
         checks=[
             unique("CUSTOMER_ID"),
@@ -248,7 +248,7 @@ with DAG(
     # [START howto_operator_quality_gate_fct_sales]
     quality_sales = QualityGateOperator(
         task_id="quality_fct_sales",
-        conn_id="snowflake_default",
+        snowflake_conn_id="snowflake_default",
         table="ANALYTICS.FCT_SALES",
         checks=[
             unique("ORDER_ID"),

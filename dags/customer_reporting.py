@@ -67,7 +67,7 @@ with DAG(
 
     quality = QualityGateOperator(
         task_id="quality_staging_customers",
-        conn_id="snowflake_default",
+        snowflake_conn_id="snowflake_default",
         table="STAGING.CUSTOMERS",
         checks=[
             row_count(min=1),

@@ -65,7 +65,7 @@ with DAG(
     # [START howto_events_rest_api_extract]
     extract = RestApiExtractOperator(
         task_id="extract_events",
-        conn_id="demo_api",
+        http_conn_id="demo_api",
         endpoint="/v1/events",
         query_params={
             # The data interval; a run without a logical date: since the last successful run's interval, up to
@@ -94,7 +94,7 @@ with DAG(
         files=extract.output,
         file_format={"type": "JSON", "compression": "ZSTD"},
         create_table=True,
-        if_no_files="succeed",
+        if_empty="succeed",
         outlets=[snowflake_table_asset("RAW.EVENTS", account=SNOWFLAKE_ACCOUNT, database=DATABASE)],
     )
     # [END howto_events_s3_stage_load]
@@ -123,7 +123,7 @@ with DAG(
     # [START howto_events_quality_gate]
     gate = QualityGateOperator(
         task_id="quality_events",
-        conn_id="snowflake_default",
+        snowflake_conn_id="snowflake_default",
         table="STAGING.EVENTS",
         checks=[
             unique("EVENT_ID"),

@@ -352,17 +352,17 @@ def test_dbt_built_relations_are_successful_models_seeds_and_snapshots() -> None
     ("module", "cls", "kwargs"),
     [
         (
-            "snowflake_load",
+            "s3_stage_load",
             "S3StageLoadOperator",
             {"table": "RAW.T", "stage": "RAW.S", "files": [], "file_format": {"type": "JSON"}},
         ),
         (
-            "snowflake_merge",
+            "snowflake_stream_merge",
             "SnowflakeStreamMergeOperator",
             {"target_table": "S.T", "key_columns": "ID", "stream": "R.S"},
         ),
-        ("dbt", "DbtRunOperator", {"project_dir": "/p", "snowflake_conn_id": "sf"}),
-        ("rest_api", "RestApiExtractOperator", {"endpoint": "/x", "destination": "s3://b/raw/x/{{ ds }}/"}),
+        ("dbt_run", "DbtRunOperator", {"project_dir": "/p", "snowflake_conn_id": "sf"}),
+        ("rest_api_extract", "RestApiExtractOperator", {"endpoint": "/x", "destination": "s3://b/raw/x/{{ ds }}/"}),
     ],
 )
 def test_emit_assets_is_a_flag_on_by_default(module: str, cls: str, kwargs: dict[str, Any]) -> None:

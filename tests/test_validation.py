@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from airflow_provider_dataeng import validation
-from airflow_provider_dataeng.operators.dbt import DbtRunOperator
-from airflow_provider_dataeng.operators.quality import QualityGateOperator
-from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator
-from airflow_provider_dataeng.operators.snowflake_load import S3StageLoadOperator
-from airflow_provider_dataeng.operators.snowflake_merge import SnowflakeStreamMergeOperator
+from airflow_provider_dataeng.operators.dbt_run import DbtRunOperator
+from airflow_provider_dataeng.operators.quality_gate import QualityGateOperator
+from airflow_provider_dataeng.operators.rest_api_extract import RestApiExtractOperator
+from airflow_provider_dataeng.operators.s3_stage_load import S3StageLoadOperator
+from airflow_provider_dataeng.operators.snowflake_stream_merge import SnowflakeStreamMergeOperator
 from airflow_provider_dataeng.quality import not_null
 
 
@@ -41,7 +41,7 @@ def merge(**kw: Any) -> SnowflakeStreamMergeOperator:
 
 
 def gate(**kw: Any) -> QualityGateOperator:
-    args: dict[str, Any] = dict(task_id="gate", conn_id="quality_sqlite", table="orders", checks=[not_null("id")])
+    args: dict[str, Any] = dict(task_id="gate", snowflake_conn_id="quality_sqlite", table="orders", checks=[not_null("id")])
     return QualityGateOperator(**{**args, **kw})
 
 
@@ -111,14 +111,15 @@ SHARED_CHECKS: list[tuple[Callable[..., Any], dict[str, Any], str]] = [
     (dbt, {"full_refresh": "yes"}, "full_refresh must be True or False, got 'yes'"),
     (dbt, {"fail_on_warning": 0}, "fail_on_warning must be True or False, got 0"),
     (load, {"load_as": "json"}, "load_as must be one of variant, columns, got 'json'"),
-    (load, {"if_no_files": "ignore"}, "if_no_files must be one of skip, succeed, fail, got 'ignore'"),
+    (load, {"if_empty": "ignore"}, "if_empty must be one of succeed, skip, fail, got 'ignore'"),
     (merge, {"delete_mode": "purge"}, "delete_mode must be one of hard, soft, ignore, got 'purge'"),
     (merge, {"scd_type": 3}, "scd_type must be one of 1, 2, got 3"),
     (merge, {"schema_evolution": "add"}, "schema_evolution must be one of fail, add_columns, got 'add'"),
-    (merge, {"if_empty": "fail"}, "if_empty must be one of skip, succeed, got 'fail'"),
+    (merge, {"if_empty": "ignore"}, "if_empty must be one of succeed, skip, fail, got 'ignore'"),
+    (extract, {"if_empty": "ignore"}, "if_empty must be one of succeed, skip, fail, got 'ignore'"),
     (gate, {"fail_on": "always"}, "fail_on must be one of error, warn, never, got 'always'"),
     (extract, {"method": "DELETE"}, "method must be one of GET, POST, PUT, PATCH, got 'DELETE'"),
-    (extract, {"file_format": "csv"}, "file_format must be one of jsonl, parquet, got 'csv'"),
+    (extract, {"part_format": "csv"}, "part_format must be one of jsonl, parquet, got 'csv'"),
     (dbt, {"execution": "docker"}, "execution must be one of in_process, subprocess, got 'docker'"),
     (load, {"max_error_rows": -1, "on_error": "continue"}, "max_error_rows must be a non-negative integer, got -1"),
     (gate, {"sample_size": True}, "sample_size must be a non-negative integer, got True"),

@@ -127,26 +127,27 @@ class _Fetched:
 class RestApiHook(BaseHook):
     """Talks to one REST API: base URL and auth from an Airflow connection, retries, rate limit, pages.
 
-    :param conn_id: a ``rest_api`` (or ``http``) connection. Host is the host or a full base URL; schema is
-        the URL scheme (``https`` by default). Extras: ``auth_type`` (``none``, ``basic``, ``bearer``,
-        ``api_key``, ``oauth2``), ``headers``, ``timeout`` (seconds or ``[connect, read]``), ``verify``
-        (TLS, on by default), ``max_requests_per_second``; for ``api_key``: ``api_key_name``,
-        ``api_key_in`` (``header``/``query``); for ``oauth2``: ``token_url``, ``scope``, ``audience``,
+    :param http_conn_id: a ``rest_api`` (or ``http``) connection; named as the HTTP provider's ``HttpHook``
+        names it. Host is the host or a full base URL; schema is the URL scheme (``https`` by default).
+        Extras: ``auth_type`` (``none``, ``basic``, ``bearer``, ``api_key``, ``oauth2``), ``headers``,
+        ``timeout`` (seconds or ``[connect, read]``), ``verify`` (TLS, on by default),
+        ``max_requests_per_second``; for ``api_key``: ``api_key_name``, ``api_key_in``
+        (``header``/``query``); for ``oauth2``: ``token_url``, ``scope``, ``audience``,
         ``token_client_auth`` (``basic``/``body``). Secrets (password/token/key/client secret) go in the
         password field.
     :param retry_policy: attempts and waits (see :class:`HttpRetryPolicy`).
     """
 
-    conn_name_attr = "conn_id"
+    conn_name_attr = "http_conn_id"
     default_conn_name = "rest_api_default"
     conn_type = "rest_api"
     hook_name = "REST API (dataeng)"
 
     def __init__(
-        self, conn_id: str = default_conn_name, *, retry_policy: HttpRetryPolicy | None = None
+        self, http_conn_id: str = default_conn_name, *, retry_policy: HttpRetryPolicy | None = None
     ) -> None:
         super().__init__()
-        self.conn_id = conn_id
+        self.http_conn_id = http_conn_id
         self.retry_policy = retry_policy or HttpRetryPolicy()
         self._next_slot = 0.0
         self._throttle_lock = threading.Lock()
@@ -155,7 +156,7 @@ class RestApiHook(BaseHook):
     # -- connection ------------------------------------------------------------------------------
     @cached_property
     def connection(self) -> Any:
-        conn = self.get_connection(self.conn_id)
+        conn = self.get_connection(self.http_conn_id)
         self.redactor.add(conn.password)
         return conn
 
@@ -185,7 +186,7 @@ class RestApiHook(BaseHook):
             timeout=settings.timeout,
             verify=settings.verify,
             on_token=self._register_secret,
-            conn_id=self.conn_id,
+            conn_id=self.http_conn_id,
         )
         for name in secret_params:
             self.redactor.add_param(name)

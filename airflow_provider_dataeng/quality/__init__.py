@@ -2,7 +2,7 @@
 
 Build checks in Python (``unique("id")``, ``not_null(["id", "email"])``, ...) or load them from YAML
 with dbt's names (:func:`load_checks_file`), then run them with
-:class:`airflow_provider_dataeng.operators.quality.QualityGateOperator`.
+:class:`airflow_provider_dataeng.operators.quality_gate.QualityGateOperator`.
 """
 
 from __future__ import annotations

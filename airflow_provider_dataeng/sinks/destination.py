@@ -39,14 +39,14 @@ STAGING_DIR = "_staging"
 log = logging.getLogger(__name__)
 
 
-def validate_types(file_format: str, schema: Any, on_type_conflict: str) -> None:
+def validate_types(part_format: str, schema: Any, on_type_conflict: str) -> None:
     """``schema=`` and ``on_type_conflict=`` describe Parquet columns: checked here, refused for jsonl."""
     from airflow_provider_dataeng.sinks.parquet_batch import ON_TYPE_CONFLICT
 
     choice("on_type_conflict", on_type_conflict, ON_TYPE_CONFLICT)
-    if file_format != "parquet" and (schema is not None or on_type_conflict != "fail"):
+    if part_format != "parquet" and (schema is not None or on_type_conflict != "fail"):
         raise ValueError(
-            "schema= and on_type_conflict= describe Parquet columns: use them with file_format='parquet' "
+            "schema= and on_type_conflict= describe Parquet columns: use them with part_format='parquet' "
             "(jsonl part files keep each record's JSON text as sent)"
         )
     if schema is not None:
@@ -57,7 +57,7 @@ class PartFileSink:
     """Write pages of records (raw JSON bytes each) to rotating part files; ``commit`` returns the manifest.
 
     :param destination: object-storage URL of the folder (``s3://bucket/prefix/``, ``file:///path/``).
-    :param file_format: ``jsonl`` or ``parquet``.
+    :param part_format: ``jsonl`` or ``parquet``.
     :param compression: ``zstd``/``gzip``/``none`` for jsonl; ``zstd``/``snappy``/``gzip``/``none`` for parquet.
     :param max_records_per_file: a new part starts after this many records.
     :param storage_options: fsspec options (for S3, see :func:`s3_storage_options`).
@@ -72,7 +72,7 @@ class PartFileSink:
         self,
         destination: str,
         *,
-        file_format: str = "jsonl",
+        part_format: str = "jsonl",
         compression: str = "zstd",
         max_records_per_file: int = 100_000,
         storage_options: dict[str, Any] | None = None,
@@ -81,21 +81,21 @@ class PartFileSink:
         schema: dict[str, str] | None = None,
         on_type_conflict: str = "fail",
     ) -> None:
-        validate_format(file_format, compression)
-        validate_types(file_format, schema, on_type_conflict)
+        validate_format(part_format, compression)
+        validate_types(part_format, schema, on_type_conflict)
         self._types = RecordTypes(parse_schema(schema) if schema else None, on_type_conflict)
-        validate_level(compression if file_format == "jsonl" else "", compression_level)
+        validate_level(compression if part_format == "jsonl" else "", compression_level)
         self.compression_level = compression_level
         if not isinstance(max_records_per_file, int) or max_records_per_file < 1:
             raise ValueError(f"max_records_per_file must be a positive integer, got {max_records_per_file!r}")
         self.destination = destination
-        self.file_format = file_format
+        self.part_format = part_format
         self.compression = compression
         self.max_records_per_file = max_records_per_file
         self.parquet_batch_rows = max(1, min(parquet_batch_rows, max_records_per_file))
         self.fs, self.root = open_filesystem(destination, storage_options)
         self.staging = f"{self.root}/{STAGING_DIR}/{uuid.uuid4().hex[:16]}"
-        self._suffix = part_suffix(file_format, compression)
+        self._suffix = part_suffix(part_format, compression)
         self._staged: list[tuple[str, int]] = []  # (staged path, records)
         self._current: Any = None
         self._current_records = 0
@@ -130,7 +130,7 @@ class PartFileSink:
             "records": self.records,
             "bytes": self._closed_bytes,
         }
-        if self.file_format == "parquet":
+        if self.part_format == "parquet":
             state["types"] = self._types.state()  # a resumed extract keeps its column types
         return state
 
@@ -183,7 +183,7 @@ class PartFileSink:
                 self._close_part()
 
     def _write_chunk(self, chunk: Sequence[Any], page: int, first: int) -> None:
-        if self.file_format == "jsonl":
+        if self.part_format == "jsonl":
             self._current.write(chunk)
             return
         self._current.write(chunk, page=page, first=first)
@@ -267,13 +267,13 @@ class PartFileSink:
         self._current_path = f"{self.staging}/part-{len(self._staged):05d}{self._suffix}"
         self._current_records = 0
         raw = self.fs.open(self._current_path, "wb", block_size=8 * 2**20)
-        if self.file_format == "jsonl":
+        if self.part_format == "jsonl":
             self._current = JsonlPart(raw, self.compression, level=self.compression_level)
         else:
             self._current = ParquetPart(raw, self.compression, types=self._types, schema=schema)
 
     def _close_part(self) -> None:
-        if self.file_format == "parquet" and self._flush_parquet():
+        if self.part_format == "parquet" and self._flush_parquet():
             return  # the last batch went on in a new part, which stays open
         self._finish_part()
 
@@ -310,7 +310,11 @@ class PartFileSink:
         keep = {final for final, _, _ in finals}
         fs.invalidate_cache(self.root)
         sizes: dict[str, int] = {}
-        for entry in fs.ls(self.root, detail=True):
+        try:
+            entries = fs.ls(self.root, detail=True)
+        except FileNotFoundError:  # an object store has no empty folder: nothing landed here yet
+            entries = []
+        for entry in entries:
             path = entry["name"].rstrip("/")
             if path in keep:
                 sizes[path] = int(entry.get("size") or 0)
@@ -327,7 +331,7 @@ class PartFileSink:
             "files": files,
             "records": self.records,
             "pages": pages,
-            "format": self.file_format,
+            "format": self.part_format,
             "compression": self.compression,
         }
         fs.pipe_file(f"{self.root}/{MANIFEST_NAME}", json.dumps(manifest, indent=2).encode())

@@ -23,11 +23,11 @@ DEFAULT_LEVELS = {"zstd": 1, "gzip": 6}
 _JSONL_SUFFIX = {"zstd": ".jsonl.zst", "gzip": ".jsonl.gz", "none": ".jsonl"}
 
 
-def validate_format(file_format: str, compression: str) -> None:
+def validate_format(part_format: str, compression: str) -> None:
     """Raise ``ValueError`` naming the parameter when the format/compression pair is not supported."""
-    choice("file_format", file_format, FORMATS)
-    allowed = JSONL_COMPRESSIONS if file_format == "jsonl" else PARQUET_COMPRESSIONS
-    choice(f"compression for file_format={file_format!r}", compression, allowed)
+    choice("part_format", part_format, FORMATS)
+    allowed = JSONL_COMPRESSIONS if part_format == "jsonl" else PARQUET_COMPRESSIONS
+    choice(f"compression for part_format={part_format!r}", compression, allowed)
 
 
 def validate_level(compression: str, level: int | None) -> None:
@@ -45,8 +45,8 @@ def validate_level(compression: str, level: int | None) -> None:
         raise ValueError(f"compression_level for {compression} must be between {low} and {high}, got {level}")
 
 
-def part_suffix(file_format: str, compression: str) -> str:
-    return _JSONL_SUFFIX[compression] if file_format == "jsonl" else ".parquet"
+def part_suffix(part_format: str, compression: str) -> str:
+    return _JSONL_SUFFIX[compression] if part_format == "jsonl" else ".parquet"
 
 
 class SchemaChanged(Exception):

@@ -164,7 +164,7 @@ class RecordTypes:
         if not typed and not merged.names and len(records):
             raise ParquetTypeError(
                 f"the records of {origin.pages()} have no fields ({{}}); a Parquet file needs at least one "
-                "column: use file_format='jsonl'. Nothing was committed."
+                "column: use part_format='jsonl'. Nothing was committed."
             )
         for name in merged.names:
             if name not in self.first_page and not pa.types.is_null(merged.field(name).type):
@@ -293,13 +293,13 @@ class RecordTypes:
             except _DuplicateKey as dup:
                 return ParquetTypeError(
                     f"{origin.describe(position)} has the key {dup.key!r} twice; Parquet needs one value per "
-                    "field: use file_format='jsonl'. Nothing was committed."
+                    "field: use part_format='jsonl'. Nothing was committed."
                 )
             if not isinstance(record, dict):
                 kind = "an array" if isinstance(record, list) else _KIND[_shape(record)]
                 return ParquetTypeError(
                     f"{origin.describe(position)} is {kind}, not an object; Parquet stores objects as rows: use "
-                    "file_format='jsonl' or a transform=. Nothing was committed."
+                    "part_format='jsonl' or a transform=. Nothing was committed."
                 )
             for name, value in record.items():
                 if name in skip:
@@ -326,7 +326,7 @@ class RecordTypes:
             f"{_KIND[_kind(clash.old)]} before{since}",
             f"a Parquet column holds one type. Declare the field's type in schema= (e.g. {{{name!r}: 'string'}}), "
             "pass on_type_conflict='string' to store it as text in every part file of this extract, or use "
-            "file_format='jsonl'. Nothing was committed.",
+            "part_format='jsonl'. Nothing was committed.",
         )
 
 
@@ -379,7 +379,7 @@ def _split(records: Sequence[Any], origin: Origin) -> list[dict[str, Any]]:
         position = int(where.split("]", 1)[0]) if where[:1].isdigit() else 0
         raise ParquetTypeError(
             f"{origin.describe(position)} cannot be written as a Parquet row ({message}); each record must be a "
-            "JSON object: use file_format='jsonl' or a transform=. Nothing was committed."
+            "JSON object: use part_format='jsonl' or a transform=. Nothing was committed."
         ) from None
 
 

@@ -17,7 +17,7 @@ import pytest
 from airflow.sdk.exceptions import AirflowException
 
 from airflow_provider_dataeng.hooks.dbt import DbtHook, packages_missing
-from airflow_provider_dataeng.operators.dbt import DbtRunOperator
+from airflow_provider_dataeng.operators.dbt_run import DbtRunOperator
 from tests.dbt.conftest import SECRET, copy_project, create_staging
 
 pytestmark = pytest.mark.integration

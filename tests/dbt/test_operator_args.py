@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from airflow_provider_dataeng.operators.dbt import DbtRunOperator
+from airflow_provider_dataeng.operators.dbt_run import DbtRunOperator
 
 
 def make(**kwargs) -> DbtRunOperator:
@@ -101,7 +101,7 @@ def test_missing_project_fails_before_touching_the_connection() -> None:
 def test_importing_the_operator_imports_no_dbt_or_connector() -> None:
     code = (
         "import sys, airflow.sdk; before = set(sys.modules);"
-        "import airflow_provider_dataeng.operators.dbt, airflow_provider_dataeng.hooks.dbt;"
+        "import airflow_provider_dataeng.operators.dbt_run, airflow_provider_dataeng.hooks.dbt;"
         "new = sorted(set(sys.modules) - before);"
         "heavy = [m for m in new if m.split('.')[0] in ('dbt', 'snowflake', 'agate', 'sqlglot', 'requests')"
         " or m.startswith('airflow.providers.snowflake.hooks')];"

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_dataeng.hooks.rest_retry import HttpRetryPolicy
-from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator
-from airflow_provider_dataeng.operators.snowflake_load import S3StageLoadOperator
-from airflow_provider_dataeng.operators.snowflake_merge import SnowflakeStreamMergeOperator
+from airflow_provider_dataeng.operators.rest_api_extract import RestApiExtractOperator
+from airflow_provider_dataeng.operators.s3_stage_load import S3StageLoadOperator
+from airflow_provider_dataeng.operators.snowflake_stream_merge import SnowflakeStreamMergeOperator
 from airflow_provider_dataeng.pagination import CursorPaginator
 from tests.fidelity.conftest import API_CONN_ID
 from tests.fidelity.jsontext import dumps, loads
@@ -67,11 +67,11 @@ def serve(api: FixtureServer, bodies: list[bytes]) -> str:
     return path
 
 
-def extract(endpoint: str, destination: str, *, file_format: str, compression: str) -> dict[str, Any]:
+def extract(endpoint: str, destination: str, *, part_format: str, compression: str) -> dict[str, Any]:
     return RestApiExtractOperator(
-        task_id="extract", conn_id=API_CONN_ID, endpoint=endpoint, records_path="data",
+        task_id="extract", http_conn_id=API_CONN_ID, endpoint=endpoint, records_path="data",
         paginator=CursorPaginator(cursor_path="next_cursor", has_more_path="has_more"),
-        destination=destination, file_format=file_format, compression=compression,
+        destination=destination, part_format=part_format, compression=compression,
         max_records_per_file=RECORDS_PER_FILE, http_retry_policy=RETRIES, emit_assets=False,
     ).execute({})
 
@@ -83,7 +83,7 @@ def run_pipeline(
     records: list[Any],
     *,
     styles: list[str],
-    file_format: str = "jsonl",
+    part_format: str = "jsonl",
     compression: str = "zstd",
     columns: dict[str, str] | None = None,
     bodies: list[bytes] | None = None,
@@ -97,13 +97,13 @@ def run_pipeline(
     """
     name = uuid.uuid4().hex[:10].upper()
     endpoint = serve(api, bodies or page_bodies(records, styles))
-    manifest = extract(endpoint, f"s3://{bucket}/fidelity/{name}/", file_format=file_format,
+    manifest = extract(endpoint, f"s3://{bucket}/fidelity/{name}/", part_format=part_format,
                        compression=compression)
     raw, target = f"{SCHEMA}.RAW_{name}", f"{SCHEMA}.STG_{name}"
     loaded = S3StageLoadOperator(
         task_id="load", table=raw, stage=STAGE,
         ensure_stage={"url": f"s3://{bucket}/fidelity/", "aws_conn_id": "aws_default"},
-        files=manifest, file_format=LOAD_FORMATS[(file_format, compression)],
+        files=manifest, file_format=LOAD_FORMATS[(part_format, compression)],
         load_as="columns" if columns else "variant", create_table=True, columns=columns, emit_assets=False,
     ).execute({})
     if columns:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_dataeng.operators.snowflake_load import S3StageLoadOperator
+from airflow_provider_dataeng.operators.s3_stage_load import S3StageLoadOperator
 from airflow_provider_dataeng.pagination import PageShapeError
 from tests.fidelity.jsontext import Num
 from tests.fidelity.pipeline import STAGE, extract, page_bodies, serve
@@ -71,7 +71,7 @@ def failed_extract(api: Any, local_stack: Any, bodies: list[bytes], **kwargs: An
 @pytest.mark.parametrize("bad", list(BAD_VALUES), ids=list(BAD_VALUES))
 def test_lone_surrogate_escape_fails_the_extract(api, local_stack, sf, s3, bad: str) -> None:
     """J27 (and the other malformed strings): JSON text that cannot be a Unicode string fails the page."""
-    folder, error = failed_extract(api, local_stack, bodies_with(BAD_VALUES[bad]), file_format="jsonl",
+    folder, error = failed_extract(api, local_stack, bodies_with(BAD_VALUES[bad]), part_format="jsonl",
                                    compression="zstd")
     assert isinstance(error, PageShapeError)
     assert re.match(r"page 2 \(http://127\.0\.0\.1:\d+/records/\w+\?cursor=c1, HTTP 200, Content-Type "
@@ -81,7 +81,7 @@ def test_lone_surrogate_escape_fails_the_extract(api, local_stack, sf, s3, bad: 
 
 def test_invalid_utf8_fails_the_extract(api, local_stack, sf, s3) -> None:
     """J28: the offset of the bad byte is named, and the charset is the fix to look at."""
-    folder, failure = failed_extract(api, local_stack, bodies_with(b'"caf\xe9"'), file_format="jsonl",
+    folder, failure = failed_extract(api, local_stack, bodies_with(b'"caf\xe9"'), part_format="jsonl",
                                      compression="zstd")
     error = str(failure)
     assert re.search(r"^page 2 \(.*\): the body is not valid UTF-8 \(byte 0xe9 at offset \d+: invalid "
@@ -91,16 +91,16 @@ def test_invalid_utf8_fails_the_extract(api, local_stack, sf, s3) -> None:
 
 @pytest.mark.parametrize("bad", ["lone surrogate escape", "invalid UTF-8"])
 def test_invalid_input_names_the_record_and_field(api, local_stack, bad: str) -> None:
-    _, error = failed_extract(api, local_stack, bodies_with(BAD_VALUES[bad]), file_format="jsonl", compression="zstd")
+    _, error = failed_extract(api, local_stack, bodies_with(BAD_VALUES[bad]), part_format="jsonl", compression="zstd")
     assert re.search(r"record 0\b.*'name'", str(error)), str(error)
 
 
 def test_parquet_refuses_duplicate_keys(api, local_stack, sf, s3) -> None:
     """P14: Arrow refuses a record with a key twice; JSON part files would carry it to Snowflake's COPY."""
     bodies = [b'{"data": [{"id": 1, "a": 1, "a": 2}], "has_more": false, "next_cursor": null}']
-    folder, error = failed_extract(api, local_stack, bodies, file_format="parquet", compression="zstd")
+    folder, error = failed_extract(api, local_stack, bodies, part_format="parquet", compression="zstd")
     assert str(error) == ("record 0 of page 1 has the key 'a' twice; Parquet needs one value per field: use "
-                          "file_format='jsonl'. Nothing was committed.")
+                          "part_format='jsonl'. Nothing was committed.")
     assert_nothing_committed(s3, local_stack, sf, folder)
 
 
@@ -108,7 +108,7 @@ def test_parquet_refuses_a_field_of_two_types(api, local_stack, sf, s3) -> None:
     """P15: one Parquet column has one type; a field that is a number in one record and a string in another
     fails the extract (use JSON part files, or a transform)."""
     bodies = [b'{"data": [{"id": 1, "a": [1, "x"]}], "has_more": false, "next_cursor": null}']
-    folder, error = failed_extract(api, local_stack, bodies, file_format="parquet", compression="zstd")
+    folder, error = failed_extract(api, local_stack, bodies, part_format="parquet", compression="zstd")
     assert str(error).startswith(
         "record 0 of page 1: field 'a' (at ['a', '[]']) is a string but was a number before; a Parquet column "
         "holds one type. Declare the field's type in schema="

@@ -12,7 +12,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator
+from airflow_provider_dataeng.operators.rest_api_extract import RestApiExtractOperator
 from airflow_provider_dataeng.pagination import CursorPaginator
 from tests.fidelity.conftest import API_CONN_ID
 from tests.fidelity.expected import differences, expected_variant
@@ -55,9 +55,9 @@ def extract_parquet(
     """Extract ``records`` from one page into Parquet part files under ``tmp_path`` (no stack needed)."""
     endpoint = serve(api, page_bodies(records, [style]))
     return RestApiExtractOperator(
-        task_id="extract", conn_id=API_CONN_ID, endpoint=endpoint, records_path="data",
+        task_id="extract", http_conn_id=API_CONN_ID, endpoint=endpoint, records_path="data",
         paginator=CursorPaginator(cursor_path="next_cursor", has_more_path="has_more"),
-        destination=f"file://{tmp_path}/out/", aws_conn_id=None, file_format="parquet",
+        destination=f"file://{tmp_path}/out/", aws_conn_id=None, part_format="parquet",
         http_retry_policy=RETRIES, emit_assets=False, schema=schema,
     ).execute({})
 
@@ -151,7 +151,7 @@ def test_parquet_records_without_fields(api, tmp_path) -> None:
     """A part whose records have no field has no Parquet column to hold them: the extract fails saying so,
     and writes nothing (it once wrote a file of 0 rows while the manifest counted 2)."""
     with pytest.raises(ValueError, match=r"the records of page 1 have no fields \(\{\}\); a Parquet file needs "
-                       r"at least one column: use file_format='jsonl'"):
+                       r"at least one column: use part_format='jsonl'"):
         extract_parquet(api, tmp_path, [{}, {}])
     assert not list((tmp_path / "out").rglob("*.parquet"))
 

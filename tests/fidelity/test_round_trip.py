@@ -45,7 +45,7 @@ def report(diffs: dict[int, list[str]], total: int) -> str:
 def test_jsonl_records_land_in_variant_as_sent(api, sf, local_stack, compression: str) -> None:
     records = json_batch()
     run = run_pipeline(
-        api, sf, local_stack.bucket, records, styles=page_styles(), file_format="jsonl", compression=compression,
+        api, sf, local_stack.bucket, records, styles=page_styles(), part_format="jsonl", compression=compression,
     )
     n = len(records)
     assert (run.manifest["records"], run.loaded["rows_loaded"], run.merged["inserted"]) == (n, n, n)
@@ -75,7 +75,7 @@ def parquet_batch() -> list[dict[str, Any]]:
 def test_parquet_records_land_in_variant_as_arrow_typed_them(api, sf, local_stack) -> None:
     records, schema = parquet_batch(), parquet_schema()
     run = run_pipeline(api, sf, local_stack.bucket, records, styles=page_styles(parquet=True),
-                       file_format="parquet")
+                       part_format="parquet")
     n = len(records)
     assert (run.manifest["records"], run.loaded["rows_loaded"], run.merged["inserted"]) == (n, n, n)
     assert sorted(run.rows) == list(range(n))
@@ -107,7 +107,7 @@ def column_batch() -> list[dict[str, Any]]:
 def test_parquet_records_land_in_typed_columns(api, sf, local_stack) -> None:
     records = column_batch()
     run = run_pipeline(api, sf, local_stack.bucket, records, styles=page_styles(parquet=True),
-                       file_format="parquet", columns=COLUMNS)
+                       part_format="parquet", columns=COLUMNS)
     n = len(records)
     assert (run.manifest["records"], run.loaded["rows_loaded"], run.merged["inserted"]) == (n, n, n)
     diffs = {}

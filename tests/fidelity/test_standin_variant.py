@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import zstandard
 
-from airflow_provider_dataeng.operators.snowflake_load import S3StageLoadOperator
+from airflow_provider_dataeng.operators.s3_stage_load import S3StageLoadOperator
 from dataeng_local.snowflake.variant import variant_json
 from tests.fidelity.jsontext import Num, loads
 from tests.fidelity.pipeline import STAGE

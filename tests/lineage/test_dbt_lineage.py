@@ -10,7 +10,7 @@ import pytest
 
 from airflow_provider_dataeng import lineage
 from airflow_provider_dataeng.lineage import Dataset, Lineage, OutputStats
-from airflow_provider_dataeng.operators.dbt import DbtRunOperator
+from airflow_provider_dataeng.operators.dbt_run import DbtRunOperator
 from tests.lineage.test_lineage_builders import MANIFEST
 
 NS = "snowflake://myorg-myacct"

@@ -15,9 +15,9 @@ from airflow_provider_dataeng.links import (
     snowsight_account_path,
     snowsight_table_url,
 )
-from airflow_provider_dataeng.operators.quality import QualityGateOperator
-from airflow_provider_dataeng.operators.snowflake_load import S3StageLoadOperator
-from airflow_provider_dataeng.operators.snowflake_merge import SnowflakeStreamMergeOperator
+from airflow_provider_dataeng.operators.quality_gate import QualityGateOperator
+from airflow_provider_dataeng.operators.s3_stage_load import S3StageLoadOperator
+from airflow_provider_dataeng.operators.snowflake_stream_merge import SnowflakeStreamMergeOperator
 
 DAGS = Path(__file__).parent / "dags"
 
@@ -113,8 +113,8 @@ def test_the_load_and_merge_operators_declare_the_link() -> None:
 
 
 def test_sql_and_json_fields_render_as_such() -> None:
-    from airflow_provider_dataeng.operators.dbt import DbtRunOperator
-    from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator
+    from airflow_provider_dataeng.operators.dbt_run import DbtRunOperator
+    from airflow_provider_dataeng.operators.rest_api_extract import RestApiExtractOperator
 
     assert RestApiExtractOperator.template_fields_renderers == {
         "query_params": "json",

@@ -18,9 +18,9 @@ import pytest
 
 from airflow_provider_dataeng import lineage
 from airflow_provider_dataeng.lineage import Assertion, Dataset, Lineage, OutputStats, SchemaField
-from airflow_provider_dataeng.operators.quality import QualityGateOperator
-from airflow_provider_dataeng.operators.snowflake_load import S3StageLoadOperator
-from airflow_provider_dataeng.operators.snowflake_merge import SnowflakeStreamMergeOperator
+from airflow_provider_dataeng.operators.quality_gate import QualityGateOperator
+from airflow_provider_dataeng.operators.s3_stage_load import S3StageLoadOperator
+from airflow_provider_dataeng.operators.snowflake_stream_merge import SnowflakeStreamMergeOperator
 from airflow_provider_dataeng.quality import not_null, unique
 
 pytestmark = pytest.mark.integration
@@ -188,7 +188,7 @@ def test_merge_reports_source_target_columns_changed_rows_and_the_merge(
         "inserted": 2,
         "updated": 1,
         "deleted": 0,
-        "skipped": False,
+        "empty": False,
         "statements": 3,
     }
     assert ti.xcom == {"snowsight_table_url": SNOWSIGHT + "USERS"}
@@ -218,7 +218,7 @@ def test_quality_gate_reports_assertions_also_when_it_fails(stack: Any, captured
     sql("INSERT INTO DEMO.LINEAGE.CUSTOMERS VALUES (1, 'a@x'), (2, NULL)")
     op = QualityGateOperator(
         task_id="gate",
-        conn_id=CONN,
+        snowflake_conn_id=CONN,
         table="LINEAGE.CUSTOMERS",
         checks=[unique("ID"), not_null("EMAIL")],
         sample_size=0,
@@ -270,13 +270,13 @@ def test_extract_reports_the_endpoint_and_the_folder_with_records_bytes_files(
     stack: Any, captured: list[Lineage]
 ) -> None:
     from airflow_provider_dataeng.hooks.rest_api import RestApiHook
-    from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator
+    from airflow_provider_dataeng.operators.rest_api_extract import RestApiExtractOperator
     from airflow_provider_dataeng.pagination import CursorPaginator
 
     dest = f"s3://{stack.bucket}/{PREFIX}orders/2026-01-01/"
     op = RestApiExtractOperator(
         task_id="extract",
-        conn_id="demo_api",
+        http_conn_id="demo_api",
         endpoint="/v1/orders",
         query_params={
             "paginate": "cursor",

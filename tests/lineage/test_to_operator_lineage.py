@@ -196,7 +196,7 @@ def test_without_the_provider_nothing_is_reported(caplog: pytest.LogCaptureFixtu
 def test_extractor_manager_uses_the_operator_method() -> None:  # pragma: no cover - provider absent here
     from airflow.providers.openlineage.extractors.manager import ExtractorManager
 
-    from airflow_provider_dataeng.operators.snowflake_merge import SnowflakeStreamMergeOperator
+    from airflow_provider_dataeng.operators.snowflake_stream_merge import SnowflakeStreamMergeOperator
 
     op = SnowflakeStreamMergeOperator(
         task_id="m", target_table="DB.STG.USERS", stream="DB.RAW.USERS_STREAM", key_columns="ID"

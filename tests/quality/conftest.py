@@ -83,7 +83,7 @@ def sqlite_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture
 def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """The operator's clock stopped at NOW, so freshness ages are exact."""
-    monkeypatch.setattr("airflow_provider_dataeng.operators.quality._utcnow", lambda: NOW)
+    monkeypatch.setattr("airflow_provider_dataeng.operators.quality_gate._utcnow", lambda: NOW)
 
 
 @pytest.fixture(scope="module")

@@ -70,7 +70,7 @@ def test_results_of_both_runs_are_in_the_results_table(dag, sqlite_db) -> None:
 
 def test_operator_module_does_not_import_heavy_libraries() -> None:
     code = (
-        "import sys, airflow_provider_dataeng.operators.quality, airflow_provider_dataeng.quality\n"
+        "import sys, airflow_provider_dataeng.operators.quality_gate, airflow_provider_dataeng.quality\n"
         "heavy = [m for m in ('snowflake.connector', 'sqlglot', 'dbt', 'boto3', 'pyarrow', 'requests') "
         "if m in sys.modules]\n"
         "print(heavy)"

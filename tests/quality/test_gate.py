@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_provider_dataeng.operators.quality import QualityGateOperator
+from airflow_provider_dataeng.operators.quality_gate import QualityGateOperator
 from airflow_provider_dataeng.quality import (
     accepted_values,
     custom_sql,
@@ -63,7 +63,7 @@ def conn_id(request: pytest.FixtureRequest) -> str:
 
 def gate(conn_id: str, table: str, **kwargs: Any) -> QualityGateOperator:
     kwargs.setdefault("checks", make_checks())
-    return QualityGateOperator(task_id="gate", conn_id=conn_id, table=table, **kwargs)
+    return QualityGateOperator(task_id="gate", snowflake_conn_id=conn_id, table=table, **kwargs)
 
 
 def lower_keys(rows: list[dict]) -> list[dict]:
@@ -147,7 +147,7 @@ def test_freshness_as_of_measures_age_against_the_given_time(conn_id: str) -> No
 
 def test_freshness_as_of_must_be_a_timestamp() -> None:
     with pytest.raises(ValueError, match="freshness_as_of='yesterday' is not an ISO-8601 timestamp"):
-        QualityGateOperator(task_id="g", conn_id="x", table="T", checks=[row_count(min=1)],
+        QualityGateOperator(task_id="g", snowflake_conn_id="x", table="T", checks=[row_count(min=1)],
                             freshness_as_of="yesterday")
 
 

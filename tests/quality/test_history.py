@@ -11,7 +11,7 @@ import pytest
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_provider_dataeng.operators.quality import QualityGateOperator
+from airflow_provider_dataeng.operators.quality_gate import QualityGateOperator
 from airflow_provider_dataeng.quality import not_null, row_count, row_count_anomaly, unique
 from airflow_provider_dataeng.quality.dialects import dialect_for
 from airflow_provider_dataeng.quality.history import create_table_sql
@@ -60,7 +60,7 @@ def test_results_table_after_two_runs_and_a_rerun(conn_id: str) -> None:
     checks = [not_null("email"), row_count(min=1), unique("id", severity="warn")]
 
     def gate(source: str, run_id: str, day: int) -> None:
-        op = QualityGateOperator(task_id="gate", conn_id=conn_id, table=source, checks=checks, results_table=table,
+        op = QualityGateOperator(task_id="gate", snowflake_conn_id=conn_id, table=source, checks=checks, results_table=table,
                                  fail_on="never")
         op.execute(context(run_id=run_id, logical_date=NOW - timedelta(days=day)))
 
@@ -118,7 +118,7 @@ def prepare(conn_id: str, rows_today: int, history: list[int]) -> tuple[str, str
 
 
 def anomaly_gate(conn_id: str, table: str, results: str, **kwargs: Any) -> QualityGateOperator:
-    return QualityGateOperator(task_id="gate", conn_id=conn_id, table=table, results_table=results,
+    return QualityGateOperator(task_id="gate", snowflake_conn_id=conn_id, table=table, results_table=results,
                                checks=[row_count_anomaly(**kwargs)])
 
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from airflow_provider_dataeng.operators.quality import QualityGateOperator
+from airflow_provider_dataeng.operators.quality_gate import QualityGateOperator
 from airflow_provider_dataeng.quality import (
     QualityConfigError,
     expression,
@@ -20,7 +20,7 @@ from tests.quality.conftest import context
 
 
 def gate(**kwargs):
-    kwargs.setdefault("conn_id", "quality_sqlite")
+    kwargs.setdefault("snowflake_conn_id", "quality_sqlite")
     kwargs.setdefault("table", "orders")
     if "checks_file" not in kwargs:
         kwargs.setdefault("checks", [not_null("id")])
@@ -39,7 +39,7 @@ def gate(**kwargs):
         ({"checks": [{"unique": "id"}]}, ValueError, "checks[0] is dict, not a check"),
         ({"fail_on": "always"}, ValueError, "fail_on must be one of error, warn, never, got 'always'"),
         ({"sample_size": -1}, ValueError, "sample_size must be a non-negative integer, got -1"),
-        ({"conn_id": ""}, ValueError, "conn_id must name an Airflow SQL connection"),
+        ({"snowflake_conn_id": ""}, ValueError, "snowflake_conn_id must name an Airflow SQL connection"),
         ({"checks": [unique("id"), unique("id")]}, ValueError, "several checks are named ['unique(id)']"),
         ({"checks": [row_count_anomaly()]}, ValueError, "row_count_anomaly needs results_table="),
     ],
@@ -65,11 +65,11 @@ def test_bad_checks_file_fails_at_construction(tmp_path) -> None:
 
 def test_templated_arguments_are_validated_before_any_sql(tmp_path) -> None:
     """A templated table that renders to an injection is refused before a connection is even looked up."""
-    op = gate(conn_id="no_such_connection", table="{{ params.table }}")
+    op = gate(snowflake_conn_id="no_such_connection", table="{{ params.table }}")
     op.table = "orders; DROP TABLE orders"  # what rendering produced
     with pytest.raises(IdentifierError, match="table="):
         op.execute(context())
-    op = gate(conn_id="no_such_connection", where="{{ params.where }}")
+    op = gate(snowflake_conn_id="no_such_connection", where="{{ params.where }}")
     op.where = "1=1) OR (1=1"
     with pytest.raises(IdentifierError, match="where="):
         op.execute(context())
@@ -86,6 +86,6 @@ def test_templated_arguments_are_validated_before_any_sql(tmp_path) -> None:
 def test_sql_expressions_are_parsed_before_any_sql(kwargs, message) -> None:
     """Construction checks an expression's shape only (no sqlglot import while the DAG file is parsed);
     what only a parser finds is refused when the gate runs, before a connection is even looked up."""
-    op = gate(conn_id="no_such_connection", **kwargs)
+    op = gate(snowflake_conn_id="no_such_connection", **kwargs)
     with pytest.raises(IdentifierError, match=re.escape(message)):
         op.execute(context())

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_provider_dataeng.operators.quality import QualityGateOperator
+from airflow_provider_dataeng.operators.quality_gate import QualityGateOperator
 from airflow_provider_dataeng.quality import not_null, row_count_anomaly, unique
 from tests.quality.conftest import NOW
 
@@ -32,7 +32,7 @@ class TaskInstance:
 def test_gate_statements_carry_the_tag_and_warehouse(snowflake_server: Any, local_stack: Any) -> None:
     since = local_stack.snowflake_query_history()[-1]["seq"]
     out = QualityGateOperator(
-        task_id="gate", conn_id="quality_snowflake", table="GOOD_ORDERS",
+        task_id="gate", snowflake_conn_id="quality_snowflake", table="GOOD_ORDERS",
         checks=[unique("ID"), not_null("ID")], warehouse="DATAENG_TRANSFORM_WH", query_tag={"gate": "orders"},
     ).execute({"ti": TaskInstance(), "logical_date": NOW})
     history = local_stack.snowflake_query_history(since)
@@ -46,7 +46,7 @@ def test_gate_statements_carry_the_tag_and_warehouse(snowflake_server: Any, loca
 def test_gate_with_a_results_history_writes_it_in_one_transaction(snowflake_server: Any, local_stack: Any) -> None:
     since = local_stack.snowflake_query_history()[-1]["seq"]
     out = QualityGateOperator(
-        task_id="gate", conn_id="quality_snowflake", table="GOOD_ORDERS",
+        task_id="gate", snowflake_conn_id="quality_snowflake", table="GOOD_ORDERS",
         checks=[unique("ID"), row_count_anomaly(lookback=14, max_zscore=3.0)], results_table="QUALITY_RESULTS_TAGS",
     ).execute({"ti": TaskInstance(), "logical_date": NOW})
     sent = [r["query_text"].split()[0] for r in local_stack.snowflake_query_history(since)]
@@ -56,7 +56,7 @@ def test_gate_with_a_results_history_writes_it_in_one_transaction(snowflake_serv
 
 
 def test_warehouse_on_a_non_snowflake_connection_is_refused(sqlite_db: Any) -> None:
-    op = QualityGateOperator(task_id="gate", conn_id="quality_sqlite", table="GOOD_ORDERS",
+    op = QualityGateOperator(task_id="gate", snowflake_conn_id="quality_sqlite", table="GOOD_ORDERS",
                              checks=[unique("ID")], warehouse="ELT_WH")
     with pytest.raises(AirflowFailException, match="apply to Snowflake connections only"):
         op.execute({"ti": TaskInstance(), "logical_date": NOW})

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import zstandard
 
-from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator
+from airflow_provider_dataeng.operators.rest_api_extract import RestApiExtractOperator
 from airflow_provider_dataeng.pagination import CursorPaginator, PageShapeError
 from tests.reliability.conftest import RETRIES
 from tests.rest_api.server import FixtureServer
@@ -45,7 +45,7 @@ def page(records: list[Any], next_cursor: int | None) -> bytes:
 
 def extract(tmp_path: Path, **kwargs: Any) -> dict:
     return RestApiExtractOperator(
-        task_id="extract", conn_id="hostile_api", endpoint="/items", records_path="data",
+        task_id="extract", http_conn_id="hostile_api", endpoint="/items", records_path="data",
         paginator=CursorPaginator(cursor_path="next", has_more_path="has_more"),
         destination=f"file://{tmp_path}/out/", aws_conn_id=None, http_retry_policy=RETRIES, **kwargs,
     ).execute({})
@@ -144,7 +144,7 @@ def test_empty_page_saying_has_more_is_followed(server, tmp_path) -> None:
 def test_empty_page_without_has_more_still_stops(server, tmp_path) -> None:
     serve(server, json.dumps({"data": [{"id": 1}], "next": 1}).encode(), json.dumps({"data": [], "next": 2}).encode())
     manifest = RestApiExtractOperator(
-        task_id="extract", conn_id="hostile_api", endpoint="/items", records_path="data",
+        task_id="extract", http_conn_id="hostile_api", endpoint="/items", records_path="data",
         paginator=CursorPaginator(cursor_path="next"), destination=f"file://{tmp_path}/out/", aws_conn_id=None,
     ).execute({})
     assert (manifest["records"], manifest["pages"]) == (1, 2)

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_dataeng.operators.dbt import DbtRunOperator
-from airflow_provider_dataeng.operators.quality import QualityGateOperator
-from airflow_provider_dataeng.operators.snowflake_load import S3StageLoadOperator
-from airflow_provider_dataeng.operators.snowflake_merge import SnowflakeStreamMergeOperator
+from airflow_provider_dataeng.operators.dbt_run import DbtRunOperator
+from airflow_provider_dataeng.operators.quality_gate import QualityGateOperator
+from airflow_provider_dataeng.operators.s3_stage_load import S3StageLoadOperator
+from airflow_provider_dataeng.operators.snowflake_stream_merge import SnowflakeStreamMergeOperator
 from airflow_provider_dataeng.quality import accepted_values, freshness, not_null, relationships, unique
 
 # Refused as identifiers (names of tables, stages, streams, columns) and as SQL expressions alike.
@@ -59,7 +59,7 @@ def ids(payloads: list[str]) -> list[str]:
 LOAD = {"task_id": "load", "table": "RAW.ORDERS", "stage": "RAW.LANDING", "files": ["a.jsonl.zst"],
         "file_format": {"type": "JSON"}}
 MERGE = {"task_id": "merge", "target_table": "STAGING.ORDERS", "stream": "RAW.ORDERS_STREAM", "key_columns": "ID"}
-GATE = {"task_id": "gate", "conn_id": "snowflake_default", "table": "ANALYTICS.ORDERS", "checks": [unique("id")]}
+GATE = {"task_id": "gate", "snowflake_conn_id": "snowflake_default", "table": "ANALYTICS.ORDERS", "checks": [unique("id")]}
 
 IDENTIFIER_PARAMS: dict[str, tuple[Callable[[str], Any], str]] = {
     "loader.table": (lambda p: S3StageLoadOperator(**{**LOAD, "table": p}), "table"),

@@ -203,9 +203,9 @@ def s3_records(s3: Any, bucket: str, manifest: dict[str, Any]) -> list[bytes]:
     return lines
 
 
-EXTRACT = "airflow_provider_dataeng.operators.rest_api:RestApiExtractOperator"
-LOAD = "airflow_provider_dataeng.operators.snowflake_load:S3StageLoadOperator"
-MERGE = "airflow_provider_dataeng.operators.snowflake_merge:SnowflakeStreamMergeOperator"
+EXTRACT = "airflow_provider_dataeng.operators.rest_api_extract:RestApiExtractOperator"
+LOAD = "airflow_provider_dataeng.operators.s3_stage_load:S3StageLoadOperator"
+MERGE = "airflow_provider_dataeng.operators.snowflake_stream_merge:SnowflakeStreamMergeOperator"
 PAGINATOR = textwrap.dedent(
     """
     def make_kwargs():
@@ -231,13 +231,13 @@ ORDERS_DDL = (
 
 def extract_kwargs(bucket: str, folder: str, **query: Any) -> dict[str, Any]:
     return {
-        "conn_id": "demo_api",
+        "http_conn_id": "demo_api",
         "endpoint": "/v1/orders",
         "records_path": "data",
         "query_params": {"updated_since": T0, "updated_before": T1, "as_of": T1, "limit": 1000, **query},
         "destination": f"s3://{bucket}/reliability/{folder}/",
         "aws_conn_id": "aws_default",
-        "file_format": "jsonl",
+        "part_format": "jsonl",
         "compression": "zstd",
         "max_records_per_file": 1500,
     }
@@ -312,7 +312,7 @@ def reference(env, sf, local_stack) -> dict[str, Any]:
     merge = run_operator(env, MERGE, merge_kwargs("RAW.ORDERS_REF", "RAW.ORDERS_REF_STREAM", "STAGING.ORDERS_REF")).result
     assert manifest["records"] > 5000 and len(manifest["files"]) >= 4
     assert load["rows_loaded"] == manifest["records"] and load["files_loaded"] == len(manifest["files"])
-    assert merge["inserted"] > 5000 and merge["skipped"] is False
+    assert merge["inserted"] > 5000 and merge["empty"] is False
     return {
         "manifest": manifest,
         "records": s3_records(s3_client(local_stack), bucket, manifest),
@@ -353,7 +353,7 @@ def test_load_killed_before_commit_then_rerun_loads_every_file_once(env, sf, loc
     kwargs = load_kwargs("RAW.ORDERS_KILLED", reference["manifest"], bucket)
     run_operator(
         env, LOAD, kwargs,
-        kill_at={"target": "airflow_provider_dataeng.operators.snowflake_load:_Session.fetch", "match": "COPY INTO"},
+        kill_at={"target": "airflow_provider_dataeng.operators.s3_stage_load:_Session.fetch", "match": "COPY INTO"},
     )
     # the dead session's transaction never committed: no rows are visible
     assert sf("SELECT COUNT(*) FROM RAW.ORDERS_KILLED")[0][0] == 0
@@ -376,7 +376,7 @@ def test_merge_killed_around_the_merge_then_rerun_applies_it_once(env, sf, refer
     kwargs = merge_kwargs("RAW.ORDERS_REF", stream, target)
     run_operator(
         env, MERGE, kwargs,
-        kill_at={"target": "airflow_provider_dataeng.operators.snowflake_merge:_Session.run",
+        kill_at={"target": "airflow_provider_dataeng.operators.snowflake_stream_merge:_Session.run",
                  "match": "MERGE INTO", "when": when},
     )
     staged = sf(STAGING_SQL.format(table=target))
@@ -384,7 +384,7 @@ def test_merge_killed_around_the_merge_then_rerun_applies_it_once(env, sf, refer
 
     summary = run_operator(env, MERGE, kwargs).result
     if when == "before":  # the stream was not consumed: the retry applies the whole batch
-        assert summary["skipped"] is False and summary["inserted"] == len(reference["staging"])
+        assert summary["empty"] is False and summary["inserted"] == len(reference["staging"])
     else:  # the killed MERGE committed and consumed the stream: the retry has nothing to apply
-        assert summary == {"inserted": 0, "updated": 0, "deleted": 0, "skipped": True}
+        assert summary == {"inserted": 0, "updated": 0, "deleted": 0, "empty": True}
     assert sf(STAGING_SQL.format(table=target)) == reference["staging"]

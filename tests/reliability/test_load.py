@@ -38,7 +38,7 @@ TASKS = 8
 EXTRACT_RECORDS = int(os.environ.get("RELIABILITY_EXTRACT_RECORDS", "25000"))
 GATE_ROWS = int(os.environ.get("RELIABILITY_GATE_ROWS", "1000000"))
 MEMORY_LIMIT_MIB = 1024
-GATE = "airflow_provider_dataeng.operators.quality:QualityGateOperator"
+GATE = "airflow_provider_dataeng.operators.quality_gate:QualityGateOperator"
 GATE_FACTORY = textwrap.dedent(
     """
     def make_kwargs():
@@ -79,13 +79,13 @@ def env(local_stack: Any, airflow_db: Any) -> dict[str, str]:
 
 def extract_bulk(env: dict[str, str], bucket: str, number: int):
     kwargs = {
-        "conn_id": "demo_api",
+        "http_conn_id": "demo_api",
         "endpoint": "/v1/bulk",
         "records_path": "data",
         "query_params": {"records": EXTRACT_RECORDS, "limit": 1000},
         "destination": f"s3://{bucket}/reliability/load/bulk-{number}/",
         "aws_conn_id": "aws_default",
-        "file_format": "jsonl",
+        "part_format": "jsonl",
         "compression": "zstd",
     }
     return run_operator(env, EXTRACT, kwargs, factory=PAGINATOR, timeout=900)
@@ -148,7 +148,7 @@ def test_quality_gate_on_a_large_table_stays_within_a_worker_memory(env, local_s
 
     started = time.monotonic()
     worker = run_operator(
-        env, GATE, {"conn_id": "snowflake_default", "table": "ANALYTICS.BIG_SALES", "sample_size": 5},
+        env, GATE, {"snowflake_conn_id": "snowflake_default", "table": "ANALYTICS.BIG_SALES", "sample_size": 5},
         factory=GATE_FACTORY, timeout=900,
     )
     elapsed = time.monotonic() - started

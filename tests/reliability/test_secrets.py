@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_dataeng.hooks.rest_api import RestApiHook
-from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator
+from airflow_provider_dataeng.operators.rest_api_extract import RestApiExtractOperator
 from airflow_provider_dataeng.pagination import CursorPaginator
 from tests.reliability.conftest import RETRIES
 from tests.rest_api.server import FixtureServer, Request
@@ -113,7 +113,7 @@ def rest_conn(api: FixtureServer, monkeypatch: pytest.MonkeyPatch) -> Callable[[
 
 def run_extract(conn_id: str, out: Path, **kwargs: Any) -> dict:
     op = RestApiExtractOperator(
-        task_id="extract", conn_id=conn_id, endpoint="/items", records_path="data",
+        task_id="extract", http_conn_id=conn_id, endpoint="/items", records_path="data",
         query_params={"window": "{{ ds }}"}, headers={"X-Run": "{{ run_id }}"},
         paginator=CursorPaginator(cursor_path="next", has_more_path="has_more"),
         destination=f"file://{out}/", aws_conn_id=None, http_retry_policy=RETRIES, **kwargs)
@@ -239,8 +239,8 @@ def sf_secret_conn(local_stack) -> Iterator[str]:
 @pytest.mark.integration
 def test_load_and_merge_leak_no_password(local_stack, sf_secret_conn, s3, api, rest_conn, tmp_path, logs) -> None:
     from airflow_provider_dataeng.hooks.snowflake import SnowflakeHook
-    from airflow_provider_dataeng.operators.snowflake_load import S3StageLoadOperator
-    from airflow_provider_dataeng.operators.snowflake_merge import SnowflakeStreamMergeOperator
+    from airflow_provider_dataeng.operators.s3_stage_load import S3StageLoadOperator
+    from airflow_provider_dataeng.operators.snowflake_stream_merge import SnowflakeStreamMergeOperator
 
     schema = f"REL_SECRETS_{uuid.uuid4().hex[:8].upper()}"
     landing = f"s3://{local_stack.bucket}/reliability/secrets/{schema.lower()}/"
@@ -249,7 +249,7 @@ def test_load_and_merge_leak_no_password(local_stack, sf_secret_conn, s3, api, r
          f"CREATE OR REPLACE TABLE DEMO.{schema}.STG_ITEMS (ITEM_ID NUMBER, V VARCHAR)"])
     api.route("GET", "/items", pages_handler(f"Bearer {TOKEN}"))
     manifest = RestApiExtractOperator(
-        task_id="extract", conn_id=rest_conn("bearer"), endpoint="/items", records_path="data",
+        task_id="extract", http_conn_id=rest_conn("bearer"), endpoint="/items", records_path="data",
         paginator=CursorPaginator(cursor_path="next", has_more_path="has_more"),
         destination=f"{landing}items/", http_retry_policy=RETRIES).execute({})
     outputs: dict[str, Any] = {"extract": manifest}
@@ -310,7 +310,7 @@ def test_dbt_leaks_no_password_or_private_key(auth: str, local_stack, dbt_projec
                                               logs) -> None:
     from airflow.sdk.exceptions import AirflowException
 
-    from airflow_provider_dataeng.operators.dbt import DbtRunOperator
+    from airflow_provider_dataeng.operators.dbt_run import DbtRunOperator
 
     conn = json.loads(json.dumps(local_stack.connections["snowflake_default"]))
     if auth == "password":

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_dataeng.hooks.rest_api import RestApiHook, RestApiHTTPError
-from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator
+from airflow_provider_dataeng.operators.rest_api_extract import RestApiExtractOperator
 from airflow_provider_dataeng.pagination import CursorPaginator, PageShapeError, PaginationLoopError
 from tests.reliability.conftest import RETRIES, WINDOW, listing, read_parts, uid
 
@@ -48,7 +48,7 @@ def extract(destination: str, fault: dict[str, Any], conn_id: str = "demo_api", 
     """Run the extract operator over the window with ``fault`` query parameters on every request."""
     return RestApiExtractOperator(
         task_id="extract_orders",
-        conn_id=conn_id,
+        http_conn_id=conn_id,
         endpoint="/v1/orders",
         query_params={"paginate": "cursor", "limit": PAGE, **WINDOW, **fault, "fault_key": uid()},
         records_path="data",

@@ -184,7 +184,7 @@ def test_merge_failing_on_a_type_error_consumes_nothing_then_the_fixed_retry_app
     sf(f"UPDATE RAW.ORDERS_TYPED SET RECORD = PARSE_JSON('{json.dumps(fixed)}') WHERE RECORD:id::number = {bad_id}")
     summary = merger("RAW.ORDERS_TYPED", "STAGING.ORDERS_TYPED", append_only=False).execute({})
     expected = expected_orders(batch)
-    assert summary["inserted"] == len(expected) and summary["skipped"] is False
+    assert summary["inserted"] == len(expected) and summary["empty"] is False
     assert sf(STAGING_SQL.format(table="STAGING.ORDERS_TYPED")) == expected
     assert not has_data(sf, "RAW.ORDERS_TYPED_STREAM")
 

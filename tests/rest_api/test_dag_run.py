@@ -26,7 +26,7 @@ import pendulum
 from airflow.sdk import DAG, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator
+from airflow_provider_dataeng.operators.rest_api_extract import RestApiExtractOperator
 from airflow_provider_dataeng.pagination import CursorPaginator
 
 # A data-interval timetable: the run for 2024-01-05 covers [2024-01-04, 2024-01-05).
@@ -34,7 +34,7 @@ with DAG("rest_extract_window", schedule=CronDataIntervalTimetable("@daily", tim
          catchup=False) as dag:
     extract = RestApiExtractOperator(
         task_id="extract",
-        conn_id="demo_api_test",
+        http_conn_id="demo_api_test",
         endpoint="/v1/orders",
         query_params={{"updated_since": "{{{{ data_interval_start | ts }}}}",
                        "updated_before": "{{{{ data_interval_end | ts }}}}", "limit": 10}},
@@ -101,13 +101,13 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG
 
-from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator
+from airflow_provider_dataeng.operators.rest_api_extract import RestApiExtractOperator
 from airflow_provider_dataeng.pagination import CursorPaginator
 
 with DAG("rest_extract_no_cursor", schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC")) as dag:
     RestApiExtractOperator(
         task_id="extract",
-        conn_id="stripe_test",
+        http_conn_id="stripe_test",
         endpoint="/v1/charges",
         query_params={{"limit": 100}},
         records_path="data",

@@ -16,7 +16,7 @@ import pytest
 import zstandard
 
 from airflow_provider_dataeng.hooks.rest_api import ApiAsksToWait, PageCursor, RestApiHook
-from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator
+from airflow_provider_dataeng.operators.rest_api_extract import RestApiExtractOperator
 from airflow_provider_dataeng.pagination import CursorPaginator, PageRequest
 from airflow_provider_dataeng.sinks import PartFileSink
 from tests.rest_api.conftest import FAST_RETRIES
@@ -169,13 +169,13 @@ import pendulum
 from airflow.sdk import DAG, task
 
 from airflow_provider_dataeng.hooks.rest_retry import HttpRetryPolicy
-from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator
+from airflow_provider_dataeng.operators.rest_api_extract import RestApiExtractOperator
 from airflow_provider_dataeng.pagination import CursorPaginator
 
 with DAG("rest_extract_deferral", schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC")) as dag:
     extract = RestApiExtractOperator(
         task_id="extract",
-        conn_id="deferral_api",
+        http_conn_id="deferral_api",
         endpoint="/items",
         records_path="data",
         paginator=CursorPaginator(cursor_path="next_cursor", has_more_path="has_more"),

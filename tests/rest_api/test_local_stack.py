@@ -11,7 +11,7 @@ import zstandard
 
 from airflow_provider_dataeng.hooks.rest_api import RestApiHook, RestApiHTTPError
 from airflow_provider_dataeng.hooks.rest_retry import HttpRetryPolicy
-from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator
+from airflow_provider_dataeng.operators.rest_api_extract import RestApiExtractOperator
 from airflow_provider_dataeng.pagination import (
     CursorPaginator,
     GraphQLCursorPaginator,
@@ -141,7 +141,7 @@ def test_operator_to_s3_and_rerun_replaces(local_stack, expected_orders) -> None
 
     def extract(max_records_per_file: int) -> dict:
         return RestApiExtractOperator(
-            task_id="extract_orders", conn_id="demo_api", endpoint="/v1/orders",
+            task_id="extract_orders", http_conn_id="demo_api", endpoint="/v1/orders",
             query_params={"paginate": "cursor", "limit": 100, **WINDOW}, records_path="data",
             paginator=CursorPaginator(cursor_path="next_cursor", has_more_path="has_more"),
             destination=dest, max_records_per_file=max_records_per_file, http_retry_policy=RETRIES,
@@ -176,7 +176,7 @@ def test_extract_emits_its_folder_asset_with_the_manifest_counts(local_stack, ex
 
     def extract(query: dict, **kwargs) -> tuple[RestApiExtractOperator, dict, dict]:
         op = RestApiExtractOperator(
-            task_id="extract_orders", conn_id="demo_api", endpoint="/v1/orders",
+            task_id="extract_orders", http_conn_id="demo_api", endpoint="/v1/orders",
             query_params={"paginate": "cursor", "limit": 500, **query}, records_path="data",
             paginator=CursorPaginator(cursor_path="next_cursor", has_more_path="has_more"),
             destination=root + "{{ ds }}/", http_retry_policy=RETRIES, **kwargs,
@@ -223,7 +223,7 @@ def test_deferred_extract_resumes_on_s3_with_its_staged_parts(local_stack, expec
 
     def operator() -> RestApiExtractOperator:
         return RestApiExtractOperator(
-            task_id="extract_orders", conn_id="demo_api", endpoint="/v1/orders", query_params=query,
+            task_id="extract_orders", http_conn_id="demo_api", endpoint="/v1/orders", query_params=query,
             records_path="data", paginator=OffsetPaginator(limit=40, total_path="total"),
             destination=f"s3://{prefix}/", max_records_per_file=50, http_retry_policy=RETRIES,
             deferrable=True, defer_threshold=60,
@@ -252,3 +252,59 @@ def test_deferred_extract_resumes_on_s3_with_its_staged_parts(local_stack, expec
     assert sorted(p.rsplit("/", 1)[1] for p in fs.ls(prefix)) == [
         "_manifest.json", *(f"part-{i:05d}.jsonl.zst" for i in range(len(manifest["files"])))]
     assert json.loads(fs.cat(f"{prefix}/_manifest.json")) == manifest
+
+
+# ------------------------------------------------------------------------------ if_empty: no records
+
+
+EMPTY_WINDOW = {"updated_since": "2024-01-03T00:00:00Z", "updated_before": "2024-01-03T00:00:00Z"}
+
+
+def _empty_extract(dest: str, if_empty: str) -> RestApiExtractOperator:
+    return RestApiExtractOperator(
+        task_id="extract_orders", http_conn_id="demo_api", endpoint="/v1/orders",
+        query_params={"paginate": "cursor", "limit": 100, **EMPTY_WINDOW}, records_path="data",
+        paginator=CursorPaginator(cursor_path="next_cursor", has_more_path="has_more"),
+        destination=dest, http_retry_policy=RETRIES, if_empty=if_empty,
+    )
+
+
+@pytest.mark.parametrize("if_empty", ["succeed", "skip"])
+def test_no_records_writes_the_empty_manifest_then_succeeds_or_skips(local_stack, if_empty: str) -> None:
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    prefix = f"dataeng-local/test-extract/{uuid.uuid4().hex}/orders/2024-01-03"
+    dest = f"s3://{prefix}/"
+    empty = {"destination": dest, "files": [], "records": 0, "pages": 1, "format": "jsonl", "compression": "zstd"}
+    op = _empty_extract(dest, if_empty)
+    if if_empty == "succeed":
+        assert op.execute({}) == empty
+    else:
+        with pytest.raises(AirflowSkipException) as skipped:
+            op.execute({})
+        url = RestApiHook("demo_api").url_for("/v1/orders")
+        assert str(skipped.value) == (
+            f"the API returned no records for GET {url}?paginate=cursor&limit=100"
+            "&updated_since=2024-01-03T00%3A00%3A00Z&updated_before=2024-01-03T00%3A00%3A00Z (no data interval)"
+        )
+    fs = _s3(local_stack)
+    assert fs.ls(prefix) == [f"{prefix}/_manifest.json"]  # a re-run (or the load) sees the same empty landing
+    assert json.loads(fs.cat(f"{prefix}/_manifest.json")) == empty
+
+
+def test_no_records_with_if_empty_fail_writes_nothing_and_names_endpoint_and_window(local_stack) -> None:
+    from datetime import datetime, timezone
+
+    from airflow.sdk.exceptions import AirflowFailException
+
+    prefix = f"dataeng-local/test-extract/{uuid.uuid4().hex}/orders/2024-01-03"
+    start, end = datetime(2024, 1, 3, tzinfo=timezone.utc), datetime(2024, 1, 3, 4, tzinfo=timezone.utc)
+    with pytest.raises(AirflowFailException) as failed:
+        _empty_extract(f"s3://{prefix}/", "fail").execute({"data_interval_start": start, "data_interval_end": end})
+    url = RestApiHook("demo_api").url_for("/v1/orders")
+    assert str(failed.value) == (
+        f"the API returned no records for GET {url}?paginate=cursor&limit=100"
+        "&updated_since=2024-01-03T00%3A00%3A00Z&updated_before=2024-01-03T00%3A00%3A00Z "
+        "(data interval 2024-01-03 00:00:00+00:00 to 2024-01-03 04:00:00+00:00) (if_empty='fail')"
+    )
+    assert not _s3(local_stack).exists(prefix)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_dataeng.hooks.rest_api import RestApiHook
-from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator
+from airflow_provider_dataeng.operators.rest_api_extract import RestApiExtractOperator
 from airflow_provider_dataeng.pagination import CursorPaginator, IncompletePaginationError
 from tests.rest_api.conftest import FAST_RETRIES
 from tests.rest_api.server import FixtureServer, stripe_list
@@ -46,7 +46,7 @@ def test_operator_fails_and_commits_nothing(server: FixtureServer, connection, t
     server.route("GET", "/v1/charges", stripe_list(CHARGES))
     out = tmp_path / "charges"
     extract = RestApiExtractOperator(
-        task_id="extract_charges", conn_id="stripe", endpoint="/v1/charges", query_params={"limit": 100},
+        task_id="extract_charges", http_conn_id="stripe", endpoint="/v1/charges", query_params={"limit": 100},
         records_path="data", paginator=WRONG, destination=f"file://{out}/", aws_conn_id=None,
         http_retry_policy=FAST_RETRIES,
     )
@@ -62,14 +62,14 @@ def test_failed_rerun_withdraws_the_earlier_manifest(server: FixtureServer, conn
     out = tmp_path / "charges"
     server.route("GET", "/v1/charges", stripe_list(CHARGES[:50]))
     RestApiExtractOperator(
-        task_id="extract_charges", conn_id="stripe", endpoint="/v1/charges", query_params={"limit": 100},
+        task_id="extract_charges", http_conn_id="stripe", endpoint="/v1/charges", query_params={"limit": 100},
         records_path="data", paginator=WRONG, destination=f"file://{out}/", aws_conn_id=None,
     ).execute({})
     assert json.loads((out / "_manifest.json").read_text())["records"] == 50
     server.route("GET", "/v1/charges", stripe_list(CHARGES))
     with pytest.raises(IncompletePaginationError):
         RestApiExtractOperator(
-            task_id="extract_charges", conn_id="stripe", endpoint="/v1/charges", query_params={"limit": 100},
+            task_id="extract_charges", http_conn_id="stripe", endpoint="/v1/charges", query_params={"limit": 100},
             records_path="data", paginator=WRONG, destination=f"file://{out}/", aws_conn_id=None,
         ).execute({})
     assert sorted(p.name for p in out.iterdir()) == ["part-00000.jsonl.zst"]  # the old part, no manifest

@@ -11,7 +11,7 @@ import pytest
 import zstandard
 
 from airflow_provider_dataeng.hooks.rest_retry import HttpRetryPolicy
-from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator
+from airflow_provider_dataeng.operators.rest_api_extract import RestApiExtractOperator
 from airflow_provider_dataeng.pagination import CursorPaginator, PageShapeError
 from tests.rest_api.conftest import FAST_RETRIES
 from tests.rest_api.server import FixtureServer, Request
@@ -32,7 +32,7 @@ def cursor_api(server: FixtureServer, records: list[dict] = RECORDS, size: int =
 
 def operator(dest: str, **kwargs) -> RestApiExtractOperator:
     defaults = dict(
-        task_id="extract", conn_id="demo", endpoint="/v1/orders", records_path="data",
+        task_id="extract", http_conn_id="demo", endpoint="/v1/orders", records_path="data",
         paginator=CursorPaginator(cursor_path="meta.next"), destination=dest, aws_conn_id=None,
         http_retry_policy=FAST_RETRIES, max_records_per_file=25,
     )
@@ -107,7 +107,7 @@ def test_parquet_output(server, demo_conn, tmp_path) -> None:
     import pyarrow.parquet as pq
 
     cursor_api(server)
-    manifest = operator(f"file://{tmp_path}/", file_format="parquet", max_records_per_file=100).execute({})
+    manifest = operator(f"file://{tmp_path}/", part_format="parquet", max_records_per_file=100).execute({})
     assert manifest["format"] == "parquet" and manifest["compression"] == "zstd"
     assert pq.read_table(tmp_path / "part-00000.parquet").to_pylist() == RECORDS
 
@@ -129,8 +129,8 @@ def test_failure_mid_extract_writes_no_manifest(server, demo_conn, tmp_path) -> 
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"file_format": "csv"}, ValueError, "file_format must be one of"),
-        ({"compression": "brotli"}, ValueError, "compression for file_format='jsonl' must be one of"),
+        ({"part_format": "csv"}, ValueError, "part_format must be one of"),
+        ({"compression": "brotli"}, ValueError, "compression for part_format='jsonl' must be one of"),
         ({"max_records_per_file": 0}, ValueError, "max_records_per_file must be a positive integer"),
         ({"max_pages": -1}, ValueError, "max_pages must be a positive integer or None"),
         ({"destination": "/data/out"}, ValueError, "destination must be an object-storage URL"),
@@ -156,13 +156,13 @@ def test_operator_module_import_is_light() -> None:
     """Importing the operator (done on every DAG parse) loads nothing beyond what BaseOperator loads itself."""
     code = (
         "import json, sys; from airflow.sdk import BaseOperator; before = set(sys.modules); "
-        "import airflow_provider_dataeng.operators.rest_api; print(json.dumps(sorted(set(sys.modules) - before)))"
+        "import airflow_provider_dataeng.operators.rest_api_extract; print(json.dumps(sorted(set(sys.modules) - before)))"
     )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     extra = json.loads(out.strip().splitlines()[-1])
     heavy = ("requests", "urllib3", "pyarrow", "boto3", "botocore", "s3fs", "fsspec", "zstandard", "tenacity", "msgspec")
     assert [m for m in extra if m.split(".")[0] in heavy] == []
-    assert "airflow_provider_dataeng.operators.rest_api" in extra
+    assert "airflow_provider_dataeng.operators.rest_api_extract" in extra
 
 
 def test_retry_policy_is_passed_to_the_hook(server, demo_conn, tmp_path) -> None:
@@ -180,7 +180,7 @@ def test_retry_policy_is_passed_to_the_hook(server, demo_conn, tmp_path) -> None
 
 
 def test_read_ahead_yields_in_order_and_reraises_the_producer_error() -> None:
-    from airflow_provider_dataeng.operators.rest_api import read_ahead
+    from airflow_provider_dataeng.operators.rest_api_extract import read_ahead
 
     def pages():
         yield from range(5)
@@ -197,7 +197,7 @@ def test_read_ahead_yields_in_order_and_reraises_the_producer_error() -> None:
 def test_read_ahead_stops_the_producer_when_the_consumer_fails() -> None:
     import threading
 
-    from airflow_provider_dataeng.operators.rest_api import read_ahead
+    from airflow_provider_dataeng.operators.rest_api_extract import read_ahead
 
     produced = []
 
@@ -251,7 +251,7 @@ def test_oauth2_connection_token_fetched_before_read_ahead_and_kept_out_of_xcom(
     oauth = OAuthServer(server)
     connection("oauth_op", login="client-1", password="client-secret-1",
                extra={"auth_type": "oauth2", "token_url": "/oauth/token"})
-    manifest = operator(f"file://{tmp_path}/", conn_id="oauth_op", endpoint="/items", records_path=None,
+    manifest = operator(f"file://{tmp_path}/", http_conn_id="oauth_op", endpoint="/items", records_path=None,
                         paginator=None).execute({})
     assert manifest["records"] == 1
     assert oauth.issued == 1

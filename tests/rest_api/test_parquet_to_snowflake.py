@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator
-from airflow_provider_dataeng.operators.snowflake_load import S3StageLoadOperator
+from airflow_provider_dataeng.operators.rest_api_extract import RestApiExtractOperator
+from airflow_provider_dataeng.operators.s3_stage_load import S3StageLoadOperator
 from airflow_provider_dataeng.pagination import PageNumberPaginator
 from tests.rest_api.conftest import FAST_RETRIES
 
@@ -71,8 +71,8 @@ def part_schema(local_stack: Any, uri: str) -> dict[str, str]:
 
 def extract(api: str, local_stack: Any, folder: str, **kwargs: Any) -> dict[str, Any]:
     return RestApiExtractOperator(
-        task_id="extract", conn_id=api, endpoint="/items", records_path="data", paginator=PageNumberPaginator(),
-        destination=f"s3://{local_stack.bucket}/parquet-fidelity/{folder}/", file_format="parquet",
+        task_id="extract", http_conn_id=api, endpoint="/items", records_path="data", paginator=PageNumberPaginator(),
+        destination=f"s3://{local_stack.bucket}/parquet-fidelity/{folder}/", part_format="parquet",
         http_retry_policy=FAST_RETRIES, **kwargs,
     ).execute({})
 

@@ -14,7 +14,7 @@ from airflow_provider_dataeng.sinks import PartFileSink
 
 
 def write(dest: str, pages: list[list[bytes]], **kwargs) -> dict:
-    with PartFileSink(dest, file_format="parquet", **kwargs) as sink:
+    with PartFileSink(dest, part_format="parquet", **kwargs) as sink:
         for page in pages:
             sink.write(page)
         return sink.commit(pages=len(pages))
@@ -260,25 +260,25 @@ def test_on_type_conflict_string_makes_the_field_text_in_every_part(tmp_path: Pa
         ({"schema": {}}, "schema must be a non-empty dict of top-level field name to column type"),
         ({"schema": ["a"]}, "schema must be a non-empty dict"),
         ({"on_type_conflict": "cast"}, "on_type_conflict must be one of fail, string, got 'cast'"),
-        ({"schema": {"a": "string"}, "file_format": "jsonl"}, "schema= and on_type_conflict= describe Parquet "
-                                                              "columns: use them with file_format='parquet'"),
-        ({"on_type_conflict": "string", "file_format": "jsonl"}, "use them with file_format='parquet'"),
+        ({"schema": {"a": "string"}, "part_format": "jsonl"}, "schema= and on_type_conflict= describe Parquet "
+                                                              "columns: use them with part_format='parquet'"),
+        ({"on_type_conflict": "string", "part_format": "jsonl"}, "use them with part_format='parquet'"),
     ],
 )
 def test_schema_and_on_type_conflict_are_checked_at_construction(kwargs: dict, message: str) -> None:
-    from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator
+    from airflow_provider_dataeng.operators.rest_api_extract import RestApiExtractOperator
 
-    args = {"task_id": "t", "endpoint": "/x", "destination": "s3://b/p/", "file_format": "parquet", **kwargs}
+    args = {"task_id": "t", "endpoint": "/x", "destination": "s3://b/p/", "part_format": "parquet", **kwargs}
     with pytest.raises(ValueError) as err:
         RestApiExtractOperator(**args)
     assert message in str(err.value)
     with pytest.raises(ValueError) as err:
-        PartFileSink("file:///tmp/never/", **{k: v for k, v in args.items() if k in ("schema", "on_type_conflict", "file_format")})
+        PartFileSink("file:///tmp/never/", **{k: v for k, v in args.items() if k in ("schema", "on_type_conflict", "part_format")})
     assert message in str(err.value)
 
 
 def test_operator_names_the_api_page_and_commits_nothing(server, connection, tmp_path: Path) -> None:
-    from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator
+    from airflow_provider_dataeng.operators.rest_api_extract import RestApiExtractOperator
     from airflow_provider_dataeng.pagination import PageNumberPaginator
     from tests.rest_api.conftest import FAST_RETRIES
 
@@ -288,9 +288,9 @@ def test_operator_names_the_api_page_and_commits_nothing(server, connection, tmp
 
     def extract(**kwargs) -> dict:
         return RestApiExtractOperator(
-            task_id="t", conn_id=connection("api"), endpoint="/items", records_path="data",
+            task_id="t", http_conn_id=connection("api"), endpoint="/items", records_path="data",
             paginator=PageNumberPaginator(), destination=f"file://{tmp_path}/", aws_conn_id=None,
-            file_format="parquet", http_retry_policy=FAST_RETRIES, **kwargs,
+            part_format="parquet", http_retry_policy=FAST_RETRIES, **kwargs,
         ).execute({})
 
     with pytest.raises(ValueError, match=r"^record 1 of page 3: field 'at' \"yesterday\" is not a string "
@@ -307,19 +307,19 @@ def test_operator_names_the_api_page_and_commits_nothing(server, connection, tmp
 def test_types_survive_a_deferral(tmp_path: Path) -> None:
     """A suspended sink's state (JSON) carries the fields turned to text and the types seen so far."""
     dest = f"file://{tmp_path}/"
-    sink = PartFileSink(dest, file_format="parquet", on_type_conflict="string", parquet_batch_rows=1)
+    sink = PartFileSink(dest, part_format="parquet", on_type_conflict="string", parquet_batch_rows=1)
     sink.start()
     sink.write([b'{"a": 1, "b": "x"}'], page=1)
     sink.write([b'{"a": "one", "b": "y"}'], page=2)
     state = json.loads(json.dumps(sink.suspend()))
     assert state["types"]["text"] == ["a"]
 
-    resumed = PartFileSink(dest, file_format="parquet", parquet_batch_rows=1)  # on_type_conflict="fail"
+    resumed = PartFileSink(dest, part_format="parquet", parquet_batch_rows=1)  # on_type_conflict="fail"
     resumed.resume(state)
     with pytest.raises(ValueError, match=r"^record 0 of page 3: field 'b' is a number but was a string before \(page 1\)"):
         resumed.write([b'{"a": 2, "b": 3}'], page=3)
 
-    resumed = PartFileSink(dest, file_format="parquet", on_type_conflict="string", parquet_batch_rows=1)
+    resumed = PartFileSink(dest, part_format="parquet", on_type_conflict="string", parquet_batch_rows=1)
     resumed.resume(state)
     resumed.write([b'{"a": 2, "b": "z"}'], page=3)
     manifest = resumed.commit(pages=3)
@@ -338,7 +338,7 @@ import json, sys
 from airflow_provider_dataeng.sinks import PartFileSink
 pages = [[b'{{"a": 1, "ts": "2024-01-01T00:00:00Z", "m": {{}}, "l": [1.5], "d": "1.25", "j": {{"k": [1]}}, "s": 5}}'],
          [b'{{"a": "x", "ts": "2024-01-02T00:00:00+01:00", "m": {{"k": 1}}, "l": [], "d": 2, "j": null, "s": "t"}}']]
-with PartFileSink("file://{tmp_path}/", file_format="parquet", parquet_batch_rows=1, on_type_conflict="string",
+with PartFileSink("file://{tmp_path}/", part_format="parquet", parquet_batch_rows=1, on_type_conflict="string",
                   schema={{"ts": "timestamp_tz", "d": "decimal(10,2)", "j": "json", "s": "string"}}) as sink:
     for page in pages:
         sink.write(page)

@@ -104,7 +104,7 @@ def test_empty_extract_writes_a_manifest_without_files(tmp_path: Path) -> None:
 def test_parquet_batches_and_schema_widening(tmp_path: Path) -> None:
     first = [json.dumps({"id": i, "name": f"n{i}"}).encode() for i in range(6)]
     wider = [json.dumps({"id": i, "name": f"n{i}", "score": i / 2}).encode() for i in range(6, 9)]
-    manifest = write(f"file://{tmp_path}/", [first, wider], file_format="parquet", parquet_batch_rows=3)
+    manifest = write(f"file://{tmp_path}/", [first, wider], part_format="parquet", parquet_batch_rows=3)
     assert [(f["uri"].rsplit("/", 1)[1], f["records"]) for f in manifest["files"]] == [
         ("part-00000.parquet", 6), ("part-00001.parquet", 3)
     ]
@@ -115,7 +115,7 @@ def test_parquet_batches_and_schema_widening(tmp_path: Path) -> None:
 
 def test_parquet_missing_columns_become_nulls_within_a_part(tmp_path: Path) -> None:
     rows = [b'{"id": 1, "name": "a"}', b'{"id": 2, "name": "b"}', b'{"id": 3}']
-    write(f"file://{tmp_path}/", [rows[:2], rows[2:]], file_format="parquet", parquet_batch_rows=2)
+    write(f"file://{tmp_path}/", [rows[:2], rows[2:]], part_format="parquet", parquet_batch_rows=2)
     assert pq.read_table(tmp_path / "part-00000.parquet").to_pylist() == [
         {"id": 1, "name": "a"}, {"id": 2, "name": "b"}, {"id": 3, "name": None}
     ]
@@ -124,7 +124,7 @@ def test_parquet_missing_columns_become_nulls_within_a_part(tmp_path: Path) -> N
 def test_parquet_conflicting_types_fail_clearly(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"^record 0 of page 2: field 'id' is an object but was a number before "
                                          r"\(page 1\); a Parquet column holds one type\."):
-        write(f"file://{tmp_path}/", [[b'{"id": 1}'], [b'{"id": {"nested": true}}']], file_format="parquet",
+        write(f"file://{tmp_path}/", [[b'{"id": 1}'], [b'{"id": {"nested": true}}']], part_format="parquet",
               parquet_batch_rows=1)
     assert not (tmp_path / MANIFEST_NAME).exists()
 
@@ -132,8 +132,8 @@ def test_parquet_conflicting_types_fail_clearly(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"file_format": "csv"}, "file_format must be one of jsonl, parquet, got 'csv'"),
-        ({"compression": "snappy"}, "compression for file_format='jsonl' must be one of zstd, gzip, none, got 'snappy'"),
+        ({"part_format": "csv"}, "part_format must be one of jsonl, parquet, got 'csv'"),
+        ({"compression": "snappy"}, "compression for part_format='jsonl' must be one of zstd, gzip, none, got 'snappy'"),
         ({"max_records_per_file": 0}, "max_records_per_file must be a positive integer, got 0"),
     ],
 )
@@ -152,7 +152,7 @@ def test_destination_must_be_a_url(dest: str) -> None:
 def test_parquet_schema_widening_in_the_batch_flushed_at_rotation(tmp_path: Path) -> None:
     narrow = [json.dumps({"id": i}).encode() for i in range(3)]
     wide = [json.dumps({"id": i, "extra": "x"}).encode() for i in range(3, 5)]
-    manifest = write(f"file://{tmp_path}/", [narrow, wide, [b'{"id": 5}']], file_format="parquet",
+    manifest = write(f"file://{tmp_path}/", [narrow, wide, [b'{"id": 5}']], part_format="parquet",
                      parquet_batch_rows=3, max_records_per_file=5)
     assert [(f["uri"].rsplit("/", 1)[1], f["records"]) for f in manifest["files"]] == [
         ("part-00000.parquet", 3), ("part-00001.parquet", 3)

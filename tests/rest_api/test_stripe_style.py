@@ -13,7 +13,7 @@ import pytest
 import zstandard
 
 from airflow_provider_dataeng.hooks.rest_api import RestApiHook
-from airflow_provider_dataeng.operators.rest_api import RestApiExtractOperator
+from airflow_provider_dataeng.operators.rest_api_extract import RestApiExtractOperator
 from airflow_provider_dataeng.pagination import CursorPaginator, IncompletePaginationError
 from tests.rest_api.conftest import FAST_RETRIES, free_port
 from tests.rest_api.server import FixtureServer, Request, stripe_list
@@ -60,7 +60,7 @@ def read_parts(files: list[Path]) -> list[dict]:
 
 def extract(destination: str, **kwargs: Any) -> dict:
     return RestApiExtractOperator(
-        task_id="extract_charges", conn_id="stripe", endpoint="/v1/charges", query_params={"limit": 100},
+        task_id="extract_charges", http_conn_id="stripe", endpoint="/v1/charges", query_params={"limit": 100},
         records_path="data", paginator=STRIPE, destination=destination, http_retry_policy=FAST_RETRIES,
         max_records_per_file=1000, **kwargs,
     ).execute({})

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 
-from airflow_provider_dataeng.operators.snowflake_load import S3StageLoadOperator
+from airflow_provider_dataeng.operators.s3_stage_load import S3StageLoadOperator
 from tests.snowflake_load.conftest import STAGE, jsonl_zst, parquet
 
 pytestmark = pytest.mark.integration
@@ -164,29 +164,29 @@ def test_failure_in_a_later_batch_leaves_nothing_visible(
 
 
 @pytest.mark.parametrize("mode", ["skip", "succeed", "fail"])
-def test_if_no_files(mode: str, ensure_stage: dict[str, str], events_manifest: dict[str, Any]) -> None:
+def test_if_empty(mode: str, ensure_stage: dict[str, str], events_manifest: dict[str, Any]) -> None:
     empty = {**events_manifest, "files": [], "records": 0}
-    op = loader("PUBLIC.EVENTS_NONE", ensure_stage, files=[empty], if_no_files=mode)
+    op = loader("PUBLIC.EVENTS_NONE", ensure_stage, files=[empty], if_empty=mode)
     if mode == "skip":
         with pytest.raises(AirflowSkipException, match='nothing to load into "PUBLIC"."EVENTS_NONE": files= lists no file'):
             op.execute({})
     elif mode == "fail":
-        with pytest.raises(AirflowFailException, match=r"files= lists no file \(if_no_files='fail'\)"):
+        with pytest.raises(AirflowFailException, match=r"^nothing to load into \"PUBLIC\".\"EVENTS_NONE\": files= lists no file \(if_empty='fail'\)$"):
             op.execute({})
     else:
         assert op.execute({}) == {"table": '"PUBLIC"."EVENTS_NONE"', "files_loaded": 0, "files_skipped": 0,
-                                  "rows_loaded": 0, "rows_parsed": 0, "errors": [], "statements": 0}
+                                  "rows_loaded": 0, "rows_parsed": 0, "errors": [], "statements": 0, "empty": True}
 
 
 def test_prefix_mode_loads_the_folder(sf: Any, ensure_stage: dict[str, str], put_parts: Any) -> None:
     put_parts("prefixed/2026-01-02", [jsonl_zst(EVENTS[0]), jsonl_zst(EVENTS[2])], [2, 3])
     op = loader("PUBLIC.EVENTS_PREFIX", ensure_stage, prefix="prefixed/2026-01-02/", create_table=True,
-                if_no_files="succeed")
+                if_empty="succeed")
     first = op.execute({})
     assert first.pop("statements") in (9, 10)  # no table yet (10 when this run also creates the stage)
     assert first == {"table": '"PUBLIC"."EVENTS_PREFIX"', "files_loaded": 2, "files_skipped": 0,
                      "rows_loaded": 5, "rows_parsed": 5, "errors": []}
-    # Nothing new under the prefix: Snowflake processes no file, which follows if_no_files.
+    # Nothing new under the prefix: Snowflake processes no file, which follows if_empty.
     assert op.execute({})["files_loaded"] == 0
     assert sf("SELECT COUNT(*) FROM PUBLIC.EVENTS_PREFIX") == [(5,)]
 

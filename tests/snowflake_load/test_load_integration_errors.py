@@ -10,7 +10,7 @@ import pytest
 import zstandard
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_provider_dataeng.operators.snowflake_load import S3StageLoadOperator
+from airflow_provider_dataeng.operators.s3_stage_load import S3StageLoadOperator
 from tests.snowflake_load.conftest import STAGE, STAGE_PREFIX, jsonl_zst
 
 pytestmark = pytest.mark.integration

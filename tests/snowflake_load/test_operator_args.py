@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from airflow_provider_dataeng.operators.snowflake_load import S3StageLoadOperator
+from airflow_provider_dataeng.operators.s3_stage_load import S3StageLoadOperator
 from airflow_provider_dataeng.sql.file_formats import FileFormatError
 from airflow_provider_dataeng.sql.identifiers import IdentifierError
 
@@ -23,7 +23,7 @@ def test_defaults_and_template_fields() -> None:
     op = make()
     assert op.template_fields == ("table", "stage", "files", "prefix", "warehouse", "role", "query_tag")
     assert (op.snowflake_conn_id, op.load_as, op.on_error, op.max_error_rows, op.force, op.purge,
-            op.metadata_columns, op.if_no_files, op.create_table) == (
+            op.metadata_columns, op.if_empty, op.create_table) == (
         "snowflake_default", "variant", "abort", 0, False, False, True, "skip", False)
     assert op.file_format.sql == "(TYPE = JSON)"
 
@@ -53,7 +53,7 @@ def test_templated_names_are_checked_at_run_time() -> None:
         ({"max_error_rows": 5}, ValueError, r"max_error_rows only applies with on_error='continue' or 'skip_file_<n>\[%\]'"),
         ({"max_error_rows": 5, "on_error": "skip_file"}, ValueError, "abort and skip_file never load part of a file"),
         ({"max_error_rows": -1, "on_error": "continue"}, ValueError, "max_error_rows must be a non-negative integer"),
-        ({"if_no_files": "ignore"}, ValueError, "if_no_files must be one of skip, succeed, fail, got 'ignore'"),
+        ({"if_empty": "ignore"}, ValueError, "if_empty must be one of succeed, skip, fail, got 'ignore'"),
         ({"force": "yes"}, ValueError, "force must be True or False"),
         ({"ensure_stage": {"url": "s3://bkt/p/"}}, ValueError, "ensure_stage needs exactly one of 'storage_integration'"),
         ({"ensure_stage": {"url": "s3://bkt/p/", "storage_integration": "I", "aws_conn_id": "a"}}, ValueError,
@@ -81,7 +81,7 @@ def test_columns_mode_options() -> None:
 def test_importing_the_operator_module_stays_light() -> None:
     code = (
         "import sys\n"
-        "import airflow_provider_dataeng.operators.snowflake_load\n"
+        "import airflow_provider_dataeng.operators.s3_stage_load\n"
         "heavy = ['snowflake.connector', 'boto3', 'pyarrow', 'sqlglot', 'requests', 'dbt',\n"
         "         'airflow.providers.snowflake.hooks.snowflake', 'airflow.providers.amazon.aws']\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"

@@ -12,7 +12,7 @@ import pytest
 import sqlglot
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_provider_dataeng.operators.snowflake_load import S3StageLoadOperator
+from airflow_provider_dataeng.operators.s3_stage_load import S3StageLoadOperator
 
 COPY_COLUMNS = ("file", "status", "rows_parsed", "rows_loaded", "error_limit", "errors_seen", "first_error",
                 "first_error_line", "first_error_character", "first_error_column_name")
@@ -219,7 +219,7 @@ def test_unqualified_stage_is_qualified_from_the_session(snowflake: Any) -> None
 
 
 def test_log_shows_long_files_lists_abbreviated() -> None:
-    from airflow_provider_dataeng.operators.snowflake_load import _abbreviate_files
+    from airflow_provider_dataeng.operators.s3_stage_load import _abbreviate_files
 
     sql = "COPY INTO \"T\"\nFROM @\"S\"\nFILES = ('a', 'b', 'c', 'd', 'e')\nFILE_FORMAT = (TYPE = JSON)\nON_ERROR = ABORT_STATEMENT"
     assert _abbreviate_files(sql) == (

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_dataeng.operators.snowflake_load import S3StageLoadOperator
+from airflow_provider_dataeng.operators.s3_stage_load import S3StageLoadOperator
 from tests.snowflake_load.conftest import jsonl_zst
 
 pytestmark = pytest.mark.integration

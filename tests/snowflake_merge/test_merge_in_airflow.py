@@ -73,7 +73,7 @@ def test_example_dag_merges_then_skips_an_empty_stream(
     # statements: HAS_DATA (no stream yet), CREATE STREAM, SHOW STREAMS, HAS_DATA, pre-flight, ALTER TABLE
     # (adds _DELETED_AT), MERGE
     assert run_xcom(run, "merge_users") == {
-        "inserted": 2, "updated": 1, "deleted": 0, "skipped": False, "statements": 7
+        "inserted": 2, "updated": 1, "deleted": 0, "empty": False, "statements": 7
     }
     rows = db.run(f"SELECT ID, EMAIL, _DELETED_AT IS NOT NULL FROM DEMO.{stg}.USERS ORDER BY ID")
     assert rows == [(1, "a2@x", False), (2, "b@x", False), (3, "c@x", True)]

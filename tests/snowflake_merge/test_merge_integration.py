@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from airflow_provider_dataeng.operators.snowflake_merge import SnowflakeStreamMergeOperator
+from airflow_provider_dataeng.operators.snowflake_stream_merge import SnowflakeStreamMergeOperator
 from tests.snowflake_merge.conftest import Db
 
 pytestmark = pytest.mark.integration
@@ -32,7 +32,7 @@ def merge(raw: str, stg: str, **kwargs: Any) -> dict[str, Any]:
 
 
 def counts(inserted: int = 0, updated: int = 0, deleted: int = 0) -> dict[str, Any]:
-    return {"inserted": inserted, "updated": updated, "deleted": deleted, "skipped": False}
+    return {"inserted": inserted, "updated": updated, "deleted": deleted, "empty": False}
 
 
 def make_tables(db: Db, raw: str, stg: str, *, raw_extra: str = "", stg_extra: str = "") -> None:
@@ -212,14 +212,19 @@ def test_scd2_history_over_three_batches(db: Db, schemas: tuple[str, str]) -> No
     assert db.scalar(f"SELECT COUNT(*) FROM DEMO.{stg}.USERS WHERE _IS_CURRENT") == 2
 
 
-def test_empty_stream_skips_or_succeeds_without_merging(db: Db, schemas: tuple[str, str]) -> None:
+def test_empty_stream_skips_succeeds_or_fails_without_merging(db: Db, schemas: tuple[str, str]) -> None:
     raw, stg = schemas
     make_tables(db, raw, stg)
     db.run(f"INSERT INTO DEMO.{raw}.USERS VALUES (1, 'ann', 1)")
     merge(raw, stg)
-    with pytest.raises(AirflowSkipException, match="has no changes"):
+    stream = rf'"DEMO"\."{raw}"\."USERS_STREAM"'
+    with pytest.raises(AirflowSkipException, match=rf"^stream {stream} has no changes: nothing to merge$"):
         merge(raw, stg)
-    assert merge(raw, stg, if_empty="succeed") == {"inserted": 0, "updated": 0, "deleted": 0, "skipped": True}
+    assert merge(raw, stg, if_empty="succeed") == {"inserted": 0, "updated": 0, "deleted": 0, "empty": True}
+    with pytest.raises(
+        AirflowFailException, match=rf"^stream {stream} has no changes: nothing to merge \(if_empty='fail'\)$"
+    ):
+        merge(raw, stg, if_empty="fail")
     assert db.table(f"DEMO.{stg}.USERS") == [(1, "ann", 1)]
 
 
@@ -413,10 +418,10 @@ def test_statement_budget_three_in_steady_state_one_when_empty(
         'SELECT "N"."CHANGES",',
         "MERGE INTO",
     ]
-    assert steady == {"inserted": 1, "updated": 0, "deleted": 0, "skipped": False, "statements": 3}
+    assert steady == {"inserted": 1, "updated": 0, "deleted": 0, "empty": False, "statements": 3}
     empty, sent = run_and_record(if_empty="succeed")
     assert [" ".join(sql.split(" ")[:2]) for sql in sent] == [f"SELECT SYSTEM$STREAM_HAS_DATA('{stream}')"]
-    assert empty == {"inserted": 0, "updated": 0, "deleted": 0, "skipped": True, "statements": 1}
+    assert empty == {"inserted": 0, "updated": 0, "deleted": 0, "empty": True, "statements": 1}
     skipped, sent = run_and_record()
     assert isinstance(skipped, AirflowSkipException) and len(sent) == 1
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from airflow_provider_dataeng.operators.snowflake_merge import SnowflakeStreamMergeOperator
+from airflow_provider_dataeng.operators.snowflake_stream_merge import SnowflakeStreamMergeOperator
 
 
 def build(**overrides):
@@ -34,7 +34,7 @@ def test_defaults_and_stream_name() -> None:
         (dict(delete_mode="purge"), "delete_mode must be one of hard, soft, ignore, got 'purge'"),
         (dict(scd_type=3), "scd_type must be one of 1, 2, got 3"),
         (dict(schema_evolution="drop"), "schema_evolution must be one of fail, add_columns, got 'drop'"),
-        (dict(if_empty="fail"), "if_empty must be one of skip, succeed, got 'fail'"),
+        (dict(if_empty="ignore"), "if_empty must be one of succeed, skip, fail, got 'ignore'"),
         (dict(source_table=None), "give stream .* or source_table"),
         (dict(target_table="STAGING.USERS; DROP TABLE X"), "target_table="),
         (dict(key_columns=[]), "key_columns is empty"),
@@ -87,7 +87,7 @@ def test_templated_arguments_are_checked_after_rendering() -> None:
 def test_importing_and_building_the_operator_loads_no_heavy_library() -> None:
     code = (
         "import sys\n"
-        "from airflow_provider_dataeng.operators.snowflake_merge import SnowflakeStreamMergeOperator as Op\n"
+        "from airflow_provider_dataeng.operators.snowflake_stream_merge import SnowflakeStreamMergeOperator as Op\n"
         "Op(task_id='m', target_table='S.T', source_table='R.T', key_columns='ID', dedupe_order_by='UPDATED_AT',"
         " columns={'ID': 'RECORD:id::int'}, delete_condition='IS_DELETED')\n"
         "heavy = [m for m in ('snowflake.connector', 'sqlglot', 'boto3', 'pyarrow', 'requests', 'dbt') if m in sys.modules]\n"

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_dataeng.operators.snowflake_merge import SnowflakeStreamMergeOperator
+from airflow_provider_dataeng.operators.snowflake_stream_merge import SnowflakeStreamMergeOperator
 from tests.snowflake_merge.conftest import Db
 
 pytestmark = pytest.mark.integration

@@ -11,8 +11,8 @@ from datetime import datetime
 from airflow.sdk import DAG, task
 
 from airflow_provider_dataeng.assets import snowflake_table_asset
-from airflow_provider_dataeng.operators.snowflake_load import S3StageLoadOperator
-from airflow_provider_dataeng.operators.snowflake_merge import SnowflakeStreamMergeOperator
+from airflow_provider_dataeng.operators.s3_stage_load import S3StageLoadOperator
+from airflow_provider_dataeng.operators.snowflake_stream_merge import SnowflakeStreamMergeOperator
 
 SCHEMA = os.environ.get("DATAENG_ASSETS_TEST_SCHEMA", "ASSETS")
 MANIFEST = json.loads(

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from airflow.sdk import dag, task
 
-from airflow_provider_dataeng.operators.dbt import DbtRunOperator
+from airflow_provider_dataeng.operators.dbt_run import DbtRunOperator
 
 
 @dag(

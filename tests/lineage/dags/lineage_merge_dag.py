@@ -7,7 +7,7 @@ from datetime import datetime
 
 from airflow.sdk import DAG
 
-from airflow_provider_dataeng.operators.snowflake_merge import SnowflakeStreamMergeOperator
+from airflow_provider_dataeng.operators.snowflake_stream_merge import SnowflakeStreamMergeOperator
 
 with DAG("dataeng_lineage_link", schedule=None, start_date=datetime(2026, 1, 1), catchup=False):
     SnowflakeStreamMergeOperator(

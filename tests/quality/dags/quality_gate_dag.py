@@ -6,7 +6,7 @@ from datetime import datetime
 
 from airflow.sdk import DAG, task
 
-from airflow_provider_dataeng.operators.quality import QualityGateOperator
+from airflow_provider_dataeng.operators.quality_gate import QualityGateOperator
 from airflow_provider_dataeng.quality import accepted_values, not_null, relationships, row_count, unique
 
 with DAG(
@@ -19,7 +19,7 @@ with DAG(
 ):
     gate = QualityGateOperator(
         task_id="gate",
-        conn_id="quality_sqlite",
+        snowflake_conn_id="quality_sqlite",
         table="{{ dag_run.conf['table'] }}",
         checks=[
             unique("id"),

@@ -8,7 +8,7 @@ import os
 
 from airflow.sdk import dag, task
 
-from airflow_provider_dataeng.operators.snowflake_load import S3StageLoadOperator
+from airflow_provider_dataeng.operators.s3_stage_load import S3StageLoadOperator
 
 MANIFESTS_ENV = "DATAENG_LOAD_TEST_MANIFESTS"
 STAGE_URL_ENV = "DATAENG_LOAD_TEST_STAGE_URL"

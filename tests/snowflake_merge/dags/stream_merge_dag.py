@@ -8,7 +8,7 @@ from datetime import datetime
 
 from airflow.sdk import DAG
 
-from airflow_provider_dataeng.operators.snowflake_merge import SnowflakeStreamMergeOperator
+from airflow_provider_dataeng.operators.snowflake_stream_merge import SnowflakeStreamMergeOperator
 
 RAW = os.environ.get("DATAENG_MERGE_TEST_RAW", "RAW")
 STAGING = os.environ.get("DATAENG_MERGE_TEST_STAGING", "STAGING")

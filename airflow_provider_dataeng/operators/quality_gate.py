@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseHook, BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
+from airflow_provider_dataeng.operators._shared import snowflake_task_hook
 from airflow_provider_dataeng.quality import compiler, history
 from airflow_provider_dataeng.quality.checks import Check, CustomSql, RowCountAnomaly, parse_check_sql
 from airflow_provider_dataeng.quality.dialects import Dialect, dialect_for
@@ -45,7 +46,9 @@ def _utcnow() -> datetime:
 class QualityGateOperator(BaseOperator):
     """Run data-quality checks on ``table``; fail the task (and block downstream) when one fails.
 
-    :param conn_id: any Airflow SQL connection: Snowflake, Postgres or SQLite.
+    :param snowflake_conn_id: the connection the checks run on. Named for Snowflake, the warehouse this
+        provider targets, but any common-sql connection works for the checks (Postgres, SQLite, ...);
+        ``warehouse``, ``role`` and ``query_tag`` need a Snowflake connection.
     :param table: the table to check (``name``, ``schema.name`` or ``db.schema.name``). Templated.
     :param checks: checks built with ``airflow_provider_dataeng.quality`` constructors.
     :param checks_file: a YAML file of checks (dbt names); relative paths resolve against the DAG's folder.
@@ -84,7 +87,7 @@ class QualityGateOperator(BaseOperator):
     def __init__(
         self,
         *,
-        conn_id: str,
+        snowflake_conn_id: str,
         table: str,
         checks: Sequence[Check] | None = None,
         checks_file: str | None = None,
@@ -103,8 +106,11 @@ class QualityGateOperator(BaseOperator):
         self.warehouse = warehouse
         self.role = role
         self.query_tag = query_tag
-        if not isinstance(conn_id, str) or not conn_id:
-            raise ValueError("conn_id must name an Airflow SQL connection (Snowflake, Postgres or SQLite)")
+        if not isinstance(snowflake_conn_id, str) or not snowflake_conn_id:
+            raise ValueError(
+                "snowflake_conn_id must name an Airflow SQL connection (Snowflake, or any common-sql one "
+                "such as Postgres or SQLite)"
+            )
         if checks is None and checks_file is None:
             raise ValueError(
                 "give checks=[...] (airflow_provider_dataeng.quality constructors) or checks_file="
@@ -118,7 +124,7 @@ class QualityGateOperator(BaseOperator):
                 )
         choice("fail_on", fail_on, FAIL_ON)
         non_negative_int("sample_size", sample_size)
-        self.conn_id = conn_id
+        self.snowflake_conn_id = snowflake_conn_id
         self.table = table
         self.checks = checks
         self.checks_file = checks_file
@@ -181,7 +187,7 @@ class QualityGateOperator(BaseOperator):
             self._file_checks = load_checks_file(self._resolve(self.checks_file))
         self._validate(final=True)
         checks = self._all_checks()
-        connection = BaseHook.get_connection(self.conn_id)
+        connection = BaseHook.get_connection(self.snowflake_conn_id)
         dialect = dialect_for(connection.conn_type or "")
         ti = context["ti"]
         ids = history.RunIds(ti.dag_id, ti.task_id, ti.run_id, context.get("logical_date"))
@@ -226,11 +232,11 @@ class QualityGateOperator(BaseOperator):
         conn_type, results = self._lineage
         parts = parse_object_name(self.table, param="table").parts
         if conn_type.lower() == "snowflake":
-            context = lineage.snowflake_context(self.conn_id)
+            context = lineage.snowflake_context(self.snowflake_conn_id)
             namespace = context.namespace
             name = lineage.qualified_table_name(parts, database=context.database, schema=context.schema)
         else:
-            connection = BaseHook.get_connection(self.conn_id)
+            connection = BaseHook.get_connection(self.snowflake_conn_id)
             namespace = lineage.sql_namespace(conn_type, connection.host, connection.port)
             name = ".".join(parts)
         return lineage.to_operator_lineage(
@@ -255,18 +261,11 @@ class QualityGateOperator(BaseOperator):
         from airflow_provider_dataeng.hooks.session import SqlSession
 
         if (connection.conn_type or "").lower() == "snowflake":
-            from airflow_provider_dataeng.hooks.snowflake import task_hook
-
-            try:
-                hook = task_hook(
-                    self.conn_id, context, warehouse=self.warehouse, role=self.role, query_tag=self.query_tag
-                )
-            except ValueError as err:
-                raise AirflowFailException(str(err)) from None
+            hook = snowflake_task_hook(self, context)
             return SqlSession(hook.get_conn(), self.log, explicit_transactions=True)
         if self.warehouse or self.role:
             raise AirflowFailException(
-                f"warehouse= and role= apply to Snowflake connections only; {self.conn_id!r} is "
+                f"warehouse= and role= apply to Snowflake connections only; {self.snowflake_conn_id!r} is "
                 f"{connection.conn_type!r}: remove them"
             )
         return SqlSession(connection.get_hook().get_conn(), self.log, explicit_transactions=False)

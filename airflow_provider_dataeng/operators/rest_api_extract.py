@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 from airflow.sdk import BaseOperator
 
 from airflow_provider_dataeng.assets import s3_prefix_asset
+from airflow_provider_dataeng.operators._shared import check_if_empty, nothing_to_do
 from airflow_provider_dataeng.sinks.destination import validate_types
 from airflow_provider_dataeng.sinks.formats import validate_format, validate_level
 from airflow_provider_dataeng.sinks.storage import S3_SCHEMES, check_destination_url
@@ -36,7 +37,8 @@ T = TypeVar("T")
 class RestApiExtractOperator(BaseOperator):
     """Pull every page of a REST endpoint and land the records in ``destination``.
 
-    :param conn_id: ``rest_api`` or ``http`` connection (base URL, auth; see ``RestApiHook``).
+    :param http_conn_id: ``rest_api`` or ``http`` connection (base URL, auth; see ``RestApiHook``); named as
+        the HTTP provider's ``HttpOperator`` names it.
     :param endpoint: path under the connection's base URL, or an absolute URL (templated).
     :param method: HTTP method (GraphQL APIs use ``POST`` with ``json``).
     :param query_params: query string parameters (templated), e.g.
@@ -48,7 +50,7 @@ class RestApiExtractOperator(BaseOperator):
     :param paginator: a paginator from :mod:`airflow_provider_dataeng.pagination` (default: one page).
     :param destination: object-storage folder URL (templated), e.g. ``s3://bucket/orders/{{ ds }}/``.
     :param aws_conn_id: AWS connection for ``s3://`` destinations (``None``: the default credential chain).
-    :param file_format: ``jsonl`` or ``parquet``. Parquet columns keep each field's JSON type: strings stay
+    :param part_format: ``jsonl`` or ``parquet``. Parquet columns keep each field's JSON type: strings stay
         strings (no date/timestamp guessing), integers stay exact int64 (beyond that the task fails), see
         :mod:`~airflow_provider_dataeng.sinks.parquet_batch`.
     :param schema: Parquet only: typed columns, ``{"field": "type"}`` with types ``string``, ``int64``,
@@ -79,6 +81,10 @@ class RestApiExtractOperator(BaseOperator):
     :param defer_threshold: seconds; server waits up to this long are slept through as usual (see
         ``http_retry_policy``), longer ones defer. A page still refused after ``max_attempts`` deferrals
         fails the task.
+    :param if_empty: when the API returns no records: ``succeed`` (default: the manifest with no files is
+        written and returned; downstream runs), ``skip`` (the same manifest is written, then the task is
+        skipped, so a re-run sees the same) or ``fail`` (nothing is written; the error names the endpoint and
+        the window, i.e. the request's query parameters and the run's data interval).
     :param emit_assets: add the asset of the destination's folder (``s3_prefix_asset``: the static part of
         ``destination``, e.g. ``s3://bucket/raw/users/`` for ``s3://bucket/raw/users/{{ ds }}/``) to the task's
         outlets when records landed, with ``{"destination", "files", "records", "bytes", "pages"}`` on the
@@ -94,7 +100,7 @@ class RestApiExtractOperator(BaseOperator):
     def __init__(
         self,
         *,
-        conn_id: str = "rest_api_default",
+        http_conn_id: str = "rest_api_default",
         endpoint: str,
         method: str = "GET",
         query_params: Mapping[str, Any] | None = None,
@@ -104,7 +110,7 @@ class RestApiExtractOperator(BaseOperator):
         paginator: BasePaginator | None = None,
         destination: str,
         aws_conn_id: str | None = "aws_default",
-        file_format: str = "jsonl",
+        part_format: str = "jsonl",
         compression: str = "zstd",
         max_records_per_file: int = 100_000,
         max_pages: int | None = None,
@@ -119,10 +125,12 @@ class RestApiExtractOperator(BaseOperator):
         emit_assets: bool = True,
         schema: Mapping[str, str] | None = None,
         on_type_conflict: str = "fail",
+        if_empty: str = "succeed",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         flag("emit_assets", emit_assets)
+        check_if_empty(if_empty)
         if deferrable is None:
             from airflow.configuration import conf
 
@@ -139,9 +147,9 @@ class RestApiExtractOperator(BaseOperator):
         for name, value in (("query_params", query_params), ("headers", headers)):
             if value is not None and not isinstance(value, Mapping):
                 raise ValueError(f"{name} must be a dict, got {type(value).__name__}")
-        validate_format(file_format, compression)
-        validate_level(compression if file_format == "jsonl" else "", compression_level)
-        validate_types(file_format, schema, on_type_conflict)
+        validate_format(part_format, compression)
+        validate_level(compression if part_format == "jsonl" else "", compression_level)
+        validate_types(part_format, schema, on_type_conflict)
         non_negative_int("read_ahead", read_ahead, unit="pages")
         positive_int("max_records_per_file", max_records_per_file)
         positive_int("max_pages", max_pages, optional=True)
@@ -163,7 +171,7 @@ class RestApiExtractOperator(BaseOperator):
         from airflow_provider_dataeng.pagination import parse_path
 
         parse_path(records_path, name="records_path")
-        self.conn_id = conn_id
+        self.http_conn_id = http_conn_id
         self.endpoint = endpoint
         self.method = method.upper()
         self.query_params = dict(query_params) if query_params else {}
@@ -173,7 +181,7 @@ class RestApiExtractOperator(BaseOperator):
         self.paginator = paginator
         self.destination = destination
         self.aws_conn_id = aws_conn_id
-        self.file_format = file_format
+        self.part_format = part_format
         self.compression = compression
         self.max_records_per_file = max_records_per_file
         self.max_pages = max_pages
@@ -187,6 +195,7 @@ class RestApiExtractOperator(BaseOperator):
         self.emit_assets = emit_assets
         self.schema = dict(schema) if schema is not None else None
         self.on_type_conflict = on_type_conflict
+        self.if_empty = if_empty
         # From the unrendered destination: one asset for every run's folder, not one per logical date.
         self._destination_asset = s3_prefix_asset(destination) if emit_assets else None
 
@@ -207,13 +216,13 @@ class RestApiExtractOperator(BaseOperator):
         from airflow_provider_dataeng.sinks import PartFileSink, s3_storage_options
 
         check_destination_url(self.destination)
-        hook = RestApiHook(self.conn_id, retry_policy=self.http_retry_policy)
+        hook = RestApiHook(self.http_conn_id, retry_policy=self.http_retry_policy)
         self._lineage_source, self._lineage_manifest = hook.url_for(self.endpoint), None
         scheme = self.destination.split("://", 1)[0]
         options = s3_storage_options(self.aws_conn_id) if scheme in S3_SCHEMES else {}
         sink = PartFileSink(
             self.destination,
-            file_format=self.file_format,
+            part_format=self.part_format,
             compression=self.compression,
             max_records_per_file=self.max_records_per_file,
             storage_options=options,
@@ -229,7 +238,7 @@ class RestApiExtractOperator(BaseOperator):
                 self.method,
                 hook.redactor.url(hook.url_for(self.endpoint)),
                 self.destination,
-                self.file_format,
+                self.part_format,
                 self.compression,
             )
         else:
@@ -274,6 +283,8 @@ class RestApiExtractOperator(BaseOperator):
                     records = page.records if self.transform is None else self._transformed(page)
                     sink.write(records, page=page.number)
                     progress.page(len(records), sink)
+            if sink.records == 0 and self.if_empty == "fail":  # before commit: nothing is written
+                nothing_to_do("fail", self._no_records(hook, context), self.log)
             manifest = sink.commit(pages=progress.pages)
         except ApiAsksToWait as wait:
             self._defer(wait, sink, state, hook)  # raises TaskDeferred; the staged parts are kept
@@ -294,7 +305,20 @@ class RestApiExtractOperator(BaseOperator):
                 "pages": manifest["pages"],
             }
             emit_asset(context, self, self._destination_asset, extra)
+        if not manifest["records"]:  # after commit: a skipped run's manifest is there for a re-run to see
+            nothing_to_do(self.if_empty, self._no_records(hook, context), self.log)
         return manifest
+
+    def _no_records(self, hook: Any, context: Context) -> str:
+        """What came back empty: the request (secret-looking query values masked) and the run's window."""
+        from urllib.parse import urlencode
+
+        url = hook.url_for(self.endpoint)
+        if self.query_params:
+            url += ("&" if "?" in url else "?") + urlencode(self.query_params, doseq=True)
+        start, end = context.get("data_interval_start"), context.get("data_interval_end")
+        window = f"data interval {start} to {end}" if start and end else "no data interval"
+        return f"the API returned no records for {self.method} {hook.redactor.url(url)} ({window})"
 
     def _defer(self, wait: Any, sink: Any, state: dict[str, Any] | None, hook: Any) -> NoReturn:
         """Suspend the sink and defer until the server's wait is over; resume at the refused page."""

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 
 from airflow_provider_dataeng.links import SnowsightTableLink, push_snowsight_table_link
+from airflow_provider_dataeng.operators._shared import check_if_empty, nothing_to_do, snowflake_task_hook
 from airflow_provider_dataeng.sql.identifiers import (
     IdentifierError,
     ObjectName,
@@ -67,7 +68,6 @@ if TYPE_CHECKING:
     from airflow_provider_dataeng.hooks.session import SqlSession
 
 SCHEMA_EVOLUTION_MODES = ("fail", "add_columns")
-IF_EMPTY_MODES = ("skip", "succeed")
 _TARGET, _SOURCE = "TARGET", "SOURCE"
 
 
@@ -106,7 +106,8 @@ class SnowflakeStreamMergeOperator(BaseOperator):
     :param soft_delete_column: the timestamp column ``soft`` deletes set.
     :param scd_type: 1 (overwrite) or 2 (history in ``_VALID_FROM``, ``_VALID_TO``, ``_IS_CURRENT``).
     :param schema_evolution: ``fail`` (name the stream columns the target lacks) or ``add_columns``.
-    :param if_empty: ``skip`` (mark the task skipped) or ``succeed`` when the stream has no changes.
+    :param if_empty: when the stream has no changes: ``skip`` (default: mark the task skipped), ``succeed``
+        (zero counts with ``"empty": True``; downstream runs) or ``fail``.
     :param only_newer_by: a merged target column (e.g. ``UPDATED_AT``): a change whose value is older than
         the matched row's is not applied, so intervals backfilled out of order (or replayed late) end in the
         newest state. With ``delete_mode="soft"``, a tombstone of a key not seen yet is kept as a soft-deleted
@@ -120,7 +121,7 @@ class SnowflakeStreamMergeOperator(BaseOperator):
         the task's outlets with extra ``{"inserted", "updated", "deleted"}``; an equal declared outlet gets the
         extra instead (also with ``if_empty="succeed"`` and no changes, when no asset is added). Airflow records
         the event only for an asset some DAG declares. ``False`` opts out.
-    :return: ``{"inserted": int, "updated": int, "deleted": int, "skipped": bool, "statements": int}``, the
+    :return: ``{"inserted": int, "updated": int, "deleted": int, "empty": bool, "statements": int}``, the
         MERGE's own counts and the number of SQL statements the task sent.
 
     ``max_active_tis_per_dag`` defaults to 1: runs of the task never consume the stream concurrently.
@@ -193,7 +194,7 @@ class SnowflakeStreamMergeOperator(BaseOperator):
         choice("delete_mode", delete_mode, DELETE_MODES)
         choice("scd_type", scd_type, SCD_TYPES)
         choice("schema_evolution", schema_evolution, SCHEMA_EVOLUTION_MODES)
-        choice("if_empty", if_empty, IF_EMPTY_MODES)
+        check_if_empty(if_empty)
         for name, value in (
             ("append_only", append_only),
             ("show_initial_rows", show_initial_rows),
@@ -267,19 +268,8 @@ class SnowflakeStreamMergeOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from airflow_provider_dataeng.hooks.snowflake import task_hook
-
         options = self._options()
-        try:
-            hook = task_hook(
-                self.snowflake_conn_id,
-                context,
-                warehouse=self.warehouse,
-                role=self.role,
-                query_tag=self.query_tag,
-            )
-        except ValueError as err:
-            raise AirflowFailException(str(err)) from None
+        hook = snowflake_task_hook(self, context)
         with hook.session(self.log) as session:
             try:
                 self.statements_run = session.completed  # for lineage
@@ -298,7 +288,7 @@ class SnowflakeStreamMergeOperator(BaseOperator):
 
         extra = {k: result[k] for k in ("inserted", "updated", "deleted")}
         emit_snowflake_table_assets(
-            context, self, self.snowflake_conn_id, [(target.parts, extra)], add=not result["skipped"]
+            context, self, self.snowflake_conn_id, [(target.parts, extra)], add=not result["empty"]
         )
 
     def _inspect(self, db: SqlSession, options: _Options) -> StreamInfo:
@@ -400,7 +390,7 @@ class SnowflakeStreamMergeOperator(BaseOperator):
         if changes == 0:
             # SYSTEM$STREAM_HAS_DATA may report changes that net out to none; the MERGE consumed them anyway.
             return self._empty(stream, consumed=True)
-        return {**counts, "skipped": False}
+        return {**counts, "empty": False}
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """OpenLineage: the stream's base table in, the target out with its columns, rows changed and the
@@ -491,13 +481,9 @@ class SnowflakeStreamMergeOperator(BaseOperator):
         return plan, bookkeeping
 
     def _empty(self, stream: ObjectName, *, consumed: bool) -> dict[str, Any]:
-        from airflow.sdk.exceptions import AirflowSkipException
-
         message = f"stream {stream} has no changes" + (" (its offset was advanced)" if consumed else "")
-        if self.if_empty == "skip":
-            raise AirflowSkipException(message)
-        self.log.info("%s: nothing to merge", message)
-        return {"inserted": 0, "updated": 0, "deleted": 0, "skipped": True}
+        nothing_to_do(self.if_empty, f"{message}: nothing to merge", self.log)
+        return {"inserted": 0, "updated": 0, "deleted": 0, "empty": True}
 
 
 def _check_schema(target: ObjectName, missing: Sequence[Any], bookkeeping: Sequence[Any], mode: str) -> None:

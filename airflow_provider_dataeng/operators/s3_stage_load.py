@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 
 from airflow_provider_dataeng.links import SnowsightTableLink, push_snowsight_table_link
+from airflow_provider_dataeng.operators._shared import check_if_empty, nothing_to_do, snowflake_task_hook
 from airflow_provider_dataeng.sql import copy as copy_sql
 from airflow_provider_dataeng.sql.copy_results import (
     FileInput,
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
 
     from airflow_provider_dataeng.hooks.session import SqlSession
 
-IF_NO_FILES = ("skip", "succeed", "fail")
 _ENSURE_STAGE_KEYS = {"url", "storage_integration", "credentials", "aws_conn_id"}
 
 
@@ -66,8 +66,9 @@ class S3StageLoadOperator(BaseOperator):
     :param force: reload files even if Snowflake's load metadata says they were loaded.
     :param purge: remove the loaded files from the stage after the load committed.
     :param metadata_columns: fill ``_SOURCE_FILE``, ``_SOURCE_ROW`` and ``_LOADED_AT`` from the COPY.
-    :param if_no_files: ``skip`` (raise AirflowSkipException), ``succeed`` or ``fail`` when there is nothing
-        to load.
+    :param if_empty: when there is nothing to load (no file listed, or none new under ``prefix``): ``skip``
+        (default: AirflowSkipException), ``succeed`` (the zero-count summary with ``"empty": True``; downstream
+        runs) or ``fail``.
     :param ensure_stage: ``{"url": "s3://...", "storage_integration": "..."}`` (or ``"aws_conn_id"`` /
         ``"credentials"`` for key-based access, e.g. the local stack) creates the stage if it does not exist.
     :param snowflake_conn_id: the Snowflake connection.
@@ -81,7 +82,8 @@ class S3StageLoadOperator(BaseOperator):
         equal declared outlet gets the extra instead (also when no new file was loaded, when no asset is added).
         Airflow records the event only for an asset some DAG declares. ``False`` opts out.
     :return: ``{"table", "files_loaded", "files_skipped", "rows_loaded", "rows_parsed", "errors",
-        "statements"}`` (``statements``: the SQL statements the task sent).
+        "statements"}`` (``statements``: the SQL statements the task sent), plus ``"empty": True`` when there was
+        nothing to load and ``if_empty="succeed"``.
     """
 
     template_fields: Sequence[str] = ("table", "stage", "files", "prefix", "warehouse", "role", "query_tag")
@@ -106,7 +108,7 @@ class S3StageLoadOperator(BaseOperator):
         force: bool = False,
         purge: bool = False,
         metadata_columns: bool = True,
-        if_no_files: str = "skip",
+        if_empty: str = "skip",
         ensure_stage: dict[str, Any] | None = None,
         emit_assets: bool = True,
         warehouse: str | None = None,
@@ -131,7 +133,7 @@ class S3StageLoadOperator(BaseOperator):
         self.force = force
         self.purge = purge
         self.metadata_columns = metadata_columns
-        self.if_no_files = if_no_files
+        self.if_empty = if_empty
         self.ensure_stage = ensure_stage
         self.emit_assets = emit_assets
 
@@ -164,7 +166,7 @@ class S3StageLoadOperator(BaseOperator):
                 "max_error_rows only applies with on_error='continue' or 'skip_file_<n>[%]' (partial loads); "
                 "abort and skip_file never load part of a file"
             )
-        choice("if_no_files", if_no_files, IF_NO_FILES)
+        check_if_empty(if_empty)
         for name, flag_value in (
             ("create_table", create_table),
             ("force", force),
@@ -199,18 +201,8 @@ class S3StageLoadOperator(BaseOperator):
             return self._no_files(table, "files= lists no file")
 
         from airflow_provider_dataeng.hooks.snowflake import stage_url as lookup_stage_url
-        from airflow_provider_dataeng.hooks.snowflake import task_hook
 
-        try:
-            hook = task_hook(
-                self.snowflake_conn_id,
-                context,
-                warehouse=self.warehouse,
-                role=self.role,
-                query_tag=self.query_tag,
-            )
-        except ValueError as err:
-            raise AirflowFailException(str(err)) from None
+        hook = snowflake_task_hook(self, context)
         with hook.session(self.log) as session:
             self.statements_run = session.completed  # as logged (credentials redacted), for lineage
             try:
@@ -372,14 +364,8 @@ class S3StageLoadOperator(BaseOperator):
         return report
 
     def _no_files(self, table: ObjectName, reason: str) -> dict[str, Any]:
-        from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
-
-        if self.if_no_files == "skip":
-            raise AirflowSkipException(f"nothing to load into {table.sql}: {reason}")
-        if self.if_no_files == "fail":
-            raise AirflowFailException(f"nothing to load into {table.sql}: {reason} (if_no_files='fail')")
-        self.log.info("Nothing to load into %s: %s", table.sql, reason)
-        return {**LoadReport([]).summary(table.sql), "statements": 0}
+        nothing_to_do(self.if_empty, f"nothing to load into {table.sql}: {reason}", self.log)
+        return {**LoadReport([]).summary(table.sql), "statements": 0, "empty": True}
 
     def _ensure_stage(self, session: SqlSession, stage: ObjectName) -> str:
         """The stage's URL; the stage is created only when SHOW STAGES does not list it."""

@@ -195,8 +195,20 @@ PROFILE = """dataeng_demo:
 
 # What the selection engine reads from a manifest; everything else is dropped from the fixture.
 NODE_KEYS = (
-    "unique_id", "name", "resource_type", "package_name", "fqn", "tags", "original_file_path", "patch_path",
-    "config", "depends_on", "source_name", "version", "test_metadata", "raw_code",
+    "unique_id",
+    "name",
+    "resource_type",
+    "package_name",
+    "fqn",
+    "tags",
+    "original_file_path",
+    "patch_path",
+    "config",
+    "depends_on",
+    "source_name",
+    "version",
+    "test_metadata",
+    "raw_code",
 )
 
 
@@ -221,8 +233,14 @@ class Dbt:
         self.runner = dbtRunner()
         self.project = project
         self.common = [
-            "--project-dir", str(project), "--profiles-dir", str(profiles),
-            "--target-path", str(project / "target"), "--log-path", str(project / "logs"),
+            "--project-dir",
+            str(project),
+            "--profiles-dir",
+            str(profiles),
+            "--target-path",
+            str(project / "target"),
+            "--log-path",
+            str(project / "logs"),
         ]
 
     def invoke(self, *args: str) -> Any:
@@ -249,12 +267,27 @@ class Dbt:
 def trim(manifest: dict[str, Any]) -> dict[str, Any]:
     """The parts of a manifest the selection engine reads (a fixture small enough to review)."""
     sections = {
-        key: {uid: {k: v for k, v in node.items() if k in NODE_KEYS} for uid, node in manifest[key].items()}
-        for key in ("nodes", "sources", "exposures", "metrics", "semantic_models", "saved_queries", "unit_tests")
+        key: {uid: _trim_node(node) for uid, node in manifest[key].items()}
+        for key in (
+            "nodes",
+            "sources",
+            "exposures",
+            "metrics",
+            "semantic_models",
+            "saved_queries",
+            "unit_tests",
+        )
         if manifest.get(key)
     }
     metadata = {k: manifest["metadata"][k] for k in ("dbt_version", "project_name", "dbt_schema_version")}
     return {"metadata": metadata, **sections, "selectors": manifest.get("selectors", {})}
+
+
+def _trim_node(node: dict[str, Any]) -> dict[str, Any]:
+    kept = {k: v for k, v in node.items() if k in NODE_KEYS}
+    if isinstance(kept.get("raw_code"), str):  # only its blankness matters (dbt never selects an empty node)
+        kept["raw_code"] = kept["raw_code"][:40]
+    return kept
 
 
 def main() -> None:

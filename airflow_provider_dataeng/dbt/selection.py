@@ -165,7 +165,8 @@ class SelectionGraph:
                 children[parent].append(uid)
         self.children: dict[str, tuple[str, ...]] = {uid: tuple(c) for uid, c in children.items()}
         self.selectors = _selector_definitions(selectors or {})
-        self._paths: frozenset[PurePosixPath] | None = None
+        self._paths: tuple[dict[str, frozenset[str]], dict[str, tuple[str, ...]]] | None = None
+        self._flat_fqns: dict[str, tuple[str, ...]] = {}
 
     @classmethod
     def from_manifest(
@@ -193,17 +194,34 @@ class SelectionGraph:
     def select_children(self, start: Iterable[str], depth: int | None = None) -> set[str]:
         return _walk(start, self.children, depth)
 
-    def node_paths(self) -> frozenset[PurePosixPath]:
-        """Every file of the root project that holds a node, and each folder above it ("." included)."""
+    def path_keys(self, uid: str) -> frozenset[str]:
+        """The node's own files and every folder above them ("." the project root), as path strings."""
+        return self._path_index()[0][uid]
+
+    def node_paths(self) -> Mapping[str, tuple[str, ...]]:
+        """Every path key of the root project's nodes, with its parts: what ``path:`` globs can match."""
+        return self._path_index()[1]
+
+    def flat_fqn(self, uid: str) -> tuple[str, ...]:
+        """The fqn split at every dot (dots in names separate like folders), computed once per node."""
+        cached = self._flat_fqns.get(uid)
+        if cached is None:
+            cached = self._flat_fqns[uid] = tuple(p for s in self.nodes[uid].fqn for p in s.split("."))
+        return cached
+
+    def _path_index(self) -> tuple[dict[str, frozenset[str]], dict[str, tuple[str, ...]]]:
         if self._paths is None:
-            paths: set[PurePosixPath] = set()
-            for node in self.nodes.values():
-                if self.project_name and node.package_name != self.project_name:
-                    continue
+            keys: dict[str, frozenset[str]] = {}
+            root: set[str] = set()
+            for uid, node in self.nodes.items():
+                own: set[str] = set()
                 for path in _own_paths(node):
-                    paths.add(path)
-                    paths.update(path.parents)
-            self._paths = frozenset(paths)
+                    own.add(str(path))
+                    own.update(str(parent) for parent in path.parents)
+                keys[uid] = frozenset(own)
+                if not self.project_name or node.package_name == self.project_name:
+                    root |= own
+            self._paths = (keys, {path: PurePosixPath(path).parts for path in sorted(root)})
         return self._paths
 
 
@@ -291,7 +309,6 @@ class _Evaluator:
     def __init__(self, graph: SelectionGraph) -> None:
         self.graph = graph
         self.unmatched: list[tuple[str, str]] = []
-        self.sources = {uid for uid, n in graph.nodes.items() if n.resource_type == "source"}
 
     def evaluate(self, spec: Spec) -> tuple[set[str], set[str]]:
         if isinstance(spec, Criterion):
@@ -324,7 +341,8 @@ class _Evaluator:
         direct, indirect = set(selected), set()
         buildable: set[str] = set()
         if mode == "buildable":
-            buildable = selected | self.graph.select_parents(selected) | self.sources
+            sources = {uid for uid, n in self.graph.nodes.items() if n.resource_type == "source"}
+            buildable = selected | self.graph.select_parents(selected) | sources
         nodes = self.graph.nodes
         for uid in {child for parent in selected for child in self.graph.children[parent]}:
             node = nodes[uid]
@@ -382,7 +400,7 @@ def _search(graph: SelectionGraph, spec: Criterion) -> Iterable[str]:
     nodes = graph.nodes.items()
     method = spec.method
     if method == "fqn":
-        return (u for u, n in nodes if n.resource_type != "source" and _fqn_matches(n, str(value)))
+        return _fqn_search(graph, str(value))
     if method == "tag":
         return (u for u, n in nodes if any(fnmatchcase(tag, str(value)) for tag in n.tags))
     if method == "source":
@@ -420,36 +438,51 @@ def _search(graph: SelectionGraph, spec: Criterion) -> Iterable[str]:
     raise SelectionError(f"selection method {method!r} is not handled")  # parse_selection lets none through
 
 
-def _fqn_matches(node: NodeLike, selector: str) -> bool:
+def _fqn_search(graph: SelectionGraph, selector: str) -> Iterator[str]:
     """dbt's default method: the node's name, or a dotted prefix of its fqn (with or without the package)."""
-    versioned = node.version is not None
-    fqn = list(node.fqn)
-    return _fqn_prefix_matches(fqn, selector, versioned) or _fqn_prefix_matches(fqn[1:], selector, versioned)
+    wanted = tuple(selector.split("."))
+    wildcard = next((i for i, part in enumerate(wanted) if any(c in part for c in "*?[]")), None)
+    for uid, node in graph.nodes.items():
+        if node.resource_type == "source" or not node.fqn:
+            continue
+        flat = graph.flat_fqn(uid)
+        versioned = node.version is not None
+        for scoped in (True, False):  # with the package first, then without it (matches across packages)
+            fqn = node.fqn if scoped else node.fqn[1:]
+            parts = flat if scoped else flat[len(node.fqn[0].split(".")) :]
+            if _fqn_matches(fqn, parts, selector, wanted, wildcard, versioned):
+                yield uid
+                break
 
 
-def _fqn_prefix_matches(fqn: list[str], selector: str, versioned: bool) -> bool:
+def _fqn_matches(
+    fqn: Sequence[str],
+    parts: Sequence[str],
+    selector: str,
+    wanted: tuple[str, ...],
+    wildcard: int | None,
+    versioned: bool,
+) -> bool:
     if not fqn or (versioned and len(fqn) < 2):
         return False
     leaf = fqn[-2] if versioned else fqn[-1]
     if leaf == selector:
         return True
-    wanted = selector.split(".")
     # A versioned model also answers to "name.v2" / "name_v2" (its fqn ends in [name, "v2"]).
-    if versioned and "_".join(fqn[-2:]) == "_".join(wanted[-2:]):
+    if versioned and f"{fqn[-2]}_{fqn[-1]}" == "_".join(wanted[-2:]):
         return True
-    parts = [piece for segment in fqn for piece in segment.split(".")]  # dots in names separate like folders
     if len(parts) < len(wanted):
         return False
-    for index, part in enumerate(wanted):
-        if any(char in part for char in "*?[]"):
-            # From the first wildcard on, the rest of the fqn matches as one glob; a bare glob also
-            # matches the node's name alone.
-            if fnmatchcase(".".join(parts[index:]), ".".join(wanted[index:])):
-                return True
-            return "." not in selector and fnmatchcase(leaf, selector)
-        if parts[index] != part:
-            return False
-    return True
+    if wildcard is None:
+        return tuple(parts[: len(wanted)]) == wanted
+    if wanted[wildcard:] == ("*",):  # "*" matches any rest, dots included
+        return tuple(parts[:wildcard]) == wanted[:wildcard]
+    if tuple(parts[:wildcard]) != wanted[:wildcard]:
+        return False
+    # From the first wildcard on, the rest of the fqn matches as one glob; a bare glob also matches the name.
+    if fnmatchcase(".".join(parts[wildcard:]), ".".join(wanted[wildcard:])):
+        return True
+    return len(wanted) == 1 and fnmatchcase(leaf, selector)
 
 
 def _own_paths(node: NodeLike) -> list[PurePosixPath]:
@@ -461,12 +494,8 @@ def _own_paths(node: NodeLike) -> list[PurePosixPath]:
 
 def _path_search(graph: SelectionGraph, pattern: str) -> Iterator[str]:
     wanted = PurePosixPath(pattern).parts
-    matched = {path for path in graph.node_paths() if _glob_parts(wanted, path.parts)}
-    for uid, node in graph.nodes.items():
-        for path in _own_paths(node):
-            if path in matched or any(parent in matched for parent in path.parents):
-                yield uid
-                break
+    matched = {path for path, parts in graph.node_paths().items() if _glob_parts(wanted, parts)}
+    return (uid for uid in graph.nodes if not matched.isdisjoint(graph.path_keys(uid)))
 
 
 def _glob_parts(pattern: Sequence[str], parts: Sequence[str]) -> bool:

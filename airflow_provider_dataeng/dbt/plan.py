@@ -16,9 +16,9 @@ Edges follow dbt build's ordering: A -> B when B depends on A, also through node
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import re
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -87,7 +87,7 @@ def task_id_for(text: str) -> str:
     """A valid Airflow task id from a dbt name: letters, digits, ``_`` and ``-`` only, length capped."""
     clean = re.sub(r"[^A-Za-z0-9_-]", "_", text)
     if len(clean) > _MAX_TASK_ID:
-        digest = hashlib.sha1(clean.encode(), usedforsecurity=False).hexdigest()[:8]
+        digest = f"{zlib.crc32(clean.encode()):08x}"  # keeps long ids apart; zlib is cheaper to import than hashlib
         clean = f"{clean[: _MAX_TASK_ID - 9]}_{digest}"
     return clean
 

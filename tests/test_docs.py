@@ -143,6 +143,7 @@ def test_strict_build_writes_every_nav_page(site: Path) -> None:
                 "s3-stage-load",
                 "stream-merge",
                 "dbt-run",
+                "dbt-selection",
                 "quality-gate",
                 "snowflake-sessions",
                 "lineage",

@@ -4,7 +4,10 @@
   declarative mapping per auth method in :mod:`.snowflake_auth`;
 * :mod:`.results`: dbt's ``run_results.json`` / ``sources.json`` read into the operator's summary;
 * :mod:`.manifest`: dbt's ``manifest.json`` read into typed nodes (relations, dependencies), used by
-  lineage and assets and by anything that selects nodes from a manifest.
+  lineage and assets and by anything that selects nodes from a manifest;
+* :mod:`.selection` (with :mod:`.selection_spec`): dbt's node selection (``select``, ``exclude``, YAML
+  selectors, graph operators) evaluated on a manifest, as ``dbt ls`` answers it; :mod:`.plan`: the selected
+  nodes as tasks and edges.
 
 The hook (:mod:`airflow_provider_dataeng.hooks.dbt`) does the I/O: it reads the connection, writes the
 profile and runs dbt.

@@ -89,7 +89,7 @@ def dialect_for(conn_type: str) -> Dialect:
         return _BY_CONN_TYPE[(conn_type or "").lower()]
     except KeyError:
         raise ValueError(
-            f"conn_id has conn_type {conn_type!r}; the quality gate supports "
+            f"snowflake_conn_id has conn_type {conn_type!r}; the quality gate supports "
             f"{', '.join(sorted(_BY_CONN_TYPE))}"
         ) from None
 

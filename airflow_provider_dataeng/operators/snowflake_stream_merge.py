@@ -3,11 +3,13 @@
 One MERGE reads the stream and applies every change, so the batch is atomic: Snowflake advances the
 stream's offset only when that MERGE commits, and a failed run leaves the stream as it was (a retry
 applies the batch once, never twice). A steady run (the stream exists and has changes) sends three
-statements: ``SYSTEM$STREAM_HAS_DATA`` (no warehouse resumes, so an empty stream costs one statement and
-no compute), one query with the counts of changes and NULL keys and both tables' columns, and the MERGE.
-The stream is created (``source_table``) and inspected with SHOW STREAMS only when it is missing or
-cannot be read (missing, stale, invalid: the error says which); with ``stream`` alone, SHOW STREAMS runs
-every time, to learn the source table. All SQL comes from the pure builders in
+statements: ``SYSTEM$STREAM_HAS_DATA`` (no warehouse resumes), one query with the counts of changes and
+NULL keys and both tables' columns, and the MERGE. The stream is created (``source_table``) and inspected
+with SHOW STREAMS only when it is missing or cannot be read (missing, stale, invalid: the error says which),
+and when it reports no changes: an empty answer from a stream gone stale would otherwise skip every run
+while its changes are lost, and SHOW STREAMS (metadata, no warehouse) says whether it is stale, so an empty
+stream costs two statements and no compute. With ``stream`` alone, SHOW STREAMS runs every time, to learn
+the source table. All SQL comes from the pure builders in
 ``airflow_provider_dataeng.sql.stream`` and ``.sql.merge``.
 """
 
@@ -293,6 +295,7 @@ class SnowflakeStreamMergeOperator(BaseOperator):
 
     def _inspect(self, db: SqlSession, options: _Options) -> StreamInfo:
         """SHOW STREAMS: raises StreamError when the stream is missing, stale or invalid."""
+        self._inspected = True
         info = parse_show_streams(db.fetch(build_show_streams_sql(options.stream)), options.stream)
         if options.source_table is not None and (info.mode == "APPEND_ONLY") != self.append_only:
             self.log.warning(
@@ -338,9 +341,14 @@ class SnowflakeStreamMergeOperator(BaseOperator):
 
         stream = options.stream
         # Without source_table only SHOW STREAMS names the stream's table (whose columns are merged).
+        self._inspected = False
         source = options.source_table or self._inspect(db, options).source_table
         self._lineage: tuple[Any, ...] = (options.target, source, None, None)
         if not self._has_data(db, options, inspected=options.source_table is None):
+            if not self._inspected:
+                # Snowflake does not document SYSTEM$STREAM_HAS_DATA on a stale stream: never let a FALSE
+                # from one pass as "nothing new" (its changes would be lost run after run).
+                self._inspect(db, options)
             return self._empty(stream, consumed=False)
 
         tables = {_TARGET: options.target, _SOURCE: source}

@@ -11,9 +11,11 @@ from airflow_provider_dataeng.operators.snowflake_stream_merge import SnowflakeS
 
 
 class ScriptedSession:
-    """Answers SHOW STREAMS with a stale stream (SYSTEM$STREAM_HAS_DATA fails) and records every statement."""
+    """Answers SHOW STREAMS with a stale stream (SYSTEM$STREAM_HAS_DATA fails, or with ``has_data`` answers
+    it) and records every statement."""
 
-    def __init__(self) -> None:
+    def __init__(self, has_data: str | None = None) -> None:
+        self.has_data = has_data
         self.sent: list[str] = []
         self.statements = self.sent
         self.completed: list[str] = []  # none succeeds: the SQL facet of lineage stays empty
@@ -29,6 +31,8 @@ class ScriptedSession:
         import snowflake.connector.errors
 
         self.sent.append(sql)
+        if "SYSTEM$STREAM_HAS_DATA" in sql and self.has_data is not None:
+            return [{sql.split(" ", 1)[1]: self.has_data}]
         if "SYSTEM$STREAM_HAS_DATA" in sql:
             raise snowflake.connector.errors.ProgrammingError("Stream 'DB.RAW.USERS_STREAM' is stale")
         if sql.startswith("SHOW STREAMS"):
@@ -69,6 +73,21 @@ def test_a_stream_that_cannot_be_read_is_inspected_and_its_staleness_named() -> 
     assert [" ".join(sql.split(" ")[:2]) for sql in session.sent] == [
         "SELECT SYSTEM$STREAM_HAS_DATA('\"DB\".\"RAW\".\"USERS_STREAM\"')",
         "CREATE STREAM",
+        "SHOW STREAMS",
+    ]
+
+
+def test_a_stale_stream_that_reports_no_changes_fails_instead_of_passing_as_empty() -> None:
+    """Snowflake does not document SYSTEM$STREAM_HAS_DATA on a stale stream; a FALSE is checked with SHOW
+    STREAMS so a stale stream never skips run after run while its changes are lost."""
+    op = SnowflakeStreamMergeOperator(
+        task_id="m", target_table="DB.STG.USERS", source_table="DB.RAW.USERS", key_columns="ID"
+    )
+    session = ScriptedSession(has_data="false")
+    with pytest.raises(Exception, match="is stale"):
+        op._merge(session, op._options())  # type: ignore[arg-type]
+    assert [" ".join(sql.split(" ")[:2]) for sql in session.sent] == [
+        "SELECT SYSTEM$STREAM_HAS_DATA('\"DB\".\"RAW\".\"USERS_STREAM\"')",
         "SHOW STREAMS",
     ]
 

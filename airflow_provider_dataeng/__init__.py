@@ -57,7 +57,6 @@ if TYPE_CHECKING:
         SnowflakeStreamMergeOperator as SnowflakeStreamMergeOperator,
     )
     from airflow_provider_dataeng.pagination.base import BasePaginator as BasePaginator
-    from airflow_provider_dataeng.task_groups.dbt_task_group import DbtTaskGroup as DbtTaskGroup
     from airflow_provider_dataeng.pagination.paginators import (
         CursorPaginator as CursorPaginator,
     )
@@ -79,6 +78,7 @@ if TYPE_CHECKING:
     from airflow_provider_dataeng.pagination.paginators import (
         SinglePagePaginator as SinglePagePaginator,
     )
+    from airflow_provider_dataeng.task_groups.dbt_task_group import DbtTaskGroup as DbtTaskGroup
 
 
 def get_provider_info() -> dict[str, Any]:

@@ -159,6 +159,11 @@ class DbtNodeOperator(DbtRunOperator):
                 f"{producer.get('error') or 'the node was not part of the build'}"
             )
         summary = node_results(records)
+        if any(n.status == "skipped" for n in summary.nodes):
+            # dbt skipped it because an upstream node failed; this task runs, so its upstream tasks have
+            # succeeded since (retried or cleared): build it now
+            self.log.info("dbt build skipped %s (an upstream node failed then)", ", ".join(self.unique_ids))
+            return self._build_alone(context, self._store(context), int(records[0]["producer_try"]))
         self._manifest_and_results = (self._manifest(), [n.summary() for n in summary.nodes])
         self._report_records(summary, "producer " + self.producer_task_id)
         if self.emit_assets:
@@ -173,12 +178,9 @@ class DbtNodeOperator(DbtRunOperator):
             self.log.warning(
                 "dbt reported %d warning(s):\n%s", len(summary.warned), describe_problems(summary.warned)
             )
-        skipped = [n for n in summary.nodes if n.status == "skipped"]
-        if summary.failed or skipped:
-            problems = describe_problems([*summary.failed, *skipped])
+        if summary.failed:
             raise AirflowException(
-                f"dbt build: {len(summary.failed)} node(s) failed, {len(skipped)} skipped "
-                f"(an upstream node failed)\n{problems}"
+                f"dbt build: {len(summary.failed)} node(s) failed\n{describe_problems(summary.failed)}"
             )
         if self.fail_on_warning and summary.warned:
             raise AirflowException(

@@ -85,7 +85,9 @@ def profile_spy(monkeypatch):
                 "env": dict(env),
             }
         )
-        return original(self, project_dir, args, profiles_dir=profiles_dir, env=env, run_dir=run_dir, **kwargs)
+        return original(
+            self, project_dir, args, profiles_dir=profiles_dir, env=env, run_dir=run_dir, **kwargs
+        )
 
     monkeypatch.setattr(DbtHook, "run_dbt", spy)
     return seen

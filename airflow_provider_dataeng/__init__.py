@@ -17,6 +17,9 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     "SnowflakeHook": "airflow_provider_dataeng.hooks.snowflake",
     "DbtHook": "airflow_provider_dataeng.hooks.dbt",
     "DbtRunOperator": "airflow_provider_dataeng.operators.dbt_run",
+    "DbtTaskGroup": "airflow_provider_dataeng.task_groups.dbt_task_group",
+    "DbtBuildProducerOperator": "airflow_provider_dataeng.operators.dbt_build_producer",
+    "DbtNodeOperator": "airflow_provider_dataeng.operators.dbt_node",
     "RestApiHook": "airflow_provider_dataeng.hooks.rest_api",
     "RestApiExtractOperator": "airflow_provider_dataeng.operators.rest_api_extract",
     "HttpRetryPolicy": "airflow_provider_dataeng.hooks.rest_retry",
@@ -40,6 +43,10 @@ if TYPE_CHECKING:
     from airflow_provider_dataeng.hooks.rest_api import RestApiHook as RestApiHook
     from airflow_provider_dataeng.hooks.rest_retry import HttpRetryPolicy as HttpRetryPolicy
     from airflow_provider_dataeng.hooks.snowflake import SnowflakeHook as SnowflakeHook
+    from airflow_provider_dataeng.operators.dbt_build_producer import (
+        DbtBuildProducerOperator as DbtBuildProducerOperator,
+    )
+    from airflow_provider_dataeng.operators.dbt_node import DbtNodeOperator as DbtNodeOperator
     from airflow_provider_dataeng.operators.dbt_run import DbtRunOperator as DbtRunOperator
     from airflow_provider_dataeng.operators.quality_gate import QualityGateOperator as QualityGateOperator
     from airflow_provider_dataeng.operators.rest_api_extract import (
@@ -71,6 +78,7 @@ if TYPE_CHECKING:
     from airflow_provider_dataeng.pagination.paginators import (
         SinglePagePaginator as SinglePagePaginator,
     )
+    from airflow_provider_dataeng.task_groups.dbt_task_group import DbtTaskGroup as DbtTaskGroup
 
 
 def get_provider_info() -> dict[str, Any]:

@@ -52,7 +52,14 @@ def provider_info() -> dict[str, Any]:
             },
         ],
         "operators": [
-            {"integration-name": "dbt", "python-modules": ["airflow_provider_dataeng.operators.dbt_run"]},
+            {
+                "integration-name": "dbt",
+                "python-modules": [
+                    "airflow_provider_dataeng.operators.dbt_run",
+                    "airflow_provider_dataeng.operators.dbt_build_producer",
+                    "airflow_provider_dataeng.operators.dbt_node",
+                ],
+            },
             {
                 "integration-name": "REST API (dataeng)",
                 "python-modules": ["airflow_provider_dataeng.operators.rest_api_extract"],
@@ -74,6 +81,7 @@ def provider_info() -> dict[str, Any]:
                 "integration-name": "REST API (dataeng)",
                 "python-modules": ["airflow_provider_dataeng.triggers.resume"],
             },
+            {"integration-name": "dbt", "python-modules": ["airflow_provider_dataeng.triggers.dbt_node"]},
         ],
         "connection-types": [REST_API_CONNECTION_TYPE],
         "extra-links": ["airflow_provider_dataeng.links.SnowsightTableLink"],

@@ -144,6 +144,7 @@ def test_strict_build_writes_every_nav_page(site: Path) -> None:
                 "stream-merge",
                 "dbt-run",
                 "dbt-selection",
+                "dbt-task-group",
                 "quality-gate",
                 "snowflake-sessions",
                 "lineage",

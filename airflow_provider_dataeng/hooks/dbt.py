@@ -14,7 +14,7 @@ import stat
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -173,8 +173,13 @@ class DbtHook(BaseHook):
         profiles_dir: Path,
         env: dict[str, str],
         run_dir: Path,
+        callbacks: Sequence[Callable[[Any], None]] = (),
     ) -> DbtInvocation:
-        """Run one dbt command with artifacts and logs in ``run_dir`` (not in the project)."""
+        """Run one dbt command with artifacts and logs in ``run_dir`` (not in the project).
+
+        ``callbacks`` receive dbt's structured events as they happen (in-process only: a subprocess run
+        reports its results through ``run_results.json`` at the end).
+        """
         target_path, log_path = run_dir / "target", run_dir / "logs"
         full_args = [
             *args,
@@ -191,12 +196,14 @@ class DbtHook(BaseHook):
         ]
         self.log.info("dbt %s (%s)", " ".join(args), self.execution)
         if self.execution == "in_process":
-            success, error = self._run_in_process(full_args, env)
+            success, error = self._run_in_process(full_args, env, callbacks)
         else:
             success, error = self._run_subprocess(full_args, env, cwd=project_dir)
         return DbtInvocation(success, error, target_path, log_path)
 
-    def _run_in_process(self, args: list[str], env: dict[str, str]) -> tuple[bool, str | None]:
+    def _run_in_process(
+        self, args: list[str], env: dict[str, str], callbacks: Sequence[Callable[[Any], None]] = ()
+    ) -> tuple[bool, str | None]:
         from dbt.cli.main import dbtRunner
 
         def forward(event: Any) -> None:
@@ -207,7 +214,7 @@ class DbtHook(BaseHook):
         # dbt prints nothing itself (its events come through `forward`, i.e. Airflow's masked task log);
         # its debug log file still goes to the run's log path.
         with _environ(env):
-            result = dbtRunner(callbacks=[forward]).invoke(
+            result = dbtRunner(callbacks=[forward, *callbacks]).invoke(
                 [*args, "--log-level", "none", "--log-level-file", "debug"]
             )
         error = None if result.exception is None else f"{type(result.exception).__name__}: {result.exception}"

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -202,12 +203,23 @@ class DbtRunOperator(BaseOperator):
         return [*args, *self.dbt_args]
 
     def execute(self, context: Context) -> dict[str, Any]:
+        with self.dbt_invocation(context, self.command_args()) as (outcome, summary):
+            return self._finish(outcome, summary, context)
+
+    @contextmanager
+    def dbt_invocation(
+        self, context: Context, args: list[str], callbacks: Sequence[Callable[[Any], None]] = ()
+    ) -> Iterator[tuple[DbtInvocation, RunSummary]]:
+        """Run dbt once (profile, deps, partial-parse cache, a run dir of its own) and yield its outcome.
+
+        The run dir is removed after the block unless ``self._keep_run_dir`` was set inside it (failed nodes
+        whose compiled SQL was not copied anywhere). ``callbacks`` receive dbt's events (in-process runs).
+        """
         from airflow_provider_dataeng.hooks.dbt import DbtHook
 
         project_dir = Path(self.project_dir).expanduser().resolve()
         if not (project_dir / "dbt_project.yml").is_file():
             raise AirflowFailException(f"project_dir {self.project_dir!r} has no dbt_project.yml")
-        args = self.command_args()
         hook = DbtHook(
             self.snowflake_conn_id,
             profiles_dir=self.profiles_dir,
@@ -215,8 +227,8 @@ class DbtRunOperator(BaseOperator):
             threads=self.threads,
             **self._session_settings(context),
         )
-        run_dir = Path(tempfile.mkdtemp(prefix="dataeng-dbt-run-"))
-        keep_run_dir = False
+        run_dir = Path(tempfile.mkdtemp(prefix="dataeng-dbt-run-"))  # one per run: runs never share target/
+        self._keep_run_dir = False
         try:
             try:
                 with hook.profiles(project_dir, self.target) as (profiles_dir, env):
@@ -225,25 +237,33 @@ class DbtRunOperator(BaseOperator):
                     )
                     with hook.partial_parse_cache(project_dir, run_dir / "target"):
                         outcome = hook.run_dbt(
-                            project_dir, args, profiles_dir=profiles_dir, env=env, run_dir=run_dir
+                            project_dir,
+                            args,
+                            profiles_dir=profiles_dir,
+                            env=env,
+                            run_dir=run_dir,
+                            callbacks=callbacks,
                         )
             except (ValueError, FileNotFoundError) as err:
                 # a bad connection, profiles dir or project: retrying cannot help
                 raise AirflowFailException(str(err)) from err
-            summary = self._read_results(outcome)
-            success = outcome.success and not summary.failed
-            destination = self._copy_artifacts(outcome, summary, context)
-            result = summary.as_dict(success and not (self.fail_on_warning and summary.warned))
-            keep_run_dir = not result["success"] and destination is None
-            self._report(outcome, summary, success, destination)
-            if self.emit_assets:
-                self._emit_assets(context)
-            return result
+            yield outcome, self._read_results(outcome)
         finally:
-            if keep_run_dir:
+            if self._keep_run_dir:
                 self.log.info("dbt artifacts and logs kept for debugging in %s", run_dir)
             else:
                 shutil.rmtree(run_dir, ignore_errors=True)
+
+    def _finish(self, outcome: DbtInvocation, summary: RunSummary, context: Context) -> dict[str, Any]:
+        """Copy artifacts, log the node table, fail naming failed nodes, emit assets; the task's summary."""
+        success = outcome.success and not summary.failed
+        destination = self._copy_artifacts(outcome, summary, context)
+        result = summary.as_dict(success and not (self.fail_on_warning and summary.warned))
+        self._keep_run_dir = not result["success"] and destination is None
+        self._report(outcome, summary, success, destination)
+        if self.emit_assets:
+            self._emit_assets(context)
+        return result
 
     def _session_settings(self, context: Context) -> dict[str, Any]:
         """Warehouse, role (quoted names) and the JSON query tag for a generated profile."""

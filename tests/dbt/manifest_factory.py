@@ -24,7 +24,12 @@ TABLES = ("accounts", "orders", "events", "invoices", "tickets")
 
 def _node(resource_type: str, name: str, path: str, fqn: list[str], **extra: Any) -> dict[str, Any]:
     unique_id = f"{resource_type}.{PROJECT}.{name}"
-    config = {"enabled": True, "materialized": extra.pop("materialized", resource_type), "tags": [], "meta": {}}
+    config = {
+        "enabled": True,
+        "materialized": extra.pop("materialized", resource_type),
+        "tags": [],
+        "meta": {},
+    }
     config.update(extra.pop("config", {}))
     node = {
         "unique_id": unique_id,
@@ -52,13 +57,20 @@ def generate_manifest(models: int = 500, seed: int = 7) -> dict[str, Any]:
         for table in TABLES:
             uid = f"source.{PROJECT}.{source}.{table}"
             sources[uid] = {
-                **_node("source", table, f"models/staging/{source}/_{source}__sources.yml", ["staging", source, source, table]),
+                **_node(
+                    "source",
+                    table,
+                    f"models/staging/{source}/_{source}__sources.yml",
+                    ["staging", source, source, table],
+                ),
                 "unique_id": uid,
                 "source_name": source,
                 "config": {"enabled": True, "tags": []},
             }
     for number in range(5):
-        seed_node = _node("seed", f"ref_codes_{number}", f"seeds/ref_codes_{number}.csv", [f"ref_codes_{number}"])
+        seed_node = _node(
+            "seed", f"ref_codes_{number}", f"seeds/ref_codes_{number}.csv", [f"ref_codes_{number}"]
+        )
         seed_node["raw_code"] = ""
         nodes[seed_node["unique_id"]] = seed_node
     for source in SOURCES:
@@ -193,4 +205,6 @@ def _a_mart(graph: Any) -> str:
 if __name__ == "__main__":
     size = int(sys.argv[1]) if len(sys.argv) > 1 else 500
     for label, seconds in timings(size).items():
-        print(f"{label:<75} {seconds if label == 'nodes' else seconds * 1000:>8.2f}{'' if label == 'nodes' else ' ms'}")
+        print(
+            f"{label:<75} {seconds if label == 'nodes' else seconds * 1000:>8.2f}{'' if label == 'nodes' else ' ms'}"
+        )

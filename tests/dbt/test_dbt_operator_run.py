@@ -75,7 +75,7 @@ def profile_spy(monkeypatch):
     seen: list[dict] = []
     original = DbtHook.run_dbt
 
-    def spy(self, project_dir, args, *, profiles_dir, env, run_dir):
+    def spy(self, project_dir, args, *, profiles_dir, env, run_dir, **kwargs):
         seen.append(
             {
                 "dir": profiles_dir,
@@ -85,7 +85,9 @@ def profile_spy(monkeypatch):
                 "env": dict(env),
             }
         )
-        return original(self, project_dir, args, profiles_dir=profiles_dir, env=env, run_dir=run_dir)
+        return original(
+            self, project_dir, args, profiles_dir=profiles_dir, env=env, run_dir=run_dir, **kwargs
+        )
 
     monkeypatch.setattr(DbtHook, "run_dbt", spy)
     return seen

@@ -31,7 +31,9 @@ def _kwargs(select: str | None, exclude: str | None) -> dict:
 
 def _short(unique_ids) -> list[str]:
     """model.dataeng_demo.dim_customer -> dim_customer (tests keep their hashless name)."""
-    return sorted(uid.split(".")[2] if uid.startswith("test.") else uid.split(".", 2)[2] for uid in unique_ids)
+    return sorted(
+        uid.split(".")[2] if uid.startswith("test.") else uid.split(".", 2)[2] for uid in unique_ids
+    )
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +74,10 @@ def test_live_dbt_ls_equals_the_engine_and_the_fixture(tmp_path) -> None:
     graph = SelectionGraph.from_manifest(manifest)
     for select, exclude in SELECTIONS:
         expected = dbt.ls(select, exclude)
-        assert sorted(select_nodes(graph, **_kwargs(select, exclude)).unique_ids) == expected, (select, exclude)
+        assert sorted(select_nodes(graph, **_kwargs(select, exclude)).unique_ids) == expected, (
+            select,
+            exclude,
+        )
         recorded = next(c for c in DBT_LS if (c["select"], c["exclude"]) == (select, exclude))
         assert recorded["unique_ids"] == expected, (select, exclude)
 
@@ -122,7 +127,10 @@ def test_versioned_models_answer_to_name_and_version() -> None:
 @pytest.mark.parametrize(
     ("select", "message"),
     [
-        ("state:modified", "method 'state' is not supported here; supported methods: fqn, tag, path, file, config"),
+        (
+            "state:modified",
+            "method 'state' is not supported here; supported methods: fqn, tag, path, file, config",
+        ),
         ("colour:red", "method 'colour' is not a dbt selection method; supported methods: fqn, tag,"),
         ("config:table", "config needs a key, for example config.materialized:table"),
         ("@stg_orders+", 'the "@" prefix and the "+" suffix exclude each other'),
@@ -157,14 +165,18 @@ def test_excluding_nothing_is_reported_but_not_an_error(demo: SelectionGraph) ->
 
 
 def test_a_selection_left_empty_by_its_exclusions_is_an_error(demo: SelectionGraph) -> None:
-    with pytest.raises(NoNodesSelectedError, match=r"^dbt selection --select stg_orders --exclude stg_orders matched"):
+    with pytest.raises(
+        NoNodesSelectedError, match=r"^dbt selection --select stg_orders --exclude stg_orders matched"
+    ):
         select_nodes(demo, "stg_orders", exclude="stg_orders")
 
 
 def test_selector_errors(demo: SelectionGraph) -> None:
     with pytest.raises(SelectionError, match="selector cannot be combined with select or exclude"):
         select_nodes(demo, "stg_orders", selector="nightly")
-    with pytest.raises(SelectionError, match="selector 'nighty' is not defined; the project's selectors: around_"):
+    with pytest.raises(
+        SelectionError, match="selector 'nighty' is not defined; the project's selectors: around_"
+    ):
         select_nodes(demo, selector="nighty")
     looping = SelectionGraph(
         demo.nodes.values(),
@@ -219,9 +231,9 @@ def test_generated_manifest_answers_match_brute_force(big: SelectionGraph) -> No
     )
     one_up = {mart_id, *big.parents[mart_id]}
     # Both sides of an intersection bring their tests, so the tests of the models in both stay.
-    assert select_nodes(big, f"1+{mart},resource_type:model").unique_ids == _with_tests(big, one_up) & _with_tests(
-        big, set(models)
-    )
+    assert select_nodes(big, f"1+{mart},resource_type:model").unique_ids == _with_tests(
+        big, one_up
+    ) & _with_tests(big, set(models))
     assert select_nodes(big, f"1+{mart},resource_type:model", indirect_selection="empty").unique_ids == {
         uid for uid in one_up if uid in models
     }
@@ -283,9 +295,13 @@ def test_plan_tests_after_each_node_block_its_children(demo: SelectionGraph) -> 
     assert len(next(t for t in plan.tasks if t.task_id == "stg_orders_test").unique_ids) == 8
 
 
-def test_plan_relationship_test_runs_after_the_later_model_and_source_tests_first(demo: SelectionGraph) -> None:
+def test_plan_relationship_test_runs_after_the_later_model_and_source_tests_first(
+    demo: SelectionGraph,
+) -> None:
     plan = _plan(demo, None, "after_each")
-    relationship = "test.dataeng_demo.relationships_fct_sales_customer_id__customer_id__ref_dim_customer_.f432b66392"
+    relationship = (
+        "test.dataeng_demo.relationships_fct_sales_customer_id__customer_id__ref_dim_customer_.f432b66392"
+    )
     assert plan.task_for(relationship).task_id == "fct_sales_test"
     assert ("staging_orders_test", "stg_orders") in plan.edges
     assert ("staging_customers_test", "customers_snapshot") in plan.edges
@@ -299,13 +315,17 @@ def test_plan_tests_after_all_and_none(demo: SelectionGraph) -> None:
     assert ("fct_sales", "tests") in plan.edges
     assert len(plan.tasks[-1].unique_ids) == 33
     assert [t.resource_type for t in _plan(demo, "+fct_sales", "none").tasks] == ["model"] * 4
-    with pytest.raises(ValueError, match="tests must be one of after_each, after_all, none; got 'afterwards'"):
+    with pytest.raises(
+        ValueError, match="tests must be one of after_each, after_all, none; got 'afterwards'"
+    ):
         render_plan(demo, [], "afterwards")
 
 
 def test_plan_task_ids_are_qualified_only_when_names_collide() -> None:
     nodes = [
-        SelectableNode("model.analytics.dim_customer", "dim_customer", "model", "analytics", ("analytics", "x")),
+        SelectableNode(
+            "model.analytics.dim_customer", "dim_customer", "model", "analytics", ("analytics", "x")
+        ),
         SelectableNode("model.analytics.orders", "orders", "model", "analytics", ("analytics", "orders")),
         SelectableNode("model.shop.orders", "orders", "model", "shop", ("shop", "orders")),
         SelectableNode("seed.shop.codes", "codes", "seed", "shop", ("shop", "codes")),

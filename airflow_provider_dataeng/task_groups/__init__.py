@@ -1,0 +1,1 @@
+"""Task groups rendered at DAG-parse time (from files only: no dbt, no warehouse)."""

@@ -95,7 +95,7 @@ class DbtTaskGroup(TaskGroup):
             "target": target,
             **(operator_args or {}),
         }
-        results = {"results_url": results_url, "results_key": self.group_id}
+        results: dict[str, Any] = {"results_url": results_url, "results_key": self.group_id}
         with self:
             from airflow_provider_dataeng.operators.dbt_build_producer import DbtBuildProducerOperator
             from airflow_provider_dataeng.operators.dbt_node import DbtNodeOperator

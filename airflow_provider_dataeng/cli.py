@@ -23,7 +23,7 @@ PROG = "dataeng-dbt"
 DEFAULT_CONN_ID = "snowflake_default"
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     parser = argparse.ArgumentParser(prog=PROG, description="Deploy-time commands for dbt projects.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     manifest = commands.add_parser(
@@ -50,12 +50,12 @@ def _parser() -> argparse.ArgumentParser:
     manifest.add_argument("--target", default=None, help="dbt target name (generated profile: 'airflow')")
     manifest.add_argument("--vars", default=None, help="dbt vars as a JSON object, as the DAG passes them")
     manifest.add_argument("--out", default=None, help="where to write manifest.json")
-    return parser
+    return parser, manifest
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+    main_parser, parser = _parsers()
+    args = main_parser.parse_args(argv)
     project_dir = Path(args.project_dir).resolve()
     if not (project_dir / "dbt_project.yml").is_file():
         parser.error(f"PROJECT_DIR {args.project_dir!r} has no dbt_project.yml")
@@ -72,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not isinstance(dbt_vars, dict):
             parser.error(f"--vars must be a JSON object, got {type(dbt_vars).__name__}")
     out = Path(args.out) if args.out else project_dir / "target" / "manifest.json"
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
     try:
         written = write_manifest(
@@ -84,6 +86,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except (RuntimeError, FileNotFoundError, ValueError) as error:
         print(f"{PROG} manifest: {error}", file=sys.stderr)
+        return 1
+    except AirflowNotFoundException:
+        conn_id = args.conn_id or DEFAULT_CONN_ID
+        print(
+            f"{PROG} manifest: Airflow connection {conn_id!r} is not defined: set "
+            f"AIRFLOW_CONN_{conn_id.upper()} (or pass --conn-id); dbt parse does not connect, but the "
+            "profile is generated from it.",
+            file=sys.stderr,
+        )
         return 1
     print(_summary(written))
     return 0

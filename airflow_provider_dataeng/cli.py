@@ -10,6 +10,7 @@ file a DAG rendering one task per dbt node reads at parse time, so the DAG proce
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -76,14 +77,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
     try:
-        written = write_manifest(
-            project_dir,
-            out,
-            conn_id=args.conn_id if args.profiles_dir is None else None,
-            profiles_dir=args.profiles_dir,
-            target=args.target,
-            dbt_vars=dbt_vars,
-        )
+        with contextlib.redirect_stdout(
+            sys.stderr
+        ):  # logs (Airflow's and dbt's) to stderr, the result to stdout
+            written = write_manifest(
+                project_dir,
+                out,
+                conn_id=args.conn_id if args.profiles_dir is None else None,
+                profiles_dir=args.profiles_dir,
+                target=args.target,
+                dbt_vars=dbt_vars,
+            )
     except (RuntimeError, FileNotFoundError, ValueError) as error:
         print(f"{PROG} manifest: {error}", file=sys.stderr)
         return 1

@@ -93,8 +93,10 @@ demo: $(STAMP) $(DBT_MANIFEST)  ## run the example pipeline end to end on the lo
 # throwaway AIRFLOW_HOME.
 DBT_PROJECT := dags/dbt
 DBT_MANIFEST := $(DBT_PROJECT)/target/manifest.json
-DBT_PROJECT_FILES := $(shell find $(DBT_PROJECT) \( -path $(DBT_PROJECT)/target -o -path $(DBT_PROJECT)/logs \
-	-o -path $(DBT_PROJECT)/dbt_packages \) -prune -o -type f -print)
+# every file under the project but dbt's own output (make's functions only: no `find` needed on PATH)
+rwildcard = $(foreach d,$(wildcard $(1:=/*)),$(call rwildcard,$d,$2) $(filter $(subst *,%,$2),$d))
+DBT_PROJECT_FILES := $(filter-out $(addprefix $(DBT_PROJECT)/,target/% logs/% dbt_packages/%),\
+	$(call rwildcard,$(DBT_PROJECT),*.sql *.py *.csv *.yml *.yaml *.md))
 DBT_PARSE_CONN := {"conn_type": "snowflake", "login": "local", "password": "unused-by-dbt-parse", "schema": "PUBLIC", "extra": {"account": "fakesnow", "database": "DEMO"}}
 $(DBT_MANIFEST): $(DBT_PROJECT_FILES) | $(STAMP)
 	@home=$$(mktemp -d); trap 'rm -rf "$$home"' EXIT; \

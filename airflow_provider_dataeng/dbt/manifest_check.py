@@ -12,15 +12,15 @@ compares the manifest with the project on disk, without importing dbt:
 - files added (SQL, Python and CSV files under the project's model, seed, snapshot, test and analysis paths
   that no node came from) and removed (files the manifest names that are gone);
 - YAML property files: dbt keeps no checksum of them in ``manifest.json`` (generic tests and sources show
-  ``"none"``), so a YAML file the manifest names counts as changed when it was modified after the parse
-  that wrote the manifest started (``metadata.invocation_started_at``), and a YAML file it does not name
-  counts as added when it was created after that.
+  ``"none"``), so a YAML file the manifest names counts as changed when it was modified after the manifest
+  was written (``metadata.generated_at``), and a YAML file it does not name counts as added when it was
+  created after that.
 
 Files of installed packages (``dbt_packages/``), macros and ``dbt_project.yml`` itself are not compared. Each
 problem carries the command that writes a fresh manifest (:func:`regenerate_command`).
 
 Cost: about 25 ms for a 500-model project (one directory walk, one read and sha256 per node file), half of
-it reading files; ``trust_mtimes=True`` hashes only files dated after the parse.
+it reading files; ``trust_mtimes=True`` hashes only files dated after the manifest.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def check_manifest(
     :param manifest_path: where it was read from (named in the regenerate command when not the default).
     :param dbt_version: the installed dbt-core's version when known (the caller finds it, e.g. with
         ``importlib.metadata.version("dbt-core")``); None skips the version check.
-    :param trust_mtimes: hash only the files modified after the parse that wrote the manifest started (about
+    :param trust_mtimes: hash only the files modified after the manifest was written (about
         half the cost; misses a file replaced by an older-dated one, e.g. copied with its times preserved).
     """
     root = Path(project_dir)
@@ -124,7 +124,8 @@ def check_manifest(
         )
 
     own = str(project_name or metadata.get("project_name") or "")
-    parsed_at = _timestamp(metadata.get("invocation_started_at") or metadata.get("generated_at"))
+    # generated_at, not invocation_started_at: a partial parse keeps the saved manifest's invocation times
+    parsed_at = _timestamp(metadata.get("generated_at"))
     checksums: dict[str, Mapping[str, Any]] = {}
     named: set[str] = set()
     for entry in _own_entries(manifest, own):

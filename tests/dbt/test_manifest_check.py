@@ -174,7 +174,7 @@ def test_disabled_nodes_and_dbtignore_are_not_added_files(project) -> None:
 
 
 def test_yaml_files_by_their_dates(project) -> None:
-    """dbt keeps no checksum of YAML files in manifest.json: one dated after the parse counts as changed."""
+    """dbt keeps no checksum of YAML files in manifest.json: one dated after the manifest counts as changed."""
     root, manifest = project
     named = root / "models/staging/crm/_crm__sources.yml"
     assert check_manifest(root, manifest) == []
@@ -196,6 +196,13 @@ def test_yaml_files_by_their_dates(project) -> None:
         "removed",
         "models/staging/crm/_crm__sources.yml",
     )
+
+
+def test_yaml_dates_are_compared_with_generated_at(project) -> None:
+    """A partial parse keeps the saved manifest's invocation_started_at: only generated_at is the write time."""
+    root, manifest = project
+    manifest["metadata"]["invocation_started_at"] = "2000-01-01T00:00:00+00:00"
+    assert check_manifest(root, manifest) == []
 
 
 def test_the_command_names_a_manifest_outside_the_default_place(project, tmp_path: Path) -> None:
@@ -263,9 +270,14 @@ def test_the_example_projects_real_manifest_passes(tmp_path: Path, monkeypatch) 
     assert check_manifest(project, manifest, dbt_version=version("dbt-core")) == []
     model = project / "models/marts/fct_sales.sql"
     model.write_text(model.read_text() + "\n-- a comment changes the checksum\n")
+    (project / "models/staging/_sources.yml").touch()
     assert [(p.kind, p.path) for p in check_manifest(project, manifest)] == [
-        ("changed", "models/marts/fct_sales.sql")
+        ("changed", "models/marts/fct_sales.sql"),
+        ("changed", "models/staging/_sources.yml"),
     ]
+    # written again (dbt's partial parse this time, which keeps the first parse's invocation times): current
+    path = write_manifest(project, project / "target" / "manifest.json", conn_id="manifest_check")
+    assert check_manifest(project, json.loads(path.read_text())) == []
 
 
 def _dbt_checksum(path: Path) -> str:

@@ -18,7 +18,7 @@ export UV_PYTHON := $(SELECTED_PYTHON)
 export UV_NO_PROGRESS := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: venv test test-fast test-lowest fuzz demo airflow airflow-run-types bench lint lock clean docs docs-serve python
+.PHONY: venv test test-fast test-lowest fuzz demo dbt-manifest airflow airflow-run-types bench lint lock clean docs docs-serve python
 
 python:  ## check for a Python the lock covers (3.11, 3.12 or 3.13) and say which one is used
 	@if [ -z "$(SELECTED_PYTHON)" ]; then \
@@ -83,8 +83,29 @@ test-lowest: $(UV)  ## unit tests and one example DAG (local stack) on the lowes
 	$(LOWEST)/bin/python -m pytest $(LOWEST_TESTS) -q
 	$(LOWEST)/bin/python scripts/dag_test.py events_microbatch 2024-01-08T00:05:00+00:00
 
-demo: $(STAMP)  ## run the example pipeline end to end on the local stack
+demo: $(STAMP) $(DBT_MANIFEST)  ## run the example pipeline end to end on the local stack
 	$(BIN)/python scripts/demo.py
+
+# The example dbt project's manifest.json, the deploy artifact DAGs render dbt tasks from at parse time. Rebuilt
+# only when a file of the project changed (make compares dates), so depending on it is cheap. dbt parse connects
+# to nothing: without AIRFLOW_CONN_SNOWFLAKE_DEFAULT in the environment, the local stack's connection values
+# (database DEMO, target local, as the example DAG runs) only name the warehouse; Airflow's config goes to a
+# throwaway AIRFLOW_HOME.
+DBT_PROJECT := dags/dbt
+DBT_MANIFEST := $(DBT_PROJECT)/target/manifest.json
+# every file under the project but dbt's own output (make's functions only: no `find` needed on PATH)
+rwildcard = $(foreach d,$(wildcard $(1:=/*)),$(call rwildcard,$d,$2) $(filter $(subst *,%,$2),$d))
+DBT_PROJECT_FILES := $(filter-out $(addprefix $(DBT_PROJECT)/,target/% logs/% dbt_packages/%),\
+	$(call rwildcard,$(DBT_PROJECT),*.sql *.py *.csv *.yml *.yaml *.md))
+DBT_PARSE_CONN := {"conn_type": "snowflake", "login": "local", "password": "unused-by-dbt-parse", "schema": "PUBLIC", "extra": {"account": "fakesnow", "database": "DEMO"}}
+$(DBT_MANIFEST): $(DBT_PROJECT_FILES) | $(STAMP)
+	@home=$$(mktemp -d); trap 'rm -rf "$$home"' EXIT; \
+	AIRFLOW_HOME=$$home AIRFLOW__CORE__LOAD_EXAMPLES=False DBT_SEND_ANONYMOUS_USAGE_STATS=False \
+	AIRFLOW_CONN_SNOWFLAKE_DEFAULT=$${AIRFLOW_CONN_SNOWFLAKE_DEFAULT:-'$(DBT_PARSE_CONN)'} \
+	$(BIN)/dataeng-dbt manifest $(DBT_PROJECT) --target $${DATAENG_DBT_TARGET:-local} 2>$$home/parse.log \
+		|| { cat $$home/parse.log >&2; exit 1; }
+
+dbt-manifest: $(DBT_MANIFEST)  ## the example dbt project's manifest.json (dbt parse; only when the project changed)
 
 # Any option of `dataeng-local airflow`: make airflow ARGS="--port 8081 --parallelism 4"
 airflow: $(STAMP)  ## the local stack + Airflow 3 on http://127.0.0.1:8080 (login admin/admin); Ctrl-C stops all

@@ -7,7 +7,9 @@
   lineage and assets and by anything that selects nodes from a manifest;
 * :mod:`.selection` (with :mod:`.selection_spec`): dbt's node selection (``select``, ``exclude``, YAML
   selectors, graph operators) evaluated on a manifest, as ``dbt ls`` answers it; :mod:`.plan`: the selected
-  nodes as tasks and edges.
+  nodes as tasks and edges;
+* :mod:`.manifest_check`: whether a manifest still describes the project on disk (reads the project's files
+  and checksums them as dbt does), with the command that regenerates it (``dataeng-dbt manifest``).
 
 The hook (:mod:`airflow_provider_dataeng.hooks.dbt`) does the I/O: it reads the connection, writes the
 profile and runs dbt.

@@ -110,10 +110,12 @@ def test_the_provider_requires_no_stand_in_outside_its_local_extra(wheels: dict[
     assert {extra for r in local for extra in _extras(r)} == {"local", "dev"}
 
 
-def test_the_provider_installs_no_command(wheels: dict[str, Path]) -> None:
+def test_the_provider_installs_only_its_deploy_command(wheels: dict[str, Path]) -> None:
+    """`dataeng-dbt` (writes the dbt manifest DAGs render from) is the provider's one command; none of the stack's."""
     entry_points = _read(wheels[PROVIDER])["entry_points"]
     assert "dataeng-local" not in entry_points and "dataeng_local" not in entry_points
-    assert "[console_scripts]" not in entry_points and "[pytest11]" not in entry_points
+    assert "[console_scripts]\ndataeng-dbt = airflow_provider_dataeng.cli:main\n\n" in entry_points
+    assert "[pytest11]" not in entry_points
     assert "[apache_airflow_provider]" in entry_points
 
 

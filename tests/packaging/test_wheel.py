@@ -100,8 +100,10 @@ def test_wheel_metadata_is_the_projects(dist: dict[str, Path]) -> None:
         "[apache_airflow_provider]\nprovider_info = airflow_provider_dataeng:get_provider_info\n"
         in entry_points
     )
-    # no command: `dataeng-local` comes with the local stack's own distribution (test_local_stack_split.py)
-    assert "[console_scripts]" not in entry_points
+    # one command, the deploy-time `dataeng-dbt`; `dataeng-local` comes with the local stack's own
+    # distribution (test_local_stack_split.py)
+    assert entry_points.count("[console_scripts]") == 1
+    assert "[console_scripts]\ndataeng-dbt = airflow_provider_dataeng.cli:main\n\n" in entry_points
 
 
 def test_wheel_holds_the_package_and_nothing_else(dist: dict[str, Path]) -> None:

@@ -208,5 +208,5 @@ def test_fixture_is_what_dbt_parse_writes_for_the_example_project(tmp_path, monk
         outcome = hook.run_dbt(PROJECT, ["parse"], profiles_dir=profiles_dir, env=env, run_dir=tmp_path)
     assert outcome.success, outcome.error
     parsed, fixture = Manifest.load(outcome.target_path / "manifest.json"), Manifest.load(FIXTURE)
-    assert parsed.dbt_version == fixture.dbt_version
+    # The nodes, not the version stamp: the lowest-versions run (make test-lowest) parses with an older dbt.
     assert list(parsed.nodes()) == list(fixture.nodes())

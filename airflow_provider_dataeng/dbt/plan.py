@@ -6,10 +6,11 @@ touching Airflow, so ``DbtTaskGroup`` only has to create operators and call ``>>
 Edges follow dbt build's ordering: A -> B when B depends on A, also through nodes that are not selected
 (dbt keeps the order of A -> x -> B when x is left out, so B still waits for A). Tests (``tests=``):
 
-- ``"after_each"``: a node's tests run in ``<node>_test`` right after it, and the node's children wait for
-  them (dbt build skips the children of a failed test). A test of several nodes (``relationships``) joins the
-  test task of the one built last when one of them is downstream of all the others, else gets its own task
-  after all of them. Tests of sources run in ``<source>_<table>_test`` before the models that read them.
+- ``"after_each"``: a node's tests belong to the node's own task: they run right after it and a failing test
+  fails that task, so its children wait for them (dbt build skips the children of a failed test). A test of
+  several nodes (``relationships``) joins the task of the one built last when one of them is downstream of
+  all the others, else gets its own task after all of them. Tests of sources run in
+  ``<source>_<table>_test`` before the models that read them.
 - ``"after_all"``: one ``tests`` task after every other task.
 - ``"none"``: no test tasks.
 """
@@ -33,7 +34,7 @@ _MAX_TASK_ID = 200  # Airflow allows 250 for the full id; leave room for the tas
 
 @dataclass(frozen=True)
 class PlannedTask:
-    """One task: the node it builds, or the tests it runs (``resource_type == "test"``)."""
+    """One task: the node it builds (with its tests), or tests alone (``resource_type == "test"``)."""
 
     task_id: str
     resource_type: str
@@ -159,10 +160,8 @@ def _add_test_tasks(
     edges: set[tuple[str, str]],
 ) -> None:
     """after_each: group tests by the task they follow, then rewire children to wait for those tests."""
-    downstream: dict[str, set[str]] = defaultdict(set)
     upstream: dict[str, set[str]] = defaultdict(set)
     for up, down in edges:
-        downstream[up].add(down)
         upstream[down].add(up)
     groups: dict[str, list[str]] = defaultdict(
         list
@@ -180,14 +179,15 @@ def _add_test_tasks(
         else:
             groups[test].append(test)
     taken = {task.task_id for task in tasks}
+    positions = {task.task_id: index for index, task in enumerate(tasks)}
     for anchor, members in sorted(groups.items()):
         node = graph.nodes[anchor]
-        if anchor in names:
-            task_id = _claim(f"{names[anchor]}_test", taken)
-            children = downstream[names[anchor]]
-            edges -= {(names[anchor], child) for child in children}
-            edges |= {(names[anchor], task_id)} | {(task_id, child) for child in children}
-        elif node.resource_type in TEST_TYPES:  # a test of several nodes, none downstream of all the others
+        if anchor in names:  # the node's own task runs its tests too and fails with them, as dbt build
+            position = positions[names[anchor]]
+            own = tasks[position]
+            tasks[position] = PlannedTask(own.task_id, own.resource_type, (*own.unique_ids, *members))
+            continue
+        if node.resource_type in TEST_TYPES:  # a test of several nodes, none downstream of all the others
             task_id = _claim(task_id_for(node.name), taken)
             edges |= {(names[p], task_id) for p in graph.parents[anchor] if p in names}
         else:

@@ -159,9 +159,10 @@ class DbtNodeOperator(DbtRunOperator):
                 f"{producer.get('error') or 'the node was not part of the build'}"
             )
         summary = node_results(records)
-        if any(n.status == "skipped" for n in summary.nodes):
+        if not summary.failed and any(n.status == "skipped" for n in summary.nodes):
             # dbt skipped it because an upstream node failed; this task runs, so its upstream tasks have
-            # succeeded since (retried or cleared): build it now
+            # succeeded since (retried or cleared): build it now. (A model that failed itself has its own
+            # tests skipped: that task fails below.)
             self.log.info("dbt build skipped %s (an upstream node failed then)", ", ".join(self.unique_ids))
             return self._build_alone(context, self._store(context), int(records[0]["producer_try"]))
         self._manifest_and_results = (self._manifest(), [n.summary() for n in summary.nodes])

@@ -17,18 +17,14 @@ DAGS = Path(__file__).parent / "dags"
 FIXTURE = Path(__file__).parent / "fixtures" / "manifest.json"
 DAG_ID = "dbt_task_group_in_airflow"
 P = "dataeng_demo."
-EXPECTED_UPSTREAM = {
+EXPECTED_UPSTREAM = {  # a model's tests run in its own task; sources' tests before the models reading them
     "dbt.dbt_build": [],
     "dbt.staging_customers_test": [],
     "dbt.staging_orders_test": [],
     "dbt.stg_customers": ["dbt.staging_customers_test"],
-    "dbt.stg_customers_test": ["dbt.stg_customers"],
     "dbt.stg_orders": ["dbt.staging_orders_test"],
-    "dbt.stg_orders_test": ["dbt.stg_orders"],
-    "dbt.dim_customer": ["dbt.stg_customers_test", "dbt.stg_orders_test"],
-    "dbt.dim_customer_test": ["dbt.dim_customer"],
-    "dbt.fct_sales": ["dbt.dim_customer_test", "dbt.stg_orders_test"],
-    "dbt.fct_sales_test": ["dbt.fct_sales"],
+    "dbt.dim_customer": ["dbt.stg_customers", "dbt.stg_orders"],
+    "dbt.fct_sales": ["dbt.dim_customer", "dbt.stg_orders"],
 }
 # dim_customer fails while the var is set (a column that does not exist); nothing else changes
 BROKEN_DIM = """{% if var('break_dim_customer', false) %}
@@ -55,13 +51,25 @@ def test_rendered_graph_is_the_manifests_plan() -> None:
     assert sorted((f"dbt.{a}", f"dbt.{b}") for a, b in plan.edges) == sorted(
         (up, t) for t, ups in EXPECTED_UPSTREAM.items() for up in ups
     )
-    assert group.node_tasks["dim_customer"].unique_ids == ["model.dataeng_demo.dim_customer"]
-    assert group.node_tasks["dim_customer"].select == ["fqn:dataeng_demo.marts.dim_customer"]
-    assert sorted(group.node_tasks["fct_sales_test"].unique_ids) == sorted(
+    dim_tests = sorted(
         uid
         for uid, node in manifest["nodes"].items()
-        if uid.startswith("test.") and "fct_sales" in node["name"]
+        if uid.startswith("test.") and node["attached_node"] == "model.dataeng_demo.dim_customer"
     )
+    assert group.node_tasks["dim_customer"].unique_ids == ["model.dataeng_demo.dim_customer", *dim_tests]
+    assert group.node_tasks["dim_customer"].select == [
+        "fqn:dataeng_demo.marts.dim_customer",
+        *(_fqn(manifest["nodes"][uid]) for uid in dim_tests),
+    ]
+    assert sorted(group.node_tasks["fct_sales"].unique_ids) == sorted(
+        uid
+        for uid, node in manifest["nodes"].items()
+        if uid == "model.dataeng_demo.fct_sales" or (uid.startswith("test.") and "fct_sales" in node["name"])
+    )
+
+
+def _fqn(node: dict) -> str:
+    return "fqn:" + ".".join(node["fqn"])
 
 
 def test_a_selection_renders_only_its_nodes() -> None:
@@ -175,13 +183,9 @@ def test_one_build_and_a_failing_model_fails_its_task_only(group_dag, logs) -> N
         "dbt.staging_customers_test": "success",
         "dbt.staging_orders_test": "success",
         "dbt.stg_customers": "success",
-        "dbt.stg_customers_test": "success",
         "dbt.stg_orders": "success",
-        "dbt.stg_orders_test": "success",
         "dbt.dim_customer": "failed",
-        "dbt.dim_customer_test": "upstream_failed",
         "dbt.fct_sales": "upstream_failed",
-        "dbt.fct_sales_test": "upstream_failed",
     }
     invocations = _run_results(work)
     assert list(invocations) == ["dbt.dbt_build/try_1"]  # dbt ran exactly once
@@ -209,7 +213,7 @@ def test_clearing_the_failed_task_builds_only_that_node(group_dag, monkeypatch) 
         run = session.scalar(
             select(DagRun).where(DagRun.dag_id == DAG_ID, DagRun.logical_date == logical_date)
         )
-        cleared = {"dbt.dim_customer", "dbt.dim_customer_test", "dbt.fct_sales", "dbt.fct_sales_test"}
+        cleared = {"dbt.dim_customer", "dbt.fct_sales"}
         tis = [ti for ti in run.get_task_instances(session=session) if ti.task_id in cleared]
         clear_task_instances(tis, session, dag_run_state=DagRunState.RUNNING)
         run_id = run.run_id
@@ -228,18 +232,11 @@ def test_clearing_the_failed_task_builds_only_that_node(group_dag, monkeypatch) 
     assert str(run.state) == "success"
     assert set(_states(run).values()) == {"success"}
     invocations = _run_results(work)
-    assert sorted(invocations) == [
-        "dbt.dbt_build/try_1",
-        "dbt.dim_customer/try_2",
-        "dbt.dim_customer_test/try_1",
-        "dbt.fct_sales/try_1",
-        "dbt.fct_sales_test/try_1",
-    ]
-    assert [(r["unique_id"], r["status"]) for r in invocations["dbt.dim_customer/try_2"]] == [
-        ("model.dataeng_demo.dim_customer", "success")
-    ]
-    assert [(r["unique_id"], r["status"]) for r in invocations["dbt.fct_sales/try_1"]] == [
-        ("model.dataeng_demo.fct_sales", "success")
-    ]
-    assert {r["status"] for r in invocations["dbt.fct_sales_test/try_1"]} == {"pass"}
-    assert len(invocations["dbt.fct_sales_test/try_1"]) == 9
+    assert sorted(invocations) == ["dbt.dbt_build/try_1", "dbt.dim_customer/try_2", "dbt.fct_sales/try_1"]
+    # each cleared task built its model and ran that model's tests, nothing else
+    for model, attempt in (("dim_customer", "try_2"), ("fct_sales", "try_1")):
+        ran = {r["unique_id"]: r["status"] for r in invocations[f"dbt.{model}/{attempt}"]}
+        assert ran.pop(f"model.dataeng_demo.{model}") == "success"
+        assert set(ran.values()) == {"pass"}
+        assert sorted(ran) == sorted(the_dag.task_dict[f"dbt.{model}"].unique_ids[1:])
+    assert len(invocations["dbt.fct_sales/try_1"]) == 10  # the model and its 9 tests

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -106,16 +107,129 @@ def test_parsing_the_dag_loads_no_dbt_and_no_snowflake(tmp_path: Path) -> None:
     assert _heavy(set(parsed["modules"]), PARSE_HEAVY_MODULES) == []
 
 
-def test_missing_manifest_names_the_parameter() -> None:
+def test_a_missing_manifest_renders_one_build_task_and_a_dag_warning(tmp_path: Path) -> None:
+    """The DAG still parses and runs (one dbt build of the selection); the warning names the command."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    from airflow_provider_dataeng import DbtRunOperator, DbtTaskGroup
+    from airflow_provider_dataeng.task_groups.dbt_task_group import DbtManifestWarning
+
+    dag_file = tmp_path / "no_manifest.py"
+    dag_file.write_text(
+        "from datetime import datetime\n"
+        "from airflow.sdk import DAG\n"
+        "from airflow_provider_dataeng import DbtTaskGroup\n"
+        "with DAG('no_manifest', schedule=None, start_date=datetime(2026, 1, 1)):\n"
+        f"    DbtTaskGroup('dbt', 'dags/dbt', {str(tmp_path / 'manifest.json')!r}, 'snowflake_default',\n"
+        "                 select='+dim_customer', tests='none')\n"
+    )
+    bag = DagBag(dag_folder=str(dag_file))
+    assert bag.import_errors == {}
+    dag = bag.dags["no_manifest"]
+    assert list(dag.task_dict) == ["dbt.dbt_build"]
+    build = dag.task_dict["dbt.dbt_build"]
+    assert type(build) is DbtRunOperator
+    assert (build.command, build.select, build.dbt_args) == (
+        "build",
+        "+dim_customer",
+        ["--exclude-resource-type", "test", "unit_test"],
+    )
+    message = (
+        f"dbt manifest {tmp_path / 'manifest.json'} not found: the dbt tasks of dags/dbt cannot be rendered "
+        f"without it. Write it at deploy time with: dataeng-dbt manifest dags/dbt --out {tmp_path / 'manifest.json'}"
+        "\nUntil then this group is a single dbt_build task that builds the whole selection."
+    )
+    [warning] = bag.captured_warnings[str(dag_file)]
+    assert warning == f"{dag_file}:5: {DbtManifestWarning.__module__}.DbtManifestWarning: {message}"
+    assert build.doc_md == message
+    assert dag.task_group.children["dbt"].tooltip == message
+    assert DbtTaskGroup.__module__ == "airflow_provider_dataeng.task_groups.dbt_task_group"
+
+
+def test_a_stale_manifest_is_reported_with_the_command_that_regenerates_it(tmp_path: Path) -> None:
+    import shutil
+    from importlib.metadata import version
+
+    from airflow.sdk import DAG
+
+    from airflow_provider_dataeng import DbtTaskGroup
+    from airflow_provider_dataeng.task_groups.dbt_task_group import DbtManifestWarning
+    from tests.dbt.project_factory import write_project
+
+    project = tmp_path / "project"
+    project.mkdir()
+    manifest = write_project(project, models=20)
+    manifest["metadata"]["dbt_version"] = version("dbt-core")  # as if written by the installed dbt
+    manifest_path = project / "target" / "manifest.json"
+    manifest_path.parent.mkdir()
+    manifest_path.write_text(json.dumps(manifest))
+    with DAG("current", schedule=None, start_date=datetime(2026, 1, 1)), warnings.catch_warnings():
+        warnings.simplefilter("error")  # a current manifest: no warning at all
+        DbtTaskGroup("dbt", str(project), str(manifest_path), "snowflake_default")
+
+    changed = next(n for n in manifest["nodes"].values() if n["resource_type"] == "model")
+    (project / changed["original_file_path"]).write_text("select 2 as changed")
+    shutil.copy(project / changed["original_file_path"], project / "models" / "added_model.sql")
+    with (
+        DAG("stale", schedule=None, start_date=datetime(2026, 1, 1)),
+        pytest.warns(DbtManifestWarning) as caught,
+    ):
+        group = DbtTaskGroup("dbt", str(project), str(manifest_path), "snowflake_default")
+    assert str(caught[0].message) == (
+        f"The dbt manifest {manifest_path} is stale:\n"
+        f"{changed['original_file_path']} changed since the manifest was generated.\n"
+        "models/added_model.sql is not in the manifest (added since it was generated).\n"
+        f"Regenerate the manifest: dataeng-dbt manifest {project}"
+    )
+    assert len(group.node_tasks) > 20  # still rendered from the manifest it has
+    assert group.producer.doc_md == str(caught[0].message)
+    with DAG("unchecked", schedule=None, start_date=datetime(2026, 1, 1)), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        DbtTaskGroup("dbt", str(project), str(manifest_path), "snowflake_default", check_manifest=False)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            "{not json",
+            "manifest_path .* is not a dbt manifest.json .*regenerate it with `dataeng-dbt manifest",
+        ),
+        ('{"metadata": {}}', "manifest_path .* is not a dbt manifest.json \\(no nodes\\)"),
+    ],
+)
+def test_an_unreadable_manifest_is_an_error(tmp_path: Path, content: str, message: str) -> None:
     from airflow.sdk import DAG
 
     from airflow_provider_dataeng import DbtTaskGroup
 
+    path = tmp_path / "manifest.json"
+    path.write_text(content)
+    with DAG("bad", schedule=None, start_date=datetime(2026, 1, 1)), pytest.raises(ValueError, match=message):
+        DbtTaskGroup("dbt", "dags/dbt", str(path), "snowflake_default")
+
+
+def test_tests_none_leaves_tests_out_of_the_build_and_a_bad_mode_is_refused() -> None:
+    from airflow.sdk import DAG
+
+    from airflow_provider_dataeng import DbtTaskGroup
+
+    with DAG("no_tests", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
+        group = DbtTaskGroup("dbt", "dags/dbt", str(FIXTURE), "snowflake_default", tests="none")
+    assert group.producer.dbt_args[-4:] == ["--exclude-resource-type", "test", "unit_test"]
+    assert sorted(dag.task_dict) == [
+        "dbt.dbt_build",
+        "dbt.dim_customer",
+        "dbt.fct_sales",
+        "dbt.stg_customers",
+        "dbt.stg_orders",
+    ]
+    assert all(len(t.unique_ids) == 1 for t in group.node_tasks.values())
     with (
-        DAG("missing", schedule=None, start_date=datetime(2026, 1, 1)),
-        pytest.raises(FileNotFoundError, match="manifest_path .* `dbt parse`"),
+        DAG("bad_mode", schedule=None, start_date=datetime(2026, 1, 1)),
+        pytest.raises(ValueError, match="tests must be one of after_each, after_all, none; got 'each'"),
     ):
-        DbtTaskGroup("dbt", "dags/dbt", "/nonexistent/manifest.json", "snowflake_default")
+        DbtTaskGroup("dbt", "dags/dbt", str(FIXTURE), "snowflake_default", tests="each")
 
 
 # -- real runs -------------------------------------------------------------------------------------------

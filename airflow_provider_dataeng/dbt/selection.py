@@ -102,7 +102,7 @@ class NodeLike(Protocol):
     def empty(self) -> bool: ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SelectableNode:
     """One manifest node (model, seed, snapshot, test, source, ...) as selection sees it."""
 
@@ -440,6 +440,11 @@ def _search(graph: SelectionGraph, spec: Criterion) -> Iterable[str]:
 
 def _fqn_search(graph: SelectionGraph, selector: str) -> Iterator[str]:
     """dbt's default method: the node's name, or a dotted prefix of its fqn (with or without the package)."""
+    if selector == "*":  # dbt's default selection (fqn:*): every node with an fqn, without the match work
+        for uid, node in graph.nodes.items():
+            if node.resource_type != "source" and node.fqn and (node.version is None or len(node.fqn) > 1):
+                yield uid
+        return
     wanted = tuple(selector.split("."))
     wildcard = next((i for i, part in enumerate(wanted) if any(c in part for c in "*?[]")), None)
     for uid, node in graph.nodes.items():

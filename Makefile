@@ -14,6 +14,9 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.synced-dev
+# the example dbt project and its manifest (rule below): set here, before the targets that depend on it
+DBT_PROJECT := dags/dbt
+DBT_MANIFEST := $(DBT_PROJECT)/target/manifest.json
 export UV_PYTHON := $(SELECTED_PYTHON)
 export UV_NO_PROGRESS := 1
 export PYTHONDONTWRITEBYTECODE := 1
@@ -45,7 +48,7 @@ $(STAMP): $(UV) uv.lock pyproject.toml local-stack/pyproject.toml
 
 venv: $(STAMP)  ## create/refresh .venv from the lock file
 
-test: $(STAMP)  ## the whole suite (unit, integration on the local stack, DAG runs)
+test: $(STAMP) $(DBT_MANIFEST)  ## the whole suite (unit, integration on the local stack, DAG runs)
 	$(BIN)/pytest
 
 test-fast: $(STAMP)  ## unit tests only
@@ -94,8 +97,6 @@ demo: $(STAMP) $(DBT_MANIFEST)  ## run the example pipeline end to end on the lo
 # to nothing: without AIRFLOW_CONN_SNOWFLAKE_DEFAULT in the environment, the local stack's connection values
 # (database DEMO, target local, as the example DAG runs) only name the warehouse; Airflow's config goes to a
 # throwaway AIRFLOW_HOME.
-DBT_PROJECT := dags/dbt
-DBT_MANIFEST := $(DBT_PROJECT)/target/manifest.json
 # every file under the project but dbt's own output (make's functions only: no `find` needed on PATH)
 rwildcard = $(foreach d,$(wildcard $(1:=/*)),$(call rwildcard,$d,$2) $(filter $(subst *,%,$2),$d))
 DBT_PROJECT_FILES := $(filter-out $(addprefix $(DBT_PROJECT)/,target/% logs/% dbt_packages/%),\
@@ -111,7 +112,7 @@ $(DBT_MANIFEST): $(DBT_PROJECT_FILES) | $(STAMP)
 dbt-manifest: $(DBT_MANIFEST)  ## the example dbt project's manifest.json (dbt parse; only when the project changed)
 
 # Any option of `dataeng-local airflow`: make airflow ARGS="--port 8081 --parallelism 4"
-airflow: $(STAMP)  ## the local stack + Airflow 3 on http://127.0.0.1:8080 (login admin/admin); Ctrl-C stops all
+airflow: $(STAMP) $(DBT_MANIFEST)  ## the local stack + Airflow 3 on http://127.0.0.1:8080 (login admin/admin); Ctrl-C stops all
 	$(BIN)/dataeng-local airflow $(ARGS)
 
 airflow-run-types: $(STAMP)  ## every run type of every example DAG under the real scheduler (long)

@@ -3,7 +3,9 @@
 1. starts the local stack (Snowflake stand-in, S3 stand-in, demo API) on free ports, in a fresh directory;
 2. runs `airflow dags test customer_data_pipeline` for 2024-01-08 00:00-04:00 (initial load: all history) and
    04:00-08:00 (incremental: updates, soft deletes, the dbt incremental model);
-3. prints rows per table and the quality gate's results; stops the stack.
+3. runs `airflow dags test customer_marts`: the same dbt project as one task per model (DbtTaskGroup, one
+   dbt build), and prints each task's state;
+4. prints rows per table and the quality gate's results; stops the stack.
 Everything lives under .dataeng-local/demo (wiped at start), so running it twice in a row works.
 """
 
@@ -19,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_DIR = Path(os.environ.get("DATAENG_DEMO_DIR", ROOT / ".dataeng-local" / "demo"))
 DAG_ID = "customer_data_pipeline"
+MARTS_DAG_ID = "customer_marts"
 # `dags test` takes the run-after time: these run the intervals 00:00-04:00 and 04:00-08:00
 INTERVALS = ("2024-01-08T04:00:00+00:00", "2024-01-08T08:00:00+00:00")
 TABLES = (
@@ -104,6 +107,22 @@ def asset_summary(home: Path) -> None:
         print(f"  -> {dag_id} queued by {name} (scheduled on that asset)")
 
 
+def task_states(home: Path, dag_id: str) -> None:
+    """Each task of the DAG's last run with its state and duration: the per-model view of the dbt build."""
+    import sqlite3
+
+    with sqlite3.connect(home / "airflow.db") as db:
+        rows = db.execute(
+            "SELECT task_id, state, duration FROM task_instance WHERE run_id = "
+            "(SELECT run_id FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1) AND dag_id = ? "
+            "ORDER BY start_date",
+            (dag_id, dag_id),
+        ).fetchall()
+    print(f"\n{dag_id}: one dbt build, one task per model")
+    for task_id, state, duration in rows:
+        print(f"  {task_id:<30} {state:<10} {duration or 0:>6.1f}s")
+
+
 def main() -> int:
     from dataeng_local.stack import LocalStack, free_port
 
@@ -136,6 +155,8 @@ def main() -> int:
         for logical_date in INTERVALS:
             airflow("dags", "test", DAG_ID, logical_date, env=env)
         pipeline_seconds = time.monotonic() - pipeline_started
+        airflow("dags", "test", MARTS_DAG_ID, INTERVALS[-1], env=env, quiet=True)
+        task_states(home, MARTS_DAG_ID)
         summary(stack)
         asset_summary(home)
     print(f"\nPipeline: 2 intervals in {pipeline_seconds:.0f}s; demo total {time.monotonic() - started:.0f}s")

@@ -40,6 +40,7 @@ HOWTO_SNIPPETS: dict[str, set[tuple[str, str]]] = {
         ("dags/events_microbatch.py", "howto_events_stream_merge"),
     },
     "how-to/dbt-run.md": {("dags/customer_data_pipeline.py", "howto_operator_dbt_run")},
+    "how-to/dbt-task-group.md": {("dags/customer_marts.py", "howto_task_group_dbt")},
     "how-to/quality-gate.md": {
         ("dags/customer_data_pipeline.py", "howto_operator_quality_gate_dim_customer"),
         ("dags/customer_data_pipeline.py", "howto_operator_quality_gate_fct_sales"),

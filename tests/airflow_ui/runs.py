@@ -13,7 +13,7 @@ from dataeng_local.demo_api.config import DEFAULT_TOKEN
 from tests.airflow_ui.conftest import RunningAirflow, quote, task_instance, xcom
 
 INITIAL = "1970-01-01T00:00:00+00:00"  # customer_data_pipeline's params.initial_updated_since
-EXAMPLE_DAGS = ("customer_data_pipeline", "customer_reporting", "events_microbatch")
+EXAMPLE_DAGS = ("customer_data_pipeline", "customer_marts", "customer_reporting", "events_microbatch")
 # (dag, extract task, map index) -> the endpoint it reads
 EXTRACTS = {
     "customer_data_pipeline": [("extract", 0, "customers"), ("extract", 1, "orders")],
@@ -34,7 +34,7 @@ def ts_nodash(value: datetime) -> str:
 
 
 def wait_for_dags(airflow: RunningAirflow, timeout: float = 300.0) -> dict[str, Any]:
-    """The DAG list once the DAG processor has parsed all three example DAGs."""
+    """The DAG list once the DAG processor has parsed every example DAG."""
     deadline = time.monotonic() + timeout
     while True:
         dags = airflow.api("GET", "/dags?limit=100")

@@ -1,7 +1,7 @@
 """The Airflow UI of `dataeng-local airflow`, driven in Chromium the way a user clicks through it.
 
 It uses the runner test_local_airflow.py left running (or starts one when run alone: `make test-ui`): sign in
-on the login page, see the three example DAGs and no import errors, trigger ``customer_data_pipeline`` with
+on the login page, see the example DAGs and no import errors, trigger ``customer_data_pipeline`` with
 the Trigger form, see every task succeed in the grid (each mapped instance too), the assets the pipeline wrote
 from RAW to ANALYTICS, and the load task's Snowsight link. The run's progress is polled over REST; every UI step
 waits for its element, never for a fixed time. Screenshots on the way: ``make screenshots`` writes them into
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 DAG_ID = "customer_data_pipeline"
-EXAMPLE_DAGS = ("customer_data_pipeline", "customer_reporting", "events_microbatch")
+EXAMPLE_DAGS = ("customer_data_pipeline", "customer_marts", "customer_reporting", "events_microbatch")
 TASKS = (
     "create_tables",
     "extract",
@@ -108,7 +108,7 @@ def test_dags_page_lists_the_example_dags_without_import_errors(
 
     ui.get_by_test_id("nav-dags-link").click()
     expect(ui.get_by_test_id("dag-id")).to_have_text(list(EXAMPLE_DAGS))  # sorted by name, A-Z
-    expect(ui.get_by_text("3 Dags", exact=True)).to_be_visible()
+    expect(ui.get_by_text(f"{len(EXAMPLE_DAGS)} Dags", exact=True)).to_be_visible()
     for dag_id in EXAMPLE_DAGS:
         expect(
             ui.get_by_test_id("dag-card").filter(has_text=dag_id).get_by_test_id("toggle-pause")
@@ -119,7 +119,7 @@ def test_dags_page_lists_the_example_dags_without_import_errors(
     expect(ui.get_by_text("Dag Import Error")).to_have_count(0)
     assert local_airflow.api("GET", "/importErrors")["total_entries"] == 0
     ui.get_by_test_id("nav-dags-link").click()
-    expect(ui.get_by_test_id("dag-card")).to_have_count(3)
+    expect(ui.get_by_test_id("dag-card")).to_have_count(len(EXAMPLE_DAGS))
 
 
 def test_triggered_run_shows_every_task_succeeded_in_the_grid(

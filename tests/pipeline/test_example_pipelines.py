@@ -15,6 +15,7 @@ import subprocess
 import sys
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ import requests
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
+ROOT = Path(__file__).resolve().parents[2]
 DATABASE = "PIPELINE_E2E"
 T0 = "1970-01-01T00:00:00+00:00"
 T1 = "2024-01-08T04:00:00+00:00"  # run-after of the interval 00:00-04:00
@@ -152,6 +154,19 @@ def queued_runs() -> list[tuple[str, str]]:
         ).fetchall()
 
 
+def task_states(dag_id: str) -> dict[str, str]:
+    """``task id -> state`` of the DAG's latest run."""
+    import sqlite3
+
+    from tests.conftest import AIRFLOW_HOME
+
+    with sqlite3.connect(AIRFLOW_HOME / "airflow.db") as db:
+        return dict(db.execute(
+            "SELECT task_id, state FROM task_instance WHERE dag_id = ? AND run_id = "
+            "(SELECT run_id FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1)", (dag_id, dag_id)
+        ).fetchall())
+
+
 def table_uri(name: str) -> str:
     return f"snowflake://fakesnow/{DATABASE}/{name.replace('.', '/')}"
 
@@ -205,6 +220,19 @@ def test_customer_pipeline_two_intervals_rerun_and_a_failing_gate(env, sf, local
     check_tables(sf, customers, orders)
     rerun = {uri for i, uri, _, _ in asset_events("customer_data_pipeline") if i not in seen}
     assert not {u for u in rerun if "/RAW/" in u or "/STAGING/" in u}  # nothing loaded or merged: no event
+
+    # the same dbt project as one task per model (customer_marts, a DbtTaskGroup): one dbt build, each node
+    # task waited for its result through its trigger (run in line by `airflow dags test`); same marts after
+    assert (ROOT / "dags/dbt/target/manifest.json").is_file(), "the group renders from it: run make dbt-manifest"
+    marts = airflow(env, "dags", "test", "customer_marts", T2)
+    output = marts.stdout + marts.stderr
+    assert marts.returncode == 0, output[-6000:]
+    node_tasks = ["staging_customers_test", "staging_orders_test", "stg_customers", "stg_orders", "dim_customer",
+                  "fct_sales"]
+    assert task_states("customer_marts") == {f"marts.{t}": "success" for t in ["dbt_build", *node_tasks]}
+    assert output.count("[DAG TEST] running trigger in line") == len(node_tasks)
+    assert output.count("dbt build (producer marts.dbt_build)") == len(node_tasks)  # nobody built alone
+    check_tables(sf, customers, orders)
 
     # the DAG scheduled on the merged table runs its gate on it
     reporting = airflow(env, "dags", "test", "customer_reporting", T2)

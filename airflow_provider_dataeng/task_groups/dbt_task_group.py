@@ -45,7 +45,7 @@ class DbtManifestWarning(UserWarning):
 
 
 class DbtTaskGroup(TaskGroup):
-    """One task per selected dbt model, seed and snapshot (plus test tasks per ``tests=``), one dbt build.
+    """One task per selected dbt model, seed and snapshot (with its tests, per ``tests=``), one dbt build.
 
     :param group_id: the task group's id.
     :param project_dir: the dbt project (holding dbt_project.yml) the build runs in.
@@ -56,8 +56,9 @@ class DbtTaskGroup(TaskGroup):
     :param select: dbt ``--select`` (str or list), evaluated on the manifest and passed to the build.
     :param exclude: dbt ``--exclude``.
     :param selector: a YAML selector of the project.
-    :param tests: ``after_each`` (a ``<node>_test`` task after each node, its children wait for it),
-        ``after_all`` (one ``tests`` task at the end) or ``none`` (tests are not run).
+    :param tests: ``after_each`` (a node's tests run in its own task and fail it, so its children wait for
+        them; sources' tests get a ``<source>_<table>_test`` task), ``after_all`` (one ``tests`` task at the
+        end) or ``none`` (the build leaves tests out).
     :param vars: dbt ``--vars`` (dict or JSON/YAML string; templated), for the build and every re-run.
     :param target: target name (templated), as :class:`DbtRunOperator` takes it.
     :param results_url: where the producer publishes node results, e.g. ``s3://aws_default@bucket/dbt-results``

@@ -232,6 +232,11 @@ def test_customer_pipeline_two_intervals_rerun_and_a_failing_gate(env, sf, local
     assert task_states("customer_marts") == {f"marts.{t}": "success" for t in ["dbt_build", *node_tasks]}
     assert output.count("[DAG TEST] running trigger in line") == len(node_tasks)
     assert output.count("dbt build (producer marts.dbt_build)") == len(node_tasks)  # nobody built alone
+    # each model's task emitted its own table's asset (the views stg_* are no declared assets)
+    assert sorted((uri, task) for _, uri, task, _ in asset_events("customer_marts")) == [
+        (table_uri("ANALYTICS.DIM_CUSTOMER"), "marts.dim_customer"),
+        (table_uri("ANALYTICS.FCT_SALES"), "marts.fct_sales"),
+    ]
     check_tables(sf, customers, orders)
 
     # the DAG scheduled on the merged table runs its gate on it

@@ -13,7 +13,8 @@ its rows) while the tables exist, as in a deployment's steady state:
   deferrable (default) and ``deferrable=False``, ``poll_interval`` POLL seconds (the default is 5 s);
 - cosmos ``DbtTaskGroup``, ``ExecutionMode.LOCAL`` (a task per model and a test task per model),
   ``LoadMode.DBT_MANIFEST``, the same profile as a profiles.yml (bench_dbt.py writes it);
-- cosmos ``ExecutionMode.WATCHER`` (one ``dbt build`` producer, a sensor per model), when it runs here.
+- cosmos ``ExecutionMode.WATCHER`` (one ``dbt build`` producer, a sensor per model and per model's tests),
+  with the producer made upstream of every root task (PRODUCER_FIRST says why).
 
 A run longer than TIMEOUT seconds is stopped and reported. Wall time is the ``airflow dags test`` process's (start-up, DAG parse, run, exit); the DAG run's own
 duration (start to end date in the metadata database) is in the note. A run counts only when the command

@@ -4,16 +4,18 @@ Subjects, each a DAG file holding one task group, parsed by ``DagBag`` in a fres
 DAG processor sets one up (the ``airflow.*`` modules the file names imported before the clock starts), CPU
 time, median of REPEATS interleaved rounds (as bench_parse.py measures):
 
-- ours: until ``DbtTaskGroup`` is on main, a stand-in doing what it does at parse time (STAND_IN below):
-  ``json.load`` of the manifest, ``check_manifest`` against the project, ``select_nodes`` + ``render_plan``
-  (tests after each node), one producer task (``dbt build``) and one task per planned task with the plan's
-  edges, all ``EmptyOperator``; switch to the real class by setting ``OURS = REAL``;
+- ours: ``DbtTaskGroup`` (json.load of the manifest, ``check_manifest`` against the project, selection, plan,
+  a producer task and one ``DbtNodeOperator`` per planned task with the plan's edges);
 - cosmos ``DbtTaskGroup`` with ``LoadMode.DBT_MANIFEST`` (its cheapest mode) on the same manifest;
-- the floor: a DAG file with one ``EmptyOperator``.
+- the floor: a DAG file with one ``EmptyOperator``;
+- Airflow's cost of the group's shape: a DAG file with an ``EmptyOperator`` per task of ours, in a
+  ``TaskGroup``, with the same edges (read from our parsed DAG), so ours minus this is what our operators
+  and the manifest work add to what Airflow charges per task and edge anyway.
 
-Projects: the example project (dags/dbt, manifest written by ``dataeng-dbt manifest``) and a generated
-500-model project (tests/dbt/project_factory.py, written to disk with its manifest). ``check_manifest`` alone
-is timed too (in this process, best of 5). cosmos comes with ``make bench`` (extra ``bench``).
+Each subject is reported as total CPU time and as time over the floor. Projects: the example project
+(dags/dbt, manifest written by ``dataeng-dbt manifest``) and a generated 500-model project
+(tests/dbt/project_factory.py, written to disk with its manifest). ``check_manifest`` alone is timed too (in
+this process, best of 5). cosmos comes with ``make bench`` (extra ``bench``).
 """
 
 from __future__ import annotations
@@ -46,47 +48,44 @@ from datetime import datetime
 from airflow.sdk import DAG
 """
 
-STAND_IN = {
-    "label": "ours: stand-in for DbtTaskGroup (json + check + select + plan + EmptyOperators)",
-    "code": '''
-import json
-from airflow.providers.standard.operators.empty import EmptyOperator
-from airflow.sdk import TaskGroup
-from airflow_provider_dataeng.dbt.manifest_check import check_manifest
-from airflow_provider_dataeng.dbt.plan import render_plan
-from airflow_provider_dataeng.dbt.selection import SelectionGraph, select_nodes
-
-
-def dbt_task_group(group_id, project_dir, manifest_path):
-    with open(manifest_path, "rb") as handle:
-        manifest = json.load(handle)
-    problems = check_manifest(project_dir, manifest, manifest_path=manifest_path)
-    assert not problems, problems
-    graph = SelectionGraph.from_manifest(manifest)
-    plan = render_plan(graph, select_nodes(graph).unique_ids, "after_each")
-    with TaskGroup(group_id) as group:
-        producer = EmptyOperator(task_id="dbt_build")
-        tasks = {{t.task_id: EmptyOperator(task_id=t.task_id) for t in plan.tasks}}
-        producer >> list(tasks.values())
-        for up, down in plan.edges:
-            tasks[up] >> tasks[down]
-    return group
-
-
-with DAG("dbt_ours", schedule=None, start_date=datetime(2026, 1, 1)):
-    dbt_task_group("dbt", {project!r}, {manifest!r})
-''',
-}
-REAL = {
+OURS = {
     "label": "ours: DbtTaskGroup",
     "code": """
 from airflow_provider_dataeng import DbtTaskGroup
 
 with DAG("dbt_ours", schedule=None, start_date=datetime(2026, 1, 1)):
-    DbtTaskGroup(group_id="dbt", project_dir={project!r}, manifest_path={manifest!r})
+    DbtTaskGroup(
+        group_id="dbt", project_dir={project!r}, manifest_path={manifest!r}, snowflake_conn_id="snowflake_default"
+    )
 """,
 }
-OURS = STAND_IN  # OURS = REAL once DbtTaskGroup is on main
+
+# Airflow's own cost for the group's shape: an EmptyOperator per task of ours, in a TaskGroup, same edges
+EMPTY_SHAPE = """
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import TaskGroup
+
+TASKS = {tasks!r}
+EDGES = {edges!r}
+with DAG("dbt_shape", schedule=None, start_date=datetime(2026, 1, 1)):
+    with TaskGroup("dbt"):
+        tasks = {{task_id: EmptyOperator(task_id=task_id) for task_id in TASKS}}
+        for upstream, downstream in EDGES:
+            tasks[upstream] >> tasks[downstream]
+"""
+
+SHAPE = """
+import json, sys
+from airflow.dag_processing.dagbag import DagBag
+bag = DagBag(dag_folder=sys.argv[1])
+assert not bag.import_errors, bag.import_errors
+(dag,) = bag.dags.values()
+prefix = "dbt."
+tasks = [t.task_id.removeprefix(prefix) for t in dag.tasks]
+edges = sorted((up.removeprefix(prefix), t.task_id.removeprefix(prefix))
+               for t in dag.tasks for up in t.upstream_task_ids)
+print(json.dumps({"tasks": tasks, "edges": edges}))
+"""
 
 COSMOS = """
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
@@ -203,13 +202,41 @@ def _check_ms(project: Path, manifest_path: Path) -> float:
     return min(runs) * 1000
 
 
-def run() -> list[dict]:
-    try:
-        import cosmos  # noqa: F401
+def _cosmos_version() -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
 
-        have_cosmos = True
-    except ImportError:
-        have_cosmos = False
+    try:
+        return version("astronomer-cosmos")
+    except PackageNotFoundError:
+        return None
+
+
+def _shape(dag_file: Path, env: dict[str, str]) -> dict[str, list]:
+    """Task ids and edges of the (single) DAG in ``dag_file``, group prefix removed."""
+    out = subprocess.run(
+        [sys.executable, "-c", SHAPE, str(dag_file)], env=env, capture_output=True, text=True, timeout=900
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"parsing {dag_file.name} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _row(subject: str, seconds: float, floor: float, tasks: int, **extra: str) -> dict:
+    row = {
+        "benchmark": "dbt task group parse",
+        "subject": subject,
+        "metric": "DagBag parse CPU s",
+        "value": f"{seconds:.3f}",
+        **extra,
+    }
+    row["note"] = "; ".join(
+        x for x in (f"{tasks} tasks", f"{seconds - floor:+.3f} s over the floor", extra.get("note")) if x
+    )
+    return row
+
+
+def run() -> list[dict]:
+    cosmos_version = _cosmos_version()
     work = Path(tempfile.mkdtemp(prefix="bench-dbt-parse-"))
     try:
         env = _env(work / "airflow")
@@ -227,7 +254,11 @@ def run() -> list[dict]:
             ours = dags / f"ours_{index}.py"
             ours.write_text(HEADER + OURS["code"].format(project=str(project), manifest=str(manifest)))
             files[(name, "ours")] = ours
-            if have_cosmos:
+            shape = _shape(ours, env)
+            empty = dags / f"shape_{index}.py"
+            empty.write_text(HEADER + EMPTY_SHAPE.format(tasks=shape["tasks"], edges=shape["edges"]))
+            files[(name, "shape")] = empty
+            if cosmos_version:
                 profile = json.loads(manifest.read_text())["metadata"]["project_name"]
                 peer = dags / f"cosmos_{index}.py"
                 peer.write_text(
@@ -237,42 +268,39 @@ def run() -> list[dict]:
                 files[(name, "cosmos")] = peer
         times = _measure([floor, *files.values()], env)
         base = times[floor][0]
-        rows = [
-            {
-                "benchmark": "dbt task group parse",
-                "subject": "floor: one EmptyOperator",
-                "metric": "DagBag parse CPU s",
-                "value": f"{base:.3f}",
-            }
-        ]
+        rows = [_row("floor: one EmptyOperator", base, base, times[floor][1])]
         for name, (project, manifest) in projects.items():
             ours, our_tasks = times[files[(name, "ours")]]
+            shape, shape_tasks = times[files[(name, "shape")]]
+            rows.append(_row(f"{OURS['label']}, {name}", ours, base, our_tasks))
             rows.append(
-                {
-                    "benchmark": "dbt task group parse",
-                    "subject": f"{OURS['label']}, {name}",
-                    "metric": "DagBag parse CPU s",
-                    "value": f"{ours:.3f}",
-                    "note": f"{our_tasks} tasks; {ours - base:+.3f} s over the floor",
-                }
+                _row(
+                    f"Airflow floor: {shape_tasks} EmptyOperators, the group's edges, {name}",
+                    shape,
+                    base,
+                    shape_tasks,
+                    ratio=f"ours {ours / max(shape, 1e-6):.2f}x of it",
+                    note=f"ours adds {ours - shape:+.3f} s to it",
+                )
             )
+            cosmos_subject = f"cosmos {cosmos_version or ''} DbtTaskGroup (DBT_MANIFEST, peer), {name}"
             if (name, "cosmos") in files:
                 peer, peer_tasks = times[files[(name, "cosmos")]]
+                over = (peer - base) / max(ours - base, 1e-6)
                 rows.append(
-                    {
-                        "benchmark": "dbt task group parse",
-                        "subject": f"cosmos DbtTaskGroup (DBT_MANIFEST, peer), {name}",
-                        "metric": "DagBag parse CPU s",
-                        "value": f"{peer:.3f}",
-                        "ratio": f"ours {peer / max(ours, 1e-6):.1f}x cheaper",
-                        "note": f"{peer_tasks} tasks; {peer - base:+.3f} s over the floor",
-                    }
+                    _row(
+                        cosmos_subject,
+                        peer,
+                        base,
+                        peer_tasks,
+                        ratio=f"ours {peer / max(ours, 1e-6):.1f}x cheaper ({over:.1f}x over the floor)",
+                    )
                 )
             else:
                 rows.append(
                     {
                         "benchmark": "dbt task group parse",
-                        "subject": f"cosmos DbtTaskGroup (DBT_MANIFEST, peer), {name}",
+                        "subject": cosmos_subject,
                         "metric": "DagBag parse CPU s",
                         "value": "n/a",
                         "note": "astronomer-cosmos not installed (make bench installs it)",

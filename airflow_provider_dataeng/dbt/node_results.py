@@ -4,6 +4,11 @@ A record is a small JSON-able dict: ``unique_id``, ``status`` (dbt's, lower case
 ``execution_time``, ``rows_affected``, ``failures``, ``compiled_path``, ``invocation_id`` (the dbt run that
 produced it) and ``producer_try`` (the producer's try number, so a re-run producer's results replace the old
 ones and a node task never reads a stale record).
+
+It also says where the node wrote and what it read, as the build's own run resolved them (``relation``:
+``[database, schema, identifier]`` or None, ``materialized``, and in the final records ``reads``: the
+relations it read): the deploy-time manifest a group renders from may name another database than the
+target the build ran against, so a node task's assets and lineage come from the record, not from it.
 """
 
 from __future__ import annotations
@@ -11,20 +16,30 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from airflow_provider_dataeng.dbt.manifest import BUILT_RESOURCE_TYPES, BUILT_STATUSES, Manifest
 from airflow_provider_dataeng.dbt.results import NodeResult, RunSummary
 
 NODE_FINISHED = "NodeFinished"
 
 
-def record_from_result(node: NodeResult, *, invocation_id: str | None, producer_try: int) -> dict[str, Any]:
-    """A record from a node of ``run_results.json`` (the authoritative, final form)."""
-    return {
+def record_from_result(
+    node: NodeResult, *, invocation_id: str | None, producer_try: int, manifest: Manifest | None = None
+) -> dict[str, Any]:
+    """A record from a node of ``run_results.json`` (the authoritative, final form); ``manifest`` is the
+    run's own ``manifest.json`` (what it built and read)."""
+    record = {
         **node.summary(),
         "failures": node.failures,
         "compiled_path": node.compiled_path,
         "invocation_id": invocation_id,
         "producer_try": producer_try,
     }
+    parsed = manifest.get(node.unique_id) if manifest is not None else None
+    if parsed is not None and manifest is not None:
+        record["relation"] = list(parsed.relation) if parsed.builds_relation and parsed.relation else None
+        record["materialized"] = parsed.materialized
+        record["reads"] = [list(r) for r in manifest.upstream_relations([node.unique_id])]
+    return record
 
 
 def record_from_event(event: Mapping[str, Any], *, producer_try: int) -> dict[str, Any] | None:
@@ -40,6 +55,12 @@ def record_from_event(event: Mapping[str, Any], *, producer_try: int) -> dict[st
         return None
     rows = (result.get("adapter_response") or {}).get("rows_affected")
     failures = result.get("failures")
+    where = node_info.get("node_relation") or {}
+    parts = [where.get("database"), where.get("schema"), where.get("alias")]
+    builds = (
+        node_info.get("resource_type") in BUILT_RESOURCE_TYPES
+        and node_info.get("materialized") != "ephemeral"
+    )
     return {
         "unique_id": unique_id,
         "status": str(result.get("status") or node_info.get("node_status") or "").lower(),
@@ -52,6 +73,8 @@ def record_from_event(event: Mapping[str, Any], *, producer_try: int) -> dict[st
         "compiled_path": None,
         "invocation_id": info.get("invocation_id"),
         "producer_try": producer_try,
+        "relation": [str(p) for p in parts] if builds and all(parts) else None,
+        "materialized": node_info.get("materialized"),
     }
 
 
@@ -98,3 +121,43 @@ def check_results(
     ):
         return {"state": "missing", "records": current, "producer": dict(producer)}
     return None
+
+
+Relation = tuple[str, str, str]  # database, schema, identifier
+
+
+def _relation(value: Sequence[Any]) -> Relation:
+    database, schema, name = (str(part) for part in value)
+    return database, schema, name
+
+
+def built_relations(records: Sequence[Mapping[str, Any]]) -> list[tuple[Relation, dict[str, Any]]]:
+    """The relations the records' nodes built (status success), each with its asset event extra, as
+    :func:`airflow_provider_dataeng.assets.dbt_built_relations` gives them for a run of one's own."""
+    built = []
+    for r in records:
+        if r.get("status") != "success" or not r.get("relation"):
+            continue
+        extra = {
+            "unique_id": r["unique_id"],
+            "status": "success",
+            "rows_affected": r.get("rows_affected"),
+            "materialized": r.get("materialized"),
+        }
+        built.append((_relation(r["relation"]), {k: v for k, v in extra.items() if v is not None}))
+    return built
+
+
+def read_relations(records: Sequence[Mapping[str, Any]]) -> list[Relation] | None:
+    """The relations the records' built nodes read (each once), or None when a record does not say (a record
+    from dbt's event, before the final one replaced it)."""
+    built = [r for r in records if r.get("status") in BUILT_STATUSES and r.get("relation")]
+    if any("reads" not in r for r in built):
+        return None
+    own = {_relation(r["relation"]) for r in built}
+    reads: list[Relation] = []
+    for r in built:
+        for relation in map(_relation, r["reads"]):
+            if relation not in own and relation not in reads:
+                reads.append(relation)
+    return reads

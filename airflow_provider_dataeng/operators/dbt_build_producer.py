@@ -60,8 +60,13 @@ class DbtBuildProducerOperator(DbtRunOperator):
         try:
             with self.dbt_invocation(context, self.command_args(), callbacks=[publish]) as (outcome, summary):
                 invocation_id = _invocation_id(outcome.target_path)
+                manifest = _run_manifest(outcome.target_path)
                 for node in summary.nodes:
-                    store.put(record_from_result(node, invocation_id=invocation_id, producer_try=try_number))
+                    store.put(
+                        record_from_result(
+                            node, invocation_id=invocation_id, producer_try=try_number, manifest=manifest
+                        )
+                    )
                 destination = self._copy_artifacts(outcome, summary, context)
                 dbt_failed = outcome.error is not None or (not outcome.success and not summary.failed)
                 self._keep_run_dir = bool(summary.failed) and destination is None
@@ -96,6 +101,16 @@ class DbtBuildProducerOperator(DbtRunOperator):
                 len(summary.failed),
                 describe_problems(summary.failed, str(outcome.target_path), destination),
             )
+
+
+def _run_manifest(target_path: Any) -> Any:
+    """The run's own manifest.json (its relations are the target's, not the deploy-time manifest's), or None."""
+    from pathlib import Path
+
+    from airflow_provider_dataeng.dbt.manifest import Manifest
+
+    path = Path(target_path) / "manifest.json"
+    return Manifest.load(path) if path.is_file() else None
 
 
 def _invocation_id(target_path: Any) -> str | None:

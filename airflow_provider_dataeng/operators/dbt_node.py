@@ -165,11 +165,40 @@ class DbtNodeOperator(DbtRunOperator):
             # tests skipped: that task fails below.)
             self.log.info("dbt build skipped %s (an upstream node failed then)", ", ".join(self.unique_ids))
             return self._build_alone(context, self._store(context), int(records[0]["producer_try"]))
-        self._manifest_and_results = (self._manifest(), [n.summary() for n in summary.nodes])
+        self._record_relations(records)
         self._report_records(summary, "producer " + self.producer_task_id)
         if self.emit_assets:
             self._emit_assets(context)
         return summary.as_dict(True)
+
+    def _record_relations(self, records: list[dict[str, Any]]) -> None:
+        """Assets and lineage of the nodes from the producer's records: where the build itself wrote and read
+        (the manifest the group was rendered from may name another database than the build's target)."""
+        from airflow_provider_dataeng.dbt.node_results import built_relations, read_relations
+        from airflow_provider_dataeng.lineage import DbtRelations
+
+        built = built_relations(records)
+        reads = read_relations(records)
+        if reads is None:  # records from dbt's events: what the nodes read comes from the group's manifest
+            manifest = self._manifest()
+            own = {relation for relation, _ in built}
+            reads = [
+                r for r in (manifest.upstream_relations(self.unique_ids) if manifest else []) if r not in own
+            ]
+        self._records_built = built
+        self._lineage_relations = DbtRelations(
+            inputs=tuple(reads),
+            outputs=tuple((relation, extra.get("rows_affected")) for relation, extra in built),
+        )
+
+    def _emit_assets(self, context: Context) -> None:
+        built = getattr(self, "_records_built", None)
+        if built is None:  # built alone: its own run's manifest, as DbtRunOperator
+            return super()._emit_assets(context)
+        if built and self.snowflake_conn_id is not None:
+            from airflow_provider_dataeng.assets import emit_snowflake_table_assets
+
+            emit_snowflake_table_assets(context, self, self.snowflake_conn_id, built)
 
     def _report_records(self, summary: Any, source: str) -> None:
         from airflow_provider_dataeng.dbt.results import describe_problems, format_table

@@ -21,7 +21,7 @@ export UV_PYTHON := $(SELECTED_PYTHON)
 export UV_NO_PROGRESS := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: venv test test-fast test-dbt-ls test-lowest fuzz demo dbt-manifest airflow airflow-run-types bench lint lock clean docs docs-serve python
+.PHONY: venv test test-fast test-dbt-ls test-idempotency test-lowest fuzz demo dbt-manifest airflow airflow-run-types bench lint lock clean docs docs-serve python
 
 python:  ## check for a Python the lock covers (3.11, 3.12 or 3.13) and say which one is used
 	@if [ -z "$(SELECTED_PYTHON)" ]; then \
@@ -56,6 +56,9 @@ test-fast: $(STAMP)  ## unit tests only
 
 test-dbt-ls: $(STAMP)  ## dbt node selection against a real `dbt ls` on every recorded selection (CI asks about a fifth)
 	DATAENG_DBT_LS_ALL=1 $(BIN)/pytest tests/dbt/test_selection.py -k live_dbt_ls
+
+test-idempotency: $(STAMP) $(DBT_MANIFEST)  ## the whole re-run/backfill scenario (five pipeline runs; CI runs two)
+	DATAENG_IDEMPOTENCY=full $(BIN)/pytest tests/reliability/test_idempotency.py
 
 fuzz: $(STAMP)  ## data-fidelity round trips with 5,000 generated examples and a random seed (FIDELITY_SEED=<n> reproduces)
 	@seed=$${FIDELITY_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; \

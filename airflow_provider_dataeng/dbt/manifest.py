@@ -31,6 +31,11 @@ BUILT_RESOURCE_TYPES = ("model", "seed", "snapshot")
 BUILT_STATUSES = ("success", "pass", "warn")
 
 
+def builds_relation(resource_type: str | None, materialized: str | None) -> bool:
+    """True when dbt writes a relation for a node of this type and materialization (not ephemeral)."""
+    return resource_type in BUILT_RESOURCE_TYPES and materialized != "ephemeral"
+
+
 class Relation(NamedTuple):
     """A warehouse relation ``(database, schema, name)``, normalized as Snowflake resolves it."""
 
@@ -86,9 +91,7 @@ class Node:
     @property
     def builds_relation(self) -> bool:
         """True for sources and for models, seeds and snapshots that are not ephemeral."""
-        if self.resource_type == "source":
-            return True
-        return self.resource_type in BUILT_RESOURCE_TYPES and self.materialized != "ephemeral"
+        return self.resource_type == "source" or builds_relation(self.resource_type, self.materialized)
 
     @cached_property
     def relation(self) -> Relation | None:

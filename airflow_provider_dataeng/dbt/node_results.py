@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from airflow_provider_dataeng.dbt.manifest import BUILT_RESOURCE_TYPES, BUILT_STATUSES, Manifest
+from airflow_provider_dataeng.dbt.manifest import BUILT_STATUSES, Manifest, builds_relation
 from airflow_provider_dataeng.dbt.results import NodeResult, RunSummary
 
 NODE_FINISHED = "NodeFinished"
@@ -34,8 +34,7 @@ def record_from_result(
         "invocation_id": invocation_id,
         "producer_try": producer_try,
     }
-    parsed = manifest.get(node.unique_id) if manifest is not None else None
-    if parsed is not None and manifest is not None:
+    if manifest is not None and (parsed := manifest.get(node.unique_id)) is not None:
         record["relation"] = list(parsed.relation) if parsed.builds_relation and parsed.relation else None
         record["materialized"] = parsed.materialized
         record["reads"] = [list(r) for r in manifest.upstream_relations([node.unique_id])]
@@ -57,10 +56,7 @@ def record_from_event(event: Mapping[str, Any], *, producer_try: int) -> dict[st
     failures = result.get("failures")
     where = node_info.get("node_relation") or {}
     parts = [where.get("database"), where.get("schema"), where.get("alias")]
-    builds = (
-        node_info.get("resource_type") in BUILT_RESOURCE_TYPES
-        and node_info.get("materialized") != "ephemeral"
-    )
+    builds = builds_relation(node_info.get("resource_type"), node_info.get("materialized"))
     return {
         "unique_id": unique_id,
         "status": str(result.get("status") or node_info.get("node_status") or "").lower(),

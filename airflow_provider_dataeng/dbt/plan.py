@@ -62,8 +62,7 @@ class Plan:
 
 def render_plan(graph: SelectionGraph, selected: Iterable[str], tests: str = "after_each") -> Plan:
     """Task ids and edges for the selected unique ids (other resource types, e.g. sources, are skipped)."""
-    if tests not in TEST_MODES:
-        raise ValueError(f"tests must be one of {', '.join(TEST_MODES)}; got {tests!r}.")
+    check_tests_mode(tests)
     chosen = set(selected)
     unknown = chosen - graph.nodes.keys()
     if unknown:
@@ -82,6 +81,12 @@ def render_plan(graph: SelectionGraph, selected: Iterable[str], tests: str = "af
     elif test_ids and tests == "after_each":
         _add_test_tasks(graph, test_ids, names, tasks, edges)
     return Plan(_in_order(tasks, edges), tuple(sorted(edges)))
+
+
+def check_tests_mode(tests: str) -> None:
+    """``tests=`` must be one of ``TEST_MODES``."""
+    if tests not in TEST_MODES:
+        raise ValueError(f"tests must be one of {', '.join(TEST_MODES)}; got {tests!r}.")
 
 
 def task_id_for(text: str) -> str:

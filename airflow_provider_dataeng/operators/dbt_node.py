@@ -181,10 +181,7 @@ class DbtNodeOperator(DbtRunOperator):
         reads = read_relations(records)
         if reads is None:  # records from dbt's events: what the nodes read comes from the group's manifest
             manifest = self._manifest()
-            own = {relation for relation, _ in built}
-            reads = [
-                r for r in (manifest.upstream_relations(self.unique_ids) if manifest else []) if r not in own
-            ]
+            reads = manifest.upstream_relations(self.unique_ids) if manifest else []
         self._records_built = built
         self._lineage_relations = DbtRelations(
             inputs=tuple(reads),

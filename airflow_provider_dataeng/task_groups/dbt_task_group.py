@@ -102,10 +102,9 @@ class DbtTaskGroup(TaskGroup):
             raise TypeError(
                 f"DbtTaskGroup got unexpected argument(s) {unknown}; dbt task settings go in operator_args"
             )
-        from airflow_provider_dataeng.dbt.plan import TEST_MODES
+        from airflow_provider_dataeng.dbt.plan import check_tests_mode
 
-        if tests not in TEST_MODES:
-            raise ValueError(f"tests must be one of {', '.join(TEST_MODES)}; got {tests!r}.")
+        check_tests_mode(tests)  # before the manifest: the fallback without one takes tests= too
         manifest = _read_manifest(project_dir, manifest_path)
         problems = ""
         if manifest is not None and check_manifest:

@@ -187,11 +187,12 @@ def _write_profiles(directory: Path, env: dict[str, str]) -> Path:
     return directory
 
 
-def _seed(conn: dict) -> None:
+def _connect(conn: dict):
+    """A connector session to the stand-in of ``conn`` (database DEMO)."""
     import snowflake.connector
 
     extra = conn["extra"]
-    db = snowflake.connector.connect(
+    return snowflake.connector.connect(
         account="fakesnow",
         user="bench",
         password="bench",
@@ -201,6 +202,10 @@ def _seed(conn: dict) -> None:
         database="DEMO",
         schema="PUBLIC",
     )
+
+
+def _seed(conn: dict) -> None:
+    db = _connect(conn)
     cur = db.cursor()
     cur.execute("create schema if not exists DEMO.STAGING")
     cur.execute(

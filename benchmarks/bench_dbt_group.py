@@ -175,19 +175,7 @@ def _env(home: Path, conn: dict) -> dict[str, str]:
 
 
 def _connect(conn: dict):
-    import snowflake.connector
-
-    extra = conn["extra"]
-    return snowflake.connector.connect(
-        account="fakesnow",
-        user="bench",
-        password="bench",
-        host=extra["host"],
-        port=extra["port"],
-        protocol="http",
-        database="DEMO",
-        schema="PUBLIC",
-    )
+    return _bench_dbt()._connect(conn)
 
 
 def _empty_models(db) -> None:

@@ -19,11 +19,11 @@ DBT_PROJECT := dags/dbt
 DBT_MANIFEST := $(DBT_PROJECT)/target/manifest.json
 export UV_PYTHON := $(SELECTED_PYTHON)
 export UV_NO_PROGRESS := 1
-# Byte-code is cached under .venv/pycache, never beside the sources (the tree stays clean). Without a cache every
+# Byte-code is cached under .pycache/, never beside the sources (the tree stays clean). Without a cache every
 # process compiles what it imports again: each `airflow dags test`, dbt run and service of the suite spent ~6 s
 # compiling Airflow (PYTHONDONTWRITEBYTECODE=1, set on many machines and CI images, is turned off here for that).
 export PYTHONDONTWRITEBYTECODE :=
-export PYTHONPYCACHEPREFIX := $(CURDIR)/$(VENV)/pycache
+export PYTHONPYCACHEPREFIX := $(CURDIR)/.pycache
 
 .PHONY: venv test test-fast test-dbt-ls test-idempotency test-lowest fuzz demo dbt-manifest airflow airflow-run-types bench lint lock clean docs docs-serve python
 
@@ -154,4 +154,4 @@ lock: $(UV)  ## re-resolve uv.lock after changing dependencies in pyproject.toml
 	$(UV) lock
 
 clean:
-	rm -rf $(VENV) $(LOWEST) $(TOOLS) .dataeng-local
+	rm -rf $(VENV) $(LOWEST) $(TOOLS) .dataeng-local .pycache

@@ -8,6 +8,8 @@
 * :mod:`.selection` (with :mod:`.selection_spec`): dbt's node selection (``select``, ``exclude``, YAML
   selectors, graph operators) evaluated on a manifest, as ``dbt ls`` answers it; :mod:`.plan`: the selected
   nodes as tasks and edges;
+* :mod:`.parse_args`: the ``dbt parse`` command that parses a project as a given command would (the hook
+  parses first so that partial parsing survives the per-run query tag);
 * :mod:`.manifest_check`: whether a manifest still describes the project on disk (reads the project's files
   and checksums them as dbt does), with the command that regenerates it (``dataeng-dbt manifest``).
 

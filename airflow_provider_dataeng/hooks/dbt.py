@@ -2,7 +2,8 @@
 
 The profile is written to a private temporary directory (0700, file 0600) that is removed after the run;
 secrets reach dbt as ``DBT_ENV_SECRET_*`` environment variables (never in the file, and dbt scrubs them from
-its logs) and are registered with Airflow's secrets masker. dbt itself is imported only inside ``run_dbt``.
+its logs) and are registered with Airflow's secrets masker. dbt itself is imported only inside ``run_dbt``,
+through :mod:`.dbt_runner` (which parses with a steady query tag first, so partial parsing carries over).
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ EXECUTION_MODES = ("in_process", "subprocess")
 QUERY_TAG_ENV = "DATAENG_DBT_QUERY_TAG"  # the task's JSON query tag, read by the generated profile
 _PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 _EVENT_LEVELS = {"info": 20, "warn": 30, "error": 40}
-_DBT_MAIN = "import sys; from dbt.cli.main import cli; sys.exit(cli())"
 
 
 @dataclass(frozen=True)
@@ -204,7 +204,7 @@ class DbtHook(BaseHook):
     def _run_in_process(
         self, args: list[str], env: dict[str, str], callbacks: Sequence[Callable[[Any], None]] = ()
     ) -> tuple[bool, str | None]:
-        from dbt.cli.main import dbtRunner
+        from airflow_provider_dataeng.hooks.dbt_runner import invoke
 
         def forward(event: Any) -> None:
             level = _EVENT_LEVELS.get(event.info.level)
@@ -214,15 +214,19 @@ class DbtHook(BaseHook):
         # dbt prints nothing itself (its events come through `forward`, i.e. Airflow's masked task log);
         # its debug log file still goes to the run's log path.
         with _environ(env):
-            result = dbtRunner(callbacks=[forward, *callbacks]).invoke(
-                [*args, "--log-level", "none", "--log-level-file", "debug"]
+            success, exception = invoke(
+                [*args, "--log-level", "none", "--log-level-file", "debug"],
+                tag_env=QUERY_TAG_ENV if QUERY_TAG_ENV in env else None,
+                callbacks=[forward, *callbacks],
+                parse_callbacks=[forward],
             )
-        error = None if result.exception is None else f"{type(result.exception).__name__}: {result.exception}"
-        return result.success, error
+        error = None if exception is None else f"{type(exception).__name__}: {exception}"
+        return success, error
 
     def _run_subprocess(self, args: list[str], env: dict[str, str], cwd: Path) -> tuple[bool, str | None]:
-        # What the `dbt` console script runs, with this interpreter (`-m dbt.cli.main` would import it twice).
-        command = [sys.executable, "-c", _DBT_MAIN, *args]
+        # dbt's own entry point in a child process with this interpreter (parsing first, as in-process)
+        tag_env = QUERY_TAG_ENV if QUERY_TAG_ENV in env else "-"
+        command = [sys.executable, "-m", "airflow_provider_dataeng.hooks.dbt_runner", tag_env, *args]
         with subprocess.Popen(
             command,
             cwd=cwd,

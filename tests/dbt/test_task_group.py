@@ -279,10 +279,10 @@ def _states(run) -> dict[str, str]:
     return {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
 
 
-def _run_results(work: Path) -> dict[str, list[dict]]:
-    """dbt's own run_results.json of every dbt invocation, by ``<task_id>/try_<n>``."""
+def _run_results(work: Path, dag_id: str = DAG_ID) -> dict[str, list[dict]]:
+    """dbt's own run_results.json of every dbt invocation of the DAG, by ``<task_id>/try_<n>``."""
     found = {}
-    for path in sorted((work / "artifacts").rglob("run_results.json")):
+    for path in sorted((work / "artifacts" / dag_id).rglob("run_results.json")):
         task_id, attempt = path.parts[-4], path.parts[-2]
         found[f"{task_id}/{attempt}"] = json.loads(path.read_text())["results"]
     return found
@@ -354,3 +354,31 @@ def test_clearing_the_failed_task_builds_only_that_node(group_dag, monkeypatch) 
         assert set(ran.values()) == {"pass"}
         assert sorted(ran) == sorted(the_dag.task_dict[f"dbt.{model}"].unique_ids[1:])
     assert len(invocations["dbt.fct_sales/try_1"]) == 10  # the model and its 9 tests
+
+
+def test_tests_after_all_run_in_one_task_after_every_model(group_dag, logs) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    _, work, _ = group_dag
+    the_dag = DagBag(dag_folder=str(DAGS)).get_dag("dbt_task_group_after_all")
+    assert {t.task_id: sorted(t.upstream_task_ids) for t in the_dag.tasks} == {
+        "dbt.dbt_build": [],
+        "dbt.stg_customers": [],
+        "dbt.stg_orders": [],
+        "dbt.dim_customer": ["dbt.stg_customers", "dbt.stg_orders"],
+        "dbt.fct_sales": ["dbt.dim_customer", "dbt.stg_orders"],
+        "dbt.tests": ["dbt.fct_sales"],
+    }
+    run = the_dag.test(logical_date=datetime(2026, 2, 3, tzinfo=timezone.utc))
+    assert str(run.state) == "success"
+    assert set(_states(run).values()) == {"success"}
+    (build,) = _run_results(work, "dbt_task_group_after_all").values()  # dbt ran exactly once
+    tests = the_dag.task_dict["dbt.tests"].unique_ids
+    statuses = {r["unique_id"]: r["status"] for r in build}
+    assert {uid: statuses[uid] for uid in tests} == dict.fromkeys(tests, "pass")
+    assert len(tests) == sum(1 for uid in statuses if uid.startswith("test.")) == 33
+    from tests.conftest import run_xcom
+
+    summary = run_xcom(run, "dbt.tests")
+    assert sorted(n["unique_id"] for n in summary["nodes"]) == sorted(tests)
+    assert {n["status"] for n in summary["nodes"]} == {"pass"}

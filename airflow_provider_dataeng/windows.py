@@ -9,8 +9,9 @@ and a template using them fails to render. These macros give every run a window 
 - ``window_end()``: ``data_interval_end``; for a run without one, the time it was triggered
   (``run_after``, whole seconds).
 - ``window_start()``: ``data_interval_start``; for a run without one, the latest data interval end, up to
-  the trigger time, of a successful run (none: the start of the schedule's last interval before the
-  trigger).
+  the trigger time, of a run that had succeeded by the trigger time (none: the start of the schedule's last
+  interval before the trigger). Runs that succeed later do not count, so a retry or clear of the run gets
+  the window its first try had.
 - ``changes_since(initial)``: the end of the last successful run's data interval (``initial`` for the
   first run), never later than ``data_interval_start``; for a run without a data interval, as
   ``window_start()`` but ``initial`` when no run succeeded before.
@@ -188,13 +189,14 @@ def _schedule_start(timetable: Any) -> Callable[[datetime], datetime]:
 
 
 def _latest_success_end_before(dag_id: str, when: datetime) -> datetime | None:
-    """The latest data interval end, up to ``when``, of a successful run with a logical date.
+    """The latest data interval end, up to ``when``, of a run with a logical date that had succeeded by ``when``.
 
     Asked from the task's supervisor the way ``TaskInstance.get_previous_dagrun`` asks, with the trigger
     time in place of the (missing) logical date. That request orders by logical date, so a run whose
-    interval ends after ``when`` (scheduled after the trigger, say) is skipped by asking again before it:
-    a cleared run gets its first window again. Should the request not exist (another Airflow), the run
-    behaves as if no run had succeeded before, and says so in the log.
+    interval ends after ``when`` (scheduled after the trigger, say), or that succeeded only after ``when``
+    (still running at the trigger), is skipped by asking again before it: a retried or cleared run gets
+    its first window again. Should the request not exist (another Airflow), the run behaves as if no run
+    had succeeded before, and says so in the log.
     """
     try:
         from airflow.sdk.execution_time import task_runner
@@ -210,8 +212,8 @@ def _latest_success_end_before(dag_id: str, when: datetime) -> datetime | None:
         dag_run = getattr(response, "dag_run", None)
         if dag_run is None or dag_run.logical_date is None:
             return None
-        end = dag_run.data_interval_end
-        if end is not None and end <= when:
+        end, finished = dag_run.data_interval_end, dag_run.end_date
+        if end is not None and end <= when and (finished is None or finished <= when):
             return end
         cursor = dag_run.logical_date
     log.warning(

@@ -190,8 +190,8 @@ def test_first_manual_run_without_a_logical_date_uses_the_schedule(
 class FakeSupervisor:
     """Answers GetPreviousDagRun as the execution API does: the latest success with a smaller logical date."""
 
-    def __init__(self, runs: list[tuple[datetime, datetime]]) -> None:
-        self.runs = runs  # (logical date, data interval end) of the successful runs
+    def __init__(self, runs: list[tuple[datetime, datetime, datetime]]) -> None:
+        self.runs = runs  # (logical date, data interval end, when it succeeded) of the successful runs
         self.asked: list[datetime] = []
 
     def send(self, msg: Any) -> SimpleNamespace:
@@ -200,13 +200,15 @@ class FakeSupervisor:
         earlier = [r for r in self.runs if r[0] < msg.logical_date]
         if not earlier:
             return SimpleNamespace(dag_run=None)
-        logical_date, end = max(earlier)
-        return SimpleNamespace(dag_run=SimpleNamespace(logical_date=logical_date, data_interval_end=end))
+        logical_date, end, finished = max(earlier)
+        return SimpleNamespace(
+            dag_run=SimpleNamespace(logical_date=logical_date, data_interval_end=end, end_date=finished)
+        )
 
 
-def five_minutes(start: str) -> tuple[datetime, datetime]:
+def five_minutes(start: str, took: timedelta = timedelta(seconds=30)) -> tuple[datetime, datetime, datetime]:
     begin = datetime.fromisoformat(start)
-    return begin, begin + timedelta(minutes=5)
+    return begin, begin + timedelta(minutes=5), begin + timedelta(minutes=5) + took
 
 
 def test_previous_success_skips_runs_whose_interval_ends_after_the_trigger(monkeypatch: pytest.MonkeyPatch):
@@ -226,6 +228,21 @@ def test_previous_success_skips_runs_whose_interval_ends_after_the_trigger(monke
     end = windows._latest_success_end_before("events_microbatch", triggered)
     assert end == datetime(2026, 1, 1, 3, 5, tzinfo=UTC)
     assert supervisor.asked == [triggered, datetime(2026, 1, 1, 3, 5, tzinfo=UTC)]
+
+
+def test_previous_success_skips_runs_that_succeeded_after_the_trigger(monkeypatch: pytest.MonkeyPatch):
+    """Triggered at 03:05:20 while [03:00, 03:05) was still running (it succeeded at 03:05:40): the manual run
+    starts at 03:00, the end of the run that had succeeded by the trigger, on its first try and on a clear
+    after 03:05:40 alike (the end of [03:00, 03:05) would move a cleared run's window)."""
+    from airflow.sdk.execution_time import task_runner
+
+    supervisor = FakeSupervisor(
+        [five_minutes("2026-01-01T02:55:00+00:00"), five_minutes("2026-01-01T03:00:00+00:00", timedelta(seconds=40))]
+    )
+    monkeypatch.setattr(task_runner, "SUPERVISOR_COMMS", supervisor, raising=False)
+    triggered = datetime(2026, 1, 1, 3, 5, 20, tzinfo=UTC)
+    assert windows._latest_success_end_before("events_microbatch", triggered) == datetime(2026, 1, 1, 3, tzinfo=UTC)
+    assert supervisor.asked == [triggered, datetime(2026, 1, 1, 3, tzinfo=UTC)]
 
 
 def test_no_previous_success(monkeypatch: pytest.MonkeyPatch):

@@ -137,7 +137,7 @@ def latest_success_end(
     airflow: RunningAirflow, dag_id: str, until: datetime, before: datetime
 ) -> datetime | None:
     """The latest data interval end, up to ``until``, of the runs with a logical date that had succeeded
-    at ``before`` (when the extract rendered its window): what ``window_start()`` promises."""
+    at ``before``: with both the trigger time, what ``window_start()`` promises a run without a logical date."""
     ends = [
         when(r["data_interval_end"])
         for r in runs(airflow, dag_id, state="success")
@@ -179,7 +179,7 @@ def expected_window(
     else:
         end = when(run["run_after"]).replace(microsecond=0)
         key = f"{run['run_type']}__{ts_nodash(end)}"
-        since = latest_success_end(airflow, dag_id, until=end, before=rendered_at)
+        since = latest_success_end(airflow, dag_id, until=end, before=end)  # had succeeded by the trigger
         if since is None:
             assert dag_id == "customer_data_pipeline", "the tests run a dated run first"
             since = when(INITIAL)

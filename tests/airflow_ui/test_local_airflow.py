@@ -44,7 +44,8 @@ def started(local_airflow: RunningAirflow) -> dict[str, dict[str, Any]]:
     """All runs of the module, started at once so the scheduler works while the tests wait.
 
     Unpausing creates each windowed DAG's latest scheduled run; the manual runs (no logical date) are
-    triggered once it exists, so they queue behind it (``max_active_runs=1``). The two DAGs' first tasks
+    triggered once it succeeded, so they start where it ended (a run still running at the trigger does not
+    count: a clear of the manual run would start elsewhere). The two DAGs' first tasks
     (``create_tables``, DDL on the same schemas) are kept apart: the Snowflake stand-in (DuckDB) fails one of
     two concurrent ``CREATE SCHEMA IF NOT EXISTS`` with a write-write conflict, and the retry costs half a
     minute (Snowflake itself takes both).
@@ -57,7 +58,9 @@ def started(local_airflow: RunningAirflow) -> dict[str, dict[str, Any]]:
         out[f"{dag_id}:scheduled"] = wait_for_new_run(local_airflow, dag_id, "scheduled")
         wait_for_task(local_airflow, dag_id, out[f"{dag_id}:scheduled"]["dag_run_id"], "create_tables")
     for dag_id in ("customer_data_pipeline", "events_microbatch"):
+        wait_for_run(local_airflow, dag_id, out[f"{dag_id}:scheduled"]["dag_run_id"])
         out[f"{dag_id}:manual"] = trigger(local_airflow, dag_id, logical_date=None)
+        wait_for_task(local_airflow, dag_id, out[f"{dag_id}:manual"]["dag_run_id"], "create_tables")
     return out
 
 
@@ -141,9 +144,7 @@ def test_events_manual_run_without_a_logical_date_then_its_extract_cleared(
     assert run["state"] == "success", task_states(local_airflow, "events_microbatch", run_id)
     triggered = when(run["run_after"]).replace(microsecond=0)
     before = extract_windows(local_airflow, "events_microbatch", run_id)
-    since = latest_success_end(
-        local_airflow, "events_microbatch", until=triggered, before=before["events"]["start_date"]
-    )
+    since = latest_success_end(local_airflow, "events_microbatch", until=triggered, before=triggered)
     assert since is not None and since >= end
     assert (before["events"]["updated_since"], before["events"]["updated_before"]) == (
         ts(since),
@@ -196,10 +197,9 @@ def test_pipeline_manual_run_without_a_logical_date(
     assert run["state"] == "success", task_states(local_airflow, run["dag_id"], run["dag_run_id"])
     triggered = when(run["run_after"]).replace(microsecond=0)
     windows = extract_windows(local_airflow, "customer_data_pipeline", run["dag_run_id"])
-    rendered_at = min(w["start_date"] for w in windows.values())
-    since = latest_success_end(local_airflow, "customer_data_pipeline", until=triggered, before=rendered_at)
+    since = latest_success_end(local_airflow, "customer_data_pipeline", until=triggered, before=triggered)
     scheduled = started["customer_data_pipeline:scheduled"]
-    assert since == when(scheduled["data_interval_end"])  # it queued behind the scheduled run
+    assert since == when(scheduled["data_interval_end"])  # triggered after the scheduled run succeeded
     for endpoint, window in windows.items():
         # since the last successful run's interval end, up to the trigger time
         assert (window["updated_since"], window["updated_before"], window["as_of"]) == (

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
+from collections import deque
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -21,6 +23,7 @@ from dataeng_local.demo_api.clock import SimClock
 from dataeng_local.demo_api.config import DemoApiConfig
 from dataeng_local.demo_api.faults import STATUS_FAULTS, FaultBook, FaultSpec, parse_fault
 from dataeng_local.demo_api.graphql_resolve import Connection, GraphQLError
+from dataeng_local.demo_api.limits import Limits, RateLimiter, parse_limits
 from dataeng_local.demo_api.paging import (
     NORMAL,
     BadRequest,
@@ -50,6 +53,9 @@ class DemoApi:
         key = hashlib.sha256(f"{config.shape.seed}:{config.credentials.client_secret}".encode()).digest()
         self.auth = Authenticator(config.credentials, key)
         self.faults = FaultBook()
+        self.limiter = RateLimiter()
+        # the page requests served (REST and GraphQL): what a test asserts about a client's requests
+        self.requests: deque[dict[str, Any]] = deque(maxlen=100_000)
         self.cache: ByteLRU[tuple[Any, ...]] = ByteLRU(config.cache_mb * 1024 * 1024)
         self.default_faults = dict(parse_qsl(config.default_faults))
 
@@ -79,6 +85,26 @@ class DemoApi:
             return None, _NORMAL, False
         return None, spec.mutation(), spec.kind == "truncate"
 
+    async def limit(self, request: Request, limits: Limits) -> tuple[Response | None, dict[str, str]]:
+        """(429 response or None, rate-limit headers for the answer) after the request's latency."""
+        self.requests.append(
+            {
+                "at": time.time(),
+                "method": request.method,
+                "path": request.url.path,
+                "query": request.url.query,
+            }
+        )
+        if limits.latency:
+            await asyncio.sleep(limits.latency)
+        if limits.rate_limit is None:
+            return None, {}
+        admission = self.limiter.admit(limits.key, limits.rate_limit)
+        if not admission.admitted:
+            body = {"error": "rate_limited", "message": f"more than {limits.rate_limit} requests per second"}
+            return JSONResponse(body, status_code=429, headers=admission.headers), {}
+        return None, admission.headers
+
     # -- REST ------------------------------------------------------------------------------------
     async def list_records(self, request: Request, mode: str) -> Response:
         denied = self.auth.check(mode, request.headers)
@@ -87,6 +113,7 @@ class DemoApi:
         params = self.params(request)
         try:
             spec = parse_fault(params, request.url.path)
+            limits = parse_limits(params)
             sel = select(request.path_params["resource"], params, self.clock.now())
             view = self.dataset.view(sel.resource, sel.t, sel.window, sel.include_deleted, sel.records)
             page_request = parse_page_request(
@@ -95,6 +122,9 @@ class DemoApi:
             start = start_position(view, page_request)
         except BadRequest as exc:
             return _bad_request(str(exc))
+        refused, limit_headers = await self.limit(request, limits)
+        if refused is not None:
+            return refused
         early, mutation, truncate = await self.fault_response(
             spec, start // page_request.limit + 1, page_request.cursor is not None
         )
@@ -116,7 +146,7 @@ class DemoApi:
             body, headers = cached
         if truncate:
             return responses.TruncatedResponse(body)
-        return Response(body, media_type="application/json", headers=headers)
+        return Response(body, media_type="application/json", headers={**headers, **limit_headers})
 
     # -- GraphQL ---------------------------------------------------------------------------------
     async def graphql(self, request: Request, mode: str) -> Response:
@@ -138,6 +168,7 @@ class DemoApi:
         params = self.params(request)
         try:
             spec = parse_fault(params, request.url.path)
+            limits = parse_limits(params)
             now = self.clock.now()
             cfg = self.config
             connections = [
@@ -145,6 +176,9 @@ class DemoApi:
             ]
         except (BadRequest, GraphQLError) as exc:
             return JSONResponse({"data": None, "errors": [{"message": str(exc)}]})
+        refused, limit_headers = await self.limit(request, limits)
+        if refused is not None:
+            return refused
         first = connections[0] if connections else None
         early, mutation, truncate = await self.fault_response(
             spec, first.page_number if first else 1, bool(first and first.after is not None)
@@ -167,7 +201,7 @@ class DemoApi:
             body = cached[0]
         if truncate:
             return responses.TruncatedResponse(body)
-        return Response(body, media_type="application/json")
+        return Response(body, media_type="application/json", headers=limit_headers)
 
     # -- OAuth, admin, health --------------------------------------------------------------------
     async def token(self, request: Request) -> Response:
@@ -206,6 +240,19 @@ class DemoApi:
 
     async def reset_faults(self, request: Request) -> Response:
         self.faults.reset()
+        self.limiter.reset()
+        return JSONResponse({"reset": True})
+
+    async def get_requests(self, request: Request) -> Response:
+        """The page requests served so far (``?since=<at>``: only later ones), oldest first."""
+        try:
+            since = float(request.query_params.get("since", "0"))
+        except ValueError:
+            return _bad_request("since must be a number (a request's 'at')")
+        return JSONResponse({"requests": [r for r in self.requests if r["at"] > since]})
+
+    async def reset_requests(self, request: Request) -> Response:
+        self.requests.clear()
         return JSONResponse({"reset": True})
 
     async def health(self, request: Request) -> Response:
@@ -234,6 +281,8 @@ def create_app(config: DemoApiConfig | None = None) -> Starlette:
         Route("/admin/clock", api.get_clock, methods=["GET"]),
         Route("/admin/clock", api.set_clock, methods=["POST"]),
         Route("/admin/faults/reset", api.reset_faults, methods=["POST"]),
+        Route("/admin/requests", api.get_requests, methods=["GET"]),
+        Route("/admin/requests/reset", api.reset_requests, methods=["POST"]),
     ]
     for prefix, mode in MODES.items():
         routes.append(Route(f"{prefix}/v1/{{resource}}", _bind(api.list_records, mode)))

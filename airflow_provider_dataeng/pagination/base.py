@@ -217,6 +217,21 @@ class BasePaginator(ABC):
     def next_request(self, request: PageRequest, response: PageResponse) -> PageRequest | None:
         """The request for the page after ``response``, or ``None`` to stop."""
 
+    # -- requests that do not depend on earlier pages (concurrent fetching) --------------------------------
+    def request_for_page(self, first: PageRequest, index: int) -> PageRequest | None:
+        """The request of the page at ``index`` (0 = ``first``), when it can be known without the pages before
+        it (page numbers, offsets over full pages); ``None`` when it cannot (cursors, links).
+
+        A prediction only: the hook still runs ``next_request`` over the pages in order and uses a fetched
+        page only when ``next_request`` asks for exactly the predicted request, so every stop condition
+        and error holds, and a wrong prediction costs a request, never a record.
+        """
+        return None
+
+    def page_count(self, first: PageResponse) -> int | None:
+        """How many pages there are, when the first page says (a total); ``None`` when it does not."""
+        return None
+
     def _empty_stop(self, response: PageResponse) -> bool:
         return self.stop_on_empty_page and response.record_count == 0
 

@@ -113,6 +113,17 @@ class PageNumberPaginator(BasePaginator):
             params[self.page_size_param] = self.page_size
         return request.with_params(**params)
 
+    def request_for_page(self, first: PageRequest, index: int) -> PageRequest | None:
+        return first.with_params(**{self.page_param: int(first.params[self.page_param]) + index})
+
+    def page_count(self, first: PageResponse) -> int | None:
+        path = self.total_pages_path or self.total_records_path
+        total = first.field(path) if path is not None else MISSING
+        if isinstance(total, bool) or not isinstance(total, int) or total < 0:
+            return None  # no total (or not a count): next_request decides, page after page
+        pages = total if self.total_pages_path else -(-total // (self.page_size or 1))
+        return max(1, pages)  # the first page exists whatever the total says
+
     def next_request(self, request: PageRequest, response: PageResponse) -> PageRequest | None:
         page = int(request.params[self.page_param])
         pages_done = page - self.start_page + 1
@@ -192,6 +203,19 @@ class OffsetPaginator(BasePaginator):
 
     def first_request(self, request: PageRequest) -> PageRequest:
         return request.with_params(**{self.offset_param: self.start_offset, self.limit_param: self.limit})
+
+    def request_for_page(self, first: PageRequest, index: int) -> PageRequest | None:
+        # as next_request moves the offset on when every page before is full (a server capping the limit
+        # lower breaks the prediction, and the hook then follows next_request's own offsets)
+        return first.with_params(
+            **{self.offset_param: int(first.params[self.offset_param]) + index * self.limit}
+        )
+
+    def page_count(self, first: PageResponse) -> int | None:
+        total = first.field(self.total_path) if self.total_path is not None else MISSING
+        if isinstance(total, bool) or not isinstance(total, int) or total < 0:
+            return None
+        return max(1, -(-(total - self.start_offset) // self.limit))
 
     def next_request(self, request: PageRequest, response: PageResponse) -> PageRequest | None:
         count = response.record_count

@@ -46,7 +46,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--bulk-records", type=int, default=DataShape.bulk_records)
     p.add_argument("--max-page-size", type=int, default=10_000)
     p.add_argument("--cache-mb", type=int, default=256)
-    p.add_argument("--faults", default="", help="fault query string applied to every request")
+    p.add_argument(
+        "--faults", default="", help="fault, latency and rate-limit query string applied to every request"
+    )
     p.add_argument("--log-level", default="warning")
     return p.parse_args(argv)
 

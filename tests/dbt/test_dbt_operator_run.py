@@ -394,18 +394,16 @@ def test_every_dbt_statement_carries_the_task_tag_and_the_warehouse(
     assert profile["env"]["DATAENG_DBT_QUERY_TAG"] == tag
 
 
-@pytest.mark.parametrize("execution", ["in_process", "subprocess"])
-def test_runs_with_other_query_tags_keep_partial_parsing(
-    project, staging, snowflake_conn_id, logs, local_stack, execution
-) -> None:
+def test_runs_with_other_query_tags_keep_partial_parsing(project, staging, snowflake_conn_id, logs, local_stack) -> None:
     """The tag holds the run id, and dbt parses from scratch when the profile changes: the hook parses with a
-    steady tag and runs the command on that manifest, so the next run's parse is partial, its queries tagged."""
+    steady tag and runs the command on that manifest, so the next run's parse is partial, its queries tagged.
+    (The subprocess mode runs the same code in its child: test_subprocess_execution_gives_the_same_summary.)"""
     tags = []
     for run_id in ("scheduled__1", "scheduled__2"):
         ti = SimpleNamespace(dag_id="tags", task_id="dbt", run_id=run_id, try_number=1, map_index=-1)
         since = local_stack.snowflake_query_history()[-1]["seq"]
         before = len(logs())
-        result = operator(project, snowflake_conn_id, command="run", select="stg_customers", execution=execution)
+        result = operator(project, snowflake_conn_id, command="run", select="stg_customers")
         assert result.execute({"ti": ti})["success"] is True
         tags.append({r["query_tag"] for r in local_stack.snowflake_query_history(since)})
         text = logs()[before:]  # this run's

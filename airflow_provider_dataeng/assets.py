@@ -220,13 +220,19 @@ def dbt_built_relations(
         return []
     built: list[tuple[tuple[str, str, str], dict[str, Any]]] = []
     for node, relation, result in parsed.built(results):
-        if result.get("status") != "success":
-            continue
-        extra = {
-            "unique_id": node.unique_id,
-            "status": "success",
-            "rows_affected": result.get("rows_affected"),
-            "materialized": node.materialized,
-        }
-        built.append((relation, {k: v for k, v in extra.items() if v is not None}))
+        if result.get("status") == "success":
+            built.append(
+                (relation, dbt_built_extra(node.unique_id, result.get("rows_affected"), node.materialized))
+            )
     return built
+
+
+def dbt_built_extra(unique_id: str, rows_affected: Any, materialized: str | None) -> dict[str, Any]:
+    """The asset event extra of a relation a dbt node built (``None`` values left out)."""
+    extra = {
+        "unique_id": unique_id,
+        "status": "success",
+        "rows_affected": rows_affected,
+        "materialized": materialized,
+    }
+    return {k: v for k, v in extra.items() if v is not None}

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from airflow_provider_dataeng.dbt.manifest import BUILT_STATUSES, Manifest, builds_relation
+from airflow_provider_dataeng.dbt.manifest import BUILT_STATUSES, Manifest, Relation, builds_relation
 from airflow_provider_dataeng.dbt.results import NodeResult, RunSummary
 
 NODE_FINISHED = "NodeFinished"
@@ -119,29 +119,24 @@ def check_results(
     return None
 
 
-Relation = tuple[str, str, str]  # database, schema, identifier
-
-
 def _relation(value: Sequence[Any]) -> Relation:
     database, schema, name = (str(part) for part in value)
-    return database, schema, name
+    return Relation(database, schema, name)
 
 
 def built_relations(records: Sequence[Mapping[str, Any]]) -> list[tuple[Relation, dict[str, Any]]]:
     """The relations the records' nodes built (status success), each with its asset event extra, as
     :func:`airflow_provider_dataeng.assets.dbt_built_relations` gives them for a run of one's own."""
-    built = []
-    for r in records:
-        if r.get("status") != "success" or not r.get("relation"):
-            continue
-        extra = {
-            "unique_id": r["unique_id"],
-            "status": "success",
-            "rows_affected": r.get("rows_affected"),
-            "materialized": r.get("materialized"),
-        }
-        built.append((_relation(r["relation"]), {k: v for k, v in extra.items() if v is not None}))
-    return built
+    from airflow_provider_dataeng.assets import dbt_built_extra
+
+    return [
+        (
+            _relation(r["relation"]),
+            dbt_built_extra(r["unique_id"], r.get("rows_affected"), r.get("materialized")),
+        )
+        for r in records
+        if r.get("status") == "success" and r.get("relation")
+    ]
 
 
 def read_relations(records: Sequence[Mapping[str, Any]]) -> list[Relation] | None:

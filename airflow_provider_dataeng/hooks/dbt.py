@@ -204,7 +204,7 @@ class DbtHook(BaseHook):
     def _run_in_process(
         self, args: list[str], env: dict[str, str], callbacks: Sequence[Callable[[Any], None]] = ()
     ) -> tuple[bool, str | None]:
-        from airflow_provider_dataeng.hooks.dbt_runner import invoke
+        from airflow_provider_dataeng.hooks.dbt_runner import environ, invoke
 
         def forward(event: Any) -> None:
             level = _EVENT_LEVELS.get(event.info.level)
@@ -213,7 +213,7 @@ class DbtHook(BaseHook):
 
         # dbt prints nothing itself (its events come through `forward`, i.e. Airflow's masked task log);
         # its debug log file still goes to the run's log path.
-        with _environ(env):
+        with environ(env):
             success, exception = invoke(
                 [*args, "--log-level", "none", "--log-level-file", "debug"],
                 tag_env=QUERY_TAG_ENV if QUERY_TAG_ENV in env else None,
@@ -331,21 +331,6 @@ def _private_dir(path: Path) -> bool:
 
 def _project_key(project_dir: Path) -> str:
     return hashlib.sha256(str(project_dir.resolve()).encode()).hexdigest()[:16]
-
-
-@contextmanager
-def _environ(values: dict[str, str]) -> Iterator[None]:
-    """Set environment variables for the block (dbt's env_var() reads os.environ) and restore them."""
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
 
 
 def _mask(values: Any) -> None:

@@ -53,7 +53,7 @@ def invoke(
 
     manifest: Any = None
     if tag_env is not None and args and args[0] not in _NO_MANIFEST:
-        with _tag(tag_env, PARSE_QUERY_TAG):
+        with environ({tag_env: PARSE_QUERY_TAG}):
             parsed = dbtRunner(callbacks=list(parse_callbacks)).invoke(parse_command(args, parse_options()))
         if not parsed.success:
             return False, parsed.exception or RuntimeError("dbt parse failed: see its messages above")
@@ -63,16 +63,18 @@ def invoke(
 
 
 @contextmanager
-def _tag(name: str, value: str) -> Iterator[None]:
-    saved = os.environ.get(name)
-    os.environ[name] = value
+def environ(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for the block (dbt's env_var() reads os.environ) and restore them."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
     try:
         yield
     finally:
-        if saved is None:
-            del os.environ[name]
-        else:
-            os.environ[name] = saved
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
 
 
 def main(argv: Sequence[str]) -> int:

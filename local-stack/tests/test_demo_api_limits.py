@@ -57,7 +57,9 @@ def test_the_limiter_admits_n_per_sliding_second_and_says_when_to_come_back() ->
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"latency": "-1"}, "latency must be a finite number >= 0"),
+        ({"latency": "-1"}, "latency must not be negative"),
+        ({"latency": "inf"}, "latency must be a finite number of seconds"),
+        ({"latency": "nan"}, "latency must be a finite number of seconds"),
         ({"latency": "soon"}, "latency must be a number"),
         ({"rate_limit": "0"}, "rate_limit must be at least 1"),
         ({"rate_limit": "2.5"}, "rate_limit must be a whole number"),

@@ -26,7 +26,7 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from dataeng_local.demo_api.paging import BadRequest, Mutation
+from dataeng_local.demo_api.paging import BadRequest, Mutation, number_param
 from dataeng_local.demo_api.rand import mix
 from dataeng_local.demo_api.timefmt import http_date
 
@@ -66,19 +66,6 @@ class FaultSpec:
         )
 
 
-def _number(params: Mapping[str, str], name: str, default: float | None) -> float | None:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise BadRequest(f"{name} must be a number, got {raw!r}") from None
-    if value < 0:
-        raise BadRequest(f"{name} must not be negative, got {raw!r}")
-    return value
-
-
 def parse_fault(params: Mapping[str, str], path: str) -> FaultSpec | None:
     """The fault a request asks for, or ``None``."""
     kind = params.get("fault")
@@ -94,18 +81,18 @@ def parse_fault(params: Mapping[str, str], path: str) -> FaultSpec | None:
             times = int(times_raw)
         except ValueError:
             raise BadRequest(f"fault_times must be an integer or 'always', got {times_raw!r}") from None
-    page_raw = _number(params, "fault_page", None)
+    page_raw = number_param(params, "fault_page", None)
     retry_format = params.get("retry_after_format", "seconds")
     if retry_format not in ("seconds", "http-date", "none"):
         raise BadRequest(f"retry_after_format must be seconds, http-date or none; got {retry_format!r}")
-    rate = _number(params, "fault_rate", 0.2)
+    rate = number_param(params, "fault_rate", 0.2)
     return FaultSpec(
         kind=kind,
         key=params.get("fault_key") or f"{kind}|{path}|{params.get('fault_page', '')}",
         times=times,
         page=None if page_raw is None else int(page_raw),
-        delay=_number(params, "fault_delay", 1.0) or 0.0,
-        retry_after=_number(params, "retry_after", None),
+        delay=number_param(params, "fault_delay", 1.0) or 0.0,
+        retry_after=number_param(params, "retry_after", None),
         retry_after_format=retry_format,
         rate=1.0 if rate is None else min(rate, 1.0),
     )

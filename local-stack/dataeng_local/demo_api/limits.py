@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from dataeng_local.demo_api.paging import BadRequest
+from dataeng_local.demo_api.paging import BadRequest, number_param
 
 LIMIT_PARAMS = ("latency", "rate_limit", "rate_limit_key")
 WINDOW = 1.0  # seconds: rate_limit requests per window
@@ -38,23 +38,17 @@ class Limits:
 def parse_limits(params: Mapping[str, str]) -> Limits:
     """The latency and rate limit a request is subject to (bad values are a 400)."""
     return Limits(
-        latency=_non_negative(params, "latency") or 0.0,
+        latency=_latency(params),
         rate_limit=_rate(params),
         key=params.get("rate_limit_key") or "server",
     )
 
 
-def _non_negative(params: Mapping[str, str], name: str) -> float | None:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise BadRequest(f"{name} must be a number, got {raw!r}") from None
-    if not value >= 0 or math.isinf(value):
-        raise BadRequest(f"{name} must be a finite number >= 0, got {raw!r}")
-    return value
+def _latency(params: Mapping[str, str]) -> float:
+    latency = number_param(params, "latency", 0.0) or 0.0
+    if not math.isfinite(latency):
+        raise BadRequest(f"latency must be a finite number of seconds, got {params['latency']!r}")
+    return latency
 
 
 def _rate(params: Mapping[str, str]) -> int | None:

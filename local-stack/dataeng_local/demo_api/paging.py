@@ -55,6 +55,20 @@ class Mutation:
 NORMAL = Mutation()
 
 
+def number_param(params: Mapping[str, str], name: str, default: float | None) -> float | None:
+    """A query parameter that is a number >= 0 (``default`` when absent or empty); else a 400."""
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BadRequest(f"{name} must be a number, got {raw!r}") from None
+    if value < 0:
+        raise BadRequest(f"{name} must not be negative, got {raw!r}")
+    return value
+
+
 def _int(params: Mapping[str, str], name: str, default: int, low: int, high: int | None = None) -> int:
     raw = params.get(name)
     if raw is None or raw == "":

@@ -60,7 +60,7 @@ class DbtBuildProducerOperator(DbtRunOperator):
         try:
             with self.dbt_invocation(context, self.command_args(), callbacks=[publish]) as (outcome, summary):
                 invocation_id = _invocation_id(outcome.target_path)
-                manifest = _run_manifest(outcome.target_path)
+                manifest, _ = getattr(self, "_manifest_and_results", (None, []))  # the run's own manifest
                 for node in summary.nodes:
                     store.put(
                         record_from_result(
@@ -101,16 +101,6 @@ class DbtBuildProducerOperator(DbtRunOperator):
                 len(summary.failed),
                 describe_problems(summary.failed, str(outcome.target_path), destination),
             )
-
-
-def _run_manifest(target_path: Any) -> Any:
-    """The run's own manifest.json (its relations are the target's, not the deploy-time manifest's), or None."""
-    from pathlib import Path
-
-    from airflow_provider_dataeng.dbt.manifest import Manifest
-
-    path = Path(target_path) / "manifest.json"
-    return Manifest.load(path) if path.is_file() else None
 
 
 def _invocation_id(target_path: Any) -> str | None:

@@ -281,6 +281,7 @@ class DbtRunOperator(BaseOperator):
             raise AirflowFailException(str(err)) from None
 
     def _read_results(self, outcome: DbtInvocation) -> RunSummary:
+        from airflow_provider_dataeng.dbt.manifest import Manifest
         from airflow_provider_dataeng.dbt.results import RunSummary, parse_run_results
 
         name = "sources.json" if self.command == "source freshness" else "run_results.json"
@@ -288,7 +289,8 @@ class DbtRunOperator(BaseOperator):
         if not results_file.is_file():  # dbt stopped before running nodes (bad project, no connection)
             return RunSummary(elapsed=0.0, nodes=[])
         manifest_file = outcome.target_path / "manifest.json"
-        manifest = json.loads(manifest_file.read_text()) if manifest_file.is_file() else None
+        # read once: the summary, lineage, assets (and a group's producer records) use this one Manifest
+        manifest = Manifest.load(manifest_file) if manifest_file.is_file() else None
         summary = parse_run_results(json.loads(results_file.read_text()), manifest)
         if self.command != "source freshness":
             from airflow_provider_dataeng.lineage import dbt_relations

@@ -153,5 +153,10 @@ REST_API_CONNECTION_TYPE: dict[str, Any] = {
         "max_requests_per_second": _optional(
             "number", "Max requests per second", "Client-side rate limit (default: none)"
         ),
+        "max_concurrency": _optional(
+            "integer",
+            "Max concurrency",
+            "Page requests in flight at once for paginators that can predict them (default 1)",
+        ),
     },
 }

@@ -11,7 +11,7 @@ import json as jsonlib
 import os
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
@@ -42,6 +42,8 @@ from airflow_provider_dataeng.pagination import (
 
 if TYPE_CHECKING:
     import requests
+
+    from airflow_provider_dataeng.hooks.rest_concurrency import AdaptiveConcurrency, PagePrefetcher
 
 _EXCERPT = 300
 
@@ -99,6 +101,10 @@ class ApiAsksToWait(AirflowException):
         self.cursor: PageCursor | None = None
 
 
+class _Cancelled(Exception):
+    """The request is no longer wanted (the prefetcher was closed); never retried."""
+
+
 class _TransientError(Exception):
     """A network-level failure worth retrying (connection refused/reset, timeout, truncated body)."""
 
@@ -112,6 +118,15 @@ class RawPage:
     status: int
     records: list[Any]
     body_bytes: int
+
+
+@dataclass
+class _Page:
+    """A page fetched and decoded: the response, its records and the body fields the paginator reads."""
+
+    fetched: _Fetched
+    records: list[Any]
+    fields: dict[Any, Any]
 
 
 @dataclass
@@ -131,11 +146,17 @@ class RestApiHook(BaseHook):
         names it. Host is the host or a full base URL; schema is the URL scheme (``https`` by default).
         Extras: ``auth_type`` (``none``, ``basic``, ``bearer``, ``api_key``, ``oauth2``), ``headers``,
         ``timeout`` (seconds or ``[connect, read]``), ``verify`` (TLS, on by default),
-        ``max_requests_per_second``; for ``api_key``: ``api_key_name``, ``api_key_in``
+        ``max_requests_per_second``, ``max_concurrency``; for ``api_key``: ``api_key_name``, ``api_key_in``
         (``header``/``query``); for ``oauth2``: ``token_url``, ``scope``, ``audience``,
         ``token_client_auth`` (``basic``/``body``). Secrets (password/token/key/client secret) go in the
         password field.
     :param retry_policy: attempts and waits (see :class:`HttpRetryPolicy`).
+    :param max_concurrency: page requests in flight at once (default: the connection's extra
+        ``max_concurrency``, else 1). Above 1, pages whose requests the paginator can predict (page numbers,
+        offsets) are fetched ahead concurrently; the pages come out in order, exactly as one at a time.
+        The connection's ``max_requests_per_second`` holds for all of them together; a 429 or 503 pauses
+        them all for the server's ``Retry-After`` and halves the limit, which climbs back by one after every
+        ``2 x limit`` successes (see :mod:`~airflow_provider_dataeng.hooks.rest_concurrency`).
     """
 
     conn_name_attr = "http_conn_id"
@@ -144,11 +165,19 @@ class RestApiHook(BaseHook):
     hook_name = "REST API (dataeng)"
 
     def __init__(
-        self, http_conn_id: str = default_conn_name, *, retry_policy: HttpRetryPolicy | None = None
+        self,
+        http_conn_id: str = default_conn_name,
+        *,
+        retry_policy: HttpRetryPolicy | None = None,
+        max_concurrency: int | None = None,
     ) -> None:
         super().__init__()
+        from airflow_provider_dataeng.validation import positive_int
+
+        positive_int("max_concurrency", max_concurrency, optional=True)
         self.http_conn_id = http_conn_id
         self.retry_policy = retry_policy or HttpRetryPolicy()
+        self._max_concurrency = max_concurrency
         self._next_slot = 0.0
         self._throttle_lock = threading.Lock()
         self.redactor = Redactor()
@@ -163,6 +192,18 @@ class RestApiHook(BaseHook):
     @cached_property
     def settings(self) -> RestApiSettings:
         return settings_from_connection(self.connection)
+
+    @property
+    def max_concurrency(self) -> int:
+        """Page requests in flight at once: the hook's argument, else the connection's, else 1."""
+        return self._max_concurrency or self.settings.max_concurrency or 1
+
+    @cached_property
+    def concurrency(self) -> AdaptiveConcurrency:
+        """The in-flight limit and shared pause of this hook's requests (one per hook, shared by threads)."""
+        from airflow_provider_dataeng.hooks.rest_concurrency import AdaptiveConcurrency
+
+        return AdaptiveConcurrency(self.max_concurrency)
 
     def get_conn(self) -> requests.Session:
         """The (cached) ``requests.Session`` with auth, default headers and TLS settings applied."""
@@ -204,7 +245,7 @@ class RestApiHook(BaseHook):
         session.trust_env = False
         session.auth = auth
         session.headers.update({"Accept": "application/json", **settings.headers})
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=8, max_retries=0)
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(8, self.max_concurrency), max_retries=0)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         return session
@@ -244,7 +285,14 @@ class RestApiHook(BaseHook):
         return f"{self.settings.base_url.rstrip('/')}/{endpoint.lstrip('/')}"
 
     # -- one request with retries -----------------------------------------------------------------
-    def _throttle(self) -> None:
+    def _throttle(self, cancelled: threading.Event | None = None) -> None:
+        pause = self.concurrency.pause_left()
+        while pause > 0:  # a server's Retry-After on any request holds back every request of this hook
+            if cancelled is not None and cancelled.wait(pause):
+                raise _Cancelled()
+            if cancelled is None:
+                time.sleep(pause)
+            pause = self.concurrency.pause_left()
         rps = self.settings.max_requests_per_second
         if not rps:
             return
@@ -255,12 +303,19 @@ class RestApiHook(BaseHook):
         if wait > 0:
             time.sleep(wait)
 
-    def _send_once(self, request: PageRequest, headers: Mapping[str, str] | None) -> _Fetched:
+    def _send_once(
+        self,
+        request: PageRequest,
+        headers: Mapping[str, str] | None,
+        cancelled: threading.Event | None = None,
+    ) -> _Fetched:
         import requests
         import urllib3
 
         session = self._session
-        self._throttle()
+        self._throttle(cancelled)
+        if cancelled is not None and cancelled.is_set():
+            raise _Cancelled()
         response = None
         try:
             response = session.request(
@@ -289,11 +344,17 @@ class RestApiHook(BaseHook):
         )
 
     def _send_checked(
-        self, request: PageRequest, headers: Mapping[str, str] | None, pause_longer_than: float | None = None
+        self,
+        request: PageRequest,
+        headers: Mapping[str, str] | None,
+        pause_longer_than: float | None = None,
+        cancelled: threading.Event | None = None,
     ) -> _Fetched:
         from airflow_provider_dataeng.hooks.rest_auth import OAuth2ClientCredentials
+        from airflow_provider_dataeng.hooks.rest_concurrency import THROTTLE_STATUSES
 
-        fetched = self._send_once(request, headers)
+        generation = self.concurrency.generation
+        fetched = self._send_once(request, headers, cancelled)
         auth = self._session.auth
         if fetched.status == 401 and isinstance(auth, OAuth2ClientCredentials):
             self.log.info(
@@ -301,12 +362,14 @@ class RestApiHook(BaseHook):
                 self.redactor.url(fetched.url),
             )
             auth.invalidate()
-            fetched = self._send_once(request, headers)
+            fetched = self._send_once(request, headers, cancelled)
         if fetched.status in self.retry_policy.statuses:
             seconds, source = server_wait_hint(fetched.headers)
             if pause_longer_than is not None and seconds is not None and seconds > pause_longer_than:
                 assert source is not None
                 raise ApiAsksToWait(seconds, source, fetched.status, self.redactor.url(fetched.url))
+            if fetched.status in THROTTLE_STATUSES:
+                self._throttled(generation, fetched)
             error = RetryableHTTPError(fetched.status, self.redactor.url(fetched.url), seconds, source)
             error.excerpt = self._excerpt(fetched.body)  # type: ignore[attr-defined]
             raise error
@@ -317,7 +380,25 @@ class RestApiHook(BaseHook):
                 status=fetched.status,
                 url=url,
             )
+        if self.max_concurrency > 1 and self.concurrency.succeeded():
+            self.log.info("Page requests in flight raised to %d", self.concurrency.limit)
         return fetched
+
+    def _throttled(self, generation: int, fetched: _Fetched) -> None:
+        """A 429/503: pause every request of this hook for the server's wait and halve the in-flight limit."""
+        seconds, _ = server_wait_hint(fetched.headers)
+        policy = self.retry_policy
+        pause = (
+            None if seconds is None else min(max(seconds, policy.retry_after_floor), policy.retry_after_cap)
+        )
+        if self.concurrency.throttled(generation, pause) and self.max_concurrency > 1:
+            self.log.warning(
+                "HTTP %d from %s: page requests in flight lowered to %d%s",
+                fetched.status,
+                self.redactor.url(fetched.url),
+                self.concurrency.limit,
+                f", all paused {pause:g}s" if pause else "",
+            )
 
     def _excerpt(self, body: bytes) -> str:
         text = body[:_EXCERPT].decode("utf-8", "replace")
@@ -330,11 +411,13 @@ class RestApiHook(BaseHook):
         headers: Mapping[str, str] | None = None,
         *,
         pause_longer_than: float | None = None,
+        cancelled: threading.Event | None = None,
     ) -> _Fetched:
         """Send one request, retrying transient failures per the retry policy (attempts are logged).
 
         With ``pause_longer_than`` (seconds), a server asking to wait longer than that raises
-        :class:`ApiAsksToWait` instead of being slept through.
+        :class:`ApiAsksToWait` instead of being slept through. Setting ``cancelled`` ends the waits and
+        retries of a request nobody needs any more (a page fetched ahead past the end).
         """
         from airflow_provider_dataeng.hooks.rest_retry import build_retrying
 
@@ -362,9 +445,15 @@ class RestApiHook(BaseHook):
                 wait,
             )
 
-        retrying = build_retrying(policy, is_retryable=is_retryable, before_sleep=before_sleep)
+        def sleep(seconds: float) -> None:  # a cancelled request stops waiting at once
+            if cancelled is None:
+                time.sleep(seconds)
+            else:
+                cancelled.wait(seconds)
+
+        retrying = build_retrying(policy, is_retryable=is_retryable, before_sleep=before_sleep, sleep=sleep)
         try:
-            return retrying(self._send_checked, request, headers, pause_longer_than)
+            return retrying(self._send_checked, request, headers, pause_longer_than, cancelled)
         except RetryableHTTPError as exc:
             raise RestApiHTTPError(
                 f"HTTP {exc.status} from {request.method} {exc.url} after {policy.max_attempts} attempts: "
@@ -414,6 +503,10 @@ class RestApiHook(BaseHook):
         decoder = PageDecoder(path, paginator.body_paths, raw_records=raw)
         limits = [n for n in (max_pages, getattr(paginator, "max_pages", None)) if n]
         limit = min(limits) if limits else None
+        base = PageRequest(
+            url=self.url_for(endpoint), method=method.upper(), params=dict(params or {}), json=json
+        )
+        first = paginator.first_request(base)
         request: PageRequest | None
         if resume is not None:
             request, number = resume.request, resume.pages_done
@@ -423,71 +516,131 @@ class RestApiHook(BaseHook):
                     f"cannot resume at {self.redactor.url(request.url)}: another host than {origin}"
                 )
         else:
-            request = paginator.first_request(
-                PageRequest(
-                    url=self.url_for(endpoint), method=method.upper(), params=dict(params or {}), json=json
-                )
-            )
+            request = first
             origin = _origin(request.url) if request is not None else ""
             number = 0
-        seen: set[bytes] = set()
-        warned_link = False
-        while request is not None:
-            fingerprint = request.fingerprint()
-            if fingerprint in seen:
-                raise PaginationLoopError(
-                    self.redactor.text(
-                        f"page {number + 1} would fetch {self._describe(request)} again, which an earlier page already "
-                        "returned: the API is looping (a repeated cursor or next link); check the paginator settings"
-                    )
-                )
-            seen.add(fingerprint)
-            number += 1
+
+        def get(request: PageRequest, number: int, cancelled: threading.Event | None = None) -> _Page:
             pausable = pause_longer_than is not None and self.persistable(request)
-            try:
-                fetched = self.fetch(
-                    request, headers, pause_longer_than=pause_longer_than if pausable else None
-                )
-            except ApiAsksToWait as wait:
-                wait.cursor = PageCursor(request=request, pages_done=number - 1)
-                raise
-            url = self.redactor.url(fetched.url)
+            fetched = self.fetch(
+                request,
+                headers,
+                pause_longer_than=pause_longer_than if pausable else None,
+                cancelled=cancelled,
+            )
             try:
                 records, fields = decoder.decode(fetched.body)
             except PageShapeError as exc:
+                url = self.redactor.url(fetched.url)
                 raise PageShapeError(self._shape_message(exc, number, url, fetched)) from None
-            yield RawPage(
-                number=number, url=url, status=fetched.status, records=records, body_bytes=len(fetched.body)
-            )
-            if limit is not None and number >= limit:
-                self.log.warning("Stopped after max_pages=%d pages; the API may have more", limit)
-                return
-            if isinstance(paginator, SinglePagePaginator) and not warned_link and "next" in fetched.links:
-                warned_link = True
-                self.log.warning(
-                    '%s sent a Link rel="next" header but no paginator is set: only the first page is read; '
-                    "pass paginator=LinkHeaderPaginator() to follow it",
-                    url,
+            return _Page(fetched, records, fields)
+
+        prefetch: PagePrefetcher | None = None
+        seen: set[bytes] = set()
+        warned_link = False
+        try:
+            while request is not None:
+                fingerprint = request.fingerprint()
+                if fingerprint in seen:
+                    raise PaginationLoopError(
+                        self.redactor.text(
+                            f"page {number + 1} would fetch {self._describe(request)} again, which an earlier page "
+                            "already returned: the API is looping (a repeated cursor or next link); check the "
+                            "paginator settings"
+                        )
+                    )
+                seen.add(fingerprint)
+                number += 1
+                ahead = prefetch.take(number - 1, request) if prefetch is not None else None
+                try:
+                    page = ahead.result() if ahead is not None else get(request, number)
+                except ApiAsksToWait as wait:
+                    wait.cursor = PageCursor(request=request, pages_done=number - 1)
+                    raise
+                fetched, records, fields = page.fetched, page.records, page.fields
+                url = self.redactor.url(fetched.url)
+                yield RawPage(
+                    number=number,
+                    url=url,
+                    status=fetched.status,
+                    records=records,
+                    body_bytes=len(fetched.body),
                 )
-            response = PageResponse(
-                url=fetched.url,
-                status=fetched.status,
-                headers=fetched.headers,
-                links=fetched.links,
-                fields=fields,
-                record_count=len(records),
-                page_number=number,
-            )
-            try:
-                request = paginator.next_request(request, response)
-            except PaginationError as exc:
-                raise type(exc)(self._pagination_message(exc, fetched, url)) from None
-            if request is not None and _origin(request.url) != origin:
-                # Never send the connection's credentials to a host the API merely pointed at.
-                raise PaginationError(
-                    f"page {number + 1} would be fetched from {self.redactor.url(request.url)}, another host "
-                    f"than {origin}: refusing to send credentials there; check the paginator settings"
+                if limit is not None and number >= limit:
+                    self.log.warning("Stopped after max_pages=%d pages; the API may have more", limit)
+                    return
+                if isinstance(paginator, SinglePagePaginator) and not warned_link and "next" in fetched.links:
+                    warned_link = True
+                    self.log.warning(
+                        '%s sent a Link rel="next" header but no paginator is set: only the first page is read; '
+                        "pass paginator=LinkHeaderPaginator() to follow it",
+                        url,
+                    )
+                response = PageResponse(
+                    url=fetched.url,
+                    status=fetched.status,
+                    headers=fetched.headers,
+                    links=fetched.links,
+                    fields=fields,
+                    record_count=len(records),
+                    page_number=number,
                 )
+                if prefetch is None and number == (resume.pages_done if resume else 0) + 1:
+                    prefetch = self._prefetcher(paginator, first, response, number, limit, get)
+                try:
+                    request = paginator.next_request(request, response)
+                except PaginationError as exc:
+                    raise type(exc)(self._pagination_message(exc, fetched, url)) from None
+                if request is not None and _origin(request.url) != origin:
+                    # Never send the connection's credentials to a host the API merely pointed at.
+                    raise PaginationError(
+                        f"page {number + 1} would be fetched from {self.redactor.url(request.url)}, another host "
+                        f"than {origin}: refusing to send credentials there; check the paginator settings"
+                    )
+        finally:
+            if prefetch is not None:
+                prefetch.close()
+                if prefetch.misses:
+                    self.log.warning(
+                        "The paginator's predicted page requests differed from the pages' own next requests after "
+                        "%d pages fetched ahead; the rest was fetched one page at a time",
+                        prefetch.hits,
+                    )
+
+    def _prefetcher(
+        self,
+        paginator: BasePaginator,
+        first: PageRequest,
+        response: PageResponse,
+        number: int,
+        limit: int | None,
+        get: Callable[[PageRequest, int, threading.Event], _Page],
+    ) -> PagePrefetcher | None:
+        """A prefetcher for the pages after page ``number`` when concurrency is on and the paginator can
+        predict their requests; it stops at the page count the first page gives, if any, and ``limit``."""
+        from airflow_provider_dataeng.hooks.rest_concurrency import PagePrefetcher
+
+        if self.max_concurrency < 2 or paginator.request_for_page(first, number) is None:
+            return None
+        count = paginator.page_count(response)
+        ends = [n for n in (count, limit) if n is not None]
+        end = min(ends) if ends else None
+        self.log.info(
+            "Fetching up to %d pages at once (%s)",
+            self.max_concurrency,
+            f"{end} pages in all"
+            if end is not None
+            else "no total known: pages past the end are dropped unread",
+        )
+
+        return PagePrefetcher(
+            paginator,
+            first,
+            lambda request, index, cancelled: get(request, index + 1, cancelled),
+            self.concurrency,
+            start=number,
+            end=end,
+        )
 
     def persistable(self, request: PageRequest) -> bool:
         """Whether ``request`` can be stored (e.g. in a deferred task's state) without storing a secret:

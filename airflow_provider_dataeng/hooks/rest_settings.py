@@ -24,6 +24,7 @@ class RestApiSettings:
     timeout: Any
     verify: Any
     max_requests_per_second: float | None
+    max_concurrency: int | None = None
     extras: Mapping[str, Any] = field(repr=False, default_factory=dict)
 
 
@@ -104,6 +105,17 @@ def settings_from_connection(conn: Any) -> RestApiSettings:
         rps = float(rps)
         if rps <= 0:
             raise ValueError(f"connection extra max_requests_per_second must be positive, got {rps!r}")
+    concurrency = extra_value(extras, "max_concurrency")
+    if concurrency is not None:
+        try:
+            concurrency = int(concurrency)
+        except (TypeError, ValueError):
+            concurrency = 0
+        if concurrency < 1:
+            raise ValueError(
+                f"connection {conn.conn_id!r} extra max_concurrency must be a positive whole number of "
+                f"requests, got {extra_value(extras, 'max_concurrency')!r}"
+            )
     return RestApiSettings(
         base_url=base_url,
         auth_type=auth_type,
@@ -111,5 +123,6 @@ def settings_from_connection(conn: Any) -> RestApiSettings:
         timeout=_timeout(extra_value(extras, "timeout")),
         verify=_as_bool(extra_value(extras, "verify", True), "verify"),
         max_requests_per_second=rps,
+        max_concurrency=concurrency,
         extras=extras,
     )

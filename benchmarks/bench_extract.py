@@ -244,6 +244,8 @@ def run_subject(name: str, port: int, out: Path) -> dict:
         seconds = time.perf_counter() - started
         # the top-level table only (dlt also writes list fields such as ``tags`` to a child table)
         records = pipeline.last_trace.last_normalize_info.row_counts["bulk"]
+    elif name in PAGED_SUBJECTS:
+        return run_paged_subject(name, port, out)
     else:
         raise ValueError(f"unknown subject {name!r}")
     data_files = [p for p in out.rglob("*") if p.is_file() and "_dlt" not in str(p) and "_pipelines" not in str(p)
@@ -252,10 +254,161 @@ def run_subject(name: str, port: int, out: Path) -> dict:
             "output_bytes": sum(p.stat().st_size for p in data_files)}
 
 
+# -- latency-bound and rate-limited APIs (the demo API's latency and rate_limit knobs) --------------------
+PAGED_SUBJECTS = {
+    "paged_operator_sequential": "RestApiExtractOperator, one page at a time",
+    "paged_operator_concurrency_8": "RestApiExtractOperator max_concurrency=8",
+    "paged_dlt_rest_api": "dlt rest_api (page_number paginator) -> filesystem (jsonl)",
+    "limited_operator_concurrency_8_rps": "RestApiExtractOperator max_concurrency=8, max_requests_per_second=20",
+    "limited_operator_concurrency_8": "RestApiExtractOperator max_concurrency=8, no client-side rate",
+}
+PAGED_RECORDS = 100  # per page
+
+
+def _paged_query() -> dict[str, str]:
+    """The demo API's page-number endpoint as the scenario wants it (from the driver's environment)."""
+    pages = int(os.environ["BENCH_PAGED_PAGES"])
+    query = {"paginate": "page", "per_page": str(PAGED_RECORDS), "records": str(pages * PAGED_RECORDS),
+             "latency": os.environ["BENCH_PAGED_LATENCY"]}
+    if os.environ.get("BENCH_PAGED_RATE_LIMIT"):
+        query.update(rate_limit=os.environ["BENCH_PAGED_RATE_LIMIT"], rate_limit_key=os.environ["BENCH_PAGED_KEY"])
+    return query
+
+
+def run_paged_subject(name: str, port: int, out: Path) -> dict:
+    base = f"http://127.0.0.1:{port}/v1"
+    query = _paged_query()
+    if "operator" in name:
+        extra: dict = {"auth_type": "bearer"}
+        if name.endswith("_rps"):
+            extra["max_requests_per_second"] = int(query["rate_limit"])
+        os.environ["AIRFLOW_CONN_BENCH_API"] = json.dumps(
+            {"conn_type": "http", "host": "127.0.0.1", "port": port, "schema": "http", "password": TOKEN,
+             "extra": extra})
+        import requests  # noqa: F401
+        import zstandard  # noqa: F401
+
+        import airflow_provider_dataeng.hooks.rest_api  # noqa: F401
+        import airflow_provider_dataeng.sinks  # noqa: F401
+        from airflow_provider_dataeng.operators.rest_api_extract import RestApiExtractOperator
+        from airflow_provider_dataeng.pagination import PageNumberPaginator
+
+        operator = RestApiExtractOperator(
+            task_id="bench", http_conn_id="bench_api", endpoint="/v1/bulk", records_path="data", query_params=query,
+            paginator=PageNumberPaginator(page_size=PAGED_RECORDS, page_size_param="per_page",
+                                          total_pages_path="total_pages"),
+            destination=f"file://{out}/", aws_conn_id=None, max_concurrency=1 if "sequential" in name else 8,
+        )
+        after_imports = _current_rss_mb()
+        started = time.perf_counter()
+        records = operator.execute({})["records"]
+        seconds = time.perf_counter() - started
+    else:
+        os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING")
+        os.environ["DLT_DATA_DIR"] = str(out / "_dlt_data")
+        os.environ["DLT_PROJECT_DIR"] = str(out / "_dlt_project")
+        import dlt
+        from dlt.sources.rest_api import rest_api_source
+
+        source = rest_api_source({
+            "client": {"base_url": base, "auth": {"type": "bearer", "token": TOKEN},
+                       "paginator": {"type": "page_number", "base_page": 1, "page_param": "page",
+                                     "total_path": "total_pages"}},
+            "resources": [{"name": "bulk", "endpoint": {"path": "bulk", "data_selector": "data", "params": query}}],
+        })
+        pipeline = dlt.pipeline(
+            pipeline_name="bench_paged", pipelines_dir=str(out / "_pipelines"),
+            destination=dlt.destinations.filesystem(bucket_url=f"file://{out}/dlt"), dataset_name="bench",
+        )
+        after_imports = _current_rss_mb()
+        started = time.perf_counter()
+        pipeline.run(source, loader_file_format="jsonl")
+        seconds = time.perf_counter() - started
+        records = pipeline.last_trace.last_normalize_info.row_counts["bulk"]
+    return {"seconds": seconds, "records": records, "peak_rss_mb": _rss_mb(), "rss_after_imports_mb": after_imports,
+            "output_bytes": 0}
+
+
+def _server_log(port: int) -> list[dict]:
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/admin/requests", timeout=60) as answer:
+        return json.loads(answer.read())["requests"]
+
+
+def run_paged(work: Path, wanted: list[str]) -> list[dict]:
+    """Two scenarios on the demo API: ``latency`` (every page answered after BENCH_EXTRACT_LATENCY seconds,
+    default 0.1, BENCH_EXTRACT_LATENCY_PAGES pages, default 1,000, of 100 records) and ``rate limit`` (the
+    server admits BENCH_EXTRACT_RATE_LIMIT requests per second, default 20, over BENCH_EXTRACT_RATE_PAGES
+    pages, default 600). The server's request log gives the 429s and the admitted rate."""
+    import uuid
+
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "dataeng_local.demo_api", "--host", "127.0.0.1", "--port", str(port), "--token", TOKEN],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    latency = os.environ.get("BENCH_EXTRACT_LATENCY", "0.1")
+    limit = int(os.environ.get("BENCH_EXTRACT_RATE_LIMIT", "20"))
+    results: dict[str, dict] = {}
+    try:
+        _wait_port(port)
+        for subject in [s for s in PAGED_SUBJECTS if s in wanted]:
+            if "dlt" in subject and not _dlt_available():
+                continue
+            limited = subject.startswith("limited_")
+            pages = int(os.environ.get("BENCH_EXTRACT_RATE_PAGES" if limited else "BENCH_EXTRACT_LATENCY_PAGES",
+                                       "600" if limited else "1000"))
+            os.environ.update(BENCH_PAGED_PAGES=str(pages), BENCH_PAGED_LATENCY=latency if not limited else "0.05",
+                              BENCH_PAGED_RATE_LIMIT=str(limit) if limited else "", BENCH_PAGED_KEY=uuid.uuid4().hex)
+            import urllib.request
+
+            urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/admin/requests/reset",
+                                                          method="POST"), timeout=60).read()
+            print(f"  extract: {subject} ({pages} pages) ...", file=sys.stderr, flush=True)
+            result = _measure(subject, port, work, 1)
+            log = _server_log(port)
+            admitted = [r["at"] for r in log if not r["rate_limited"]]
+            refused = [r["at"] for r in log if r["rate_limited"]]
+            start = min(admitted)
+            result.update(pages=pages, requests=len(log), refused=len(refused),
+                          refused_after_2s=sum(1 for at in refused if at > start + 2.0),
+                          admitted_per_second=(len(admitted) - 1) / max(max(admitted) - start, 1e-9))
+            results[subject] = result
+    finally:
+        server.terminate()
+        server.wait()
+    rows = []
+    sequential = results.get("paged_operator_sequential")
+    for subject, r in results.items():
+        label = PAGED_SUBJECTS[subject]
+        if subject.startswith("paged_"):
+            ratio = ""
+            if subject == "paged_operator_concurrency_8":
+                ratios = [f"{other['seconds'] / r['seconds']:.1f}x {name}"
+                          for name, other in (("sequential", sequential),
+                                              ("dlt", results.get("paged_dlt_rest_api"))) if other]
+                ratio = "ours is " + ", ".join(ratios) if ratios else ""
+            rows.append({"benchmark": "extract latency", "subject": label, "metric": "pages/s",
+                         "value": f"{r['pages'] / r['seconds']:.1f}", "ratio": ratio,
+                         "note": f"{r['pages']:,} pages x {PAGED_RECORDS} records ({r['records']:,}) at {latency}s "
+                                 f"per page in {r['seconds']:.1f}s; {r['requests']} requests"})
+        else:
+            rows.append({"benchmark": "extract rate limit", "subject": label, "metric": "admitted requests/s",
+                         "value": f"{r['admitted_per_second']:.1f}",
+                         "ratio": f"{r['admitted_per_second'] / limit:.0%} of the server's {limit}/s",
+                         "note": f"{r['refused']} answered 429 ({r['refused_after_2s']} after the first 2 s); "
+                                 f"{r['pages']:,} pages in {r['seconds']:.1f}s"})
+        rows.append({"benchmark": rows[-1]["benchmark"], "subject": label, "metric": "peak RSS MB",
+                     "value": f"{r['peak_rss_mb']:.0f}",
+                     "note": f"{r['peak_rss_mb'] - r['rss_after_imports_mb']:.0f} MB above the process after imports"})
+    return rows
+
+
 # -- driver -------------------------------------------------------------------------------------------
 def _python_for(subject: str) -> str:
     """dlt may live in another environment (``BENCH_EXTRACT_DLT_PYTHON``); ``make bench`` installs it here."""
-    if subject == "dlt_rest_api":
+    if "dlt" in subject:
         return os.environ.get("BENCH_EXTRACT_DLT_PYTHON") or sys.executable
     return sys.executable
 
@@ -285,10 +438,16 @@ def _measure(subject: str, port: int, work: Path, repeats: int) -> dict:
 def run() -> list[dict]:
     total = int(os.environ.get("BENCH_EXTRACT_RECORDS", "1000000"))
     repeats = int(os.environ.get("BENCH_EXTRACT_REPEATS", "1"))
-    wanted = [s.strip() for s in os.environ.get("BENCH_EXTRACT_SUBJECTS", ",".join(SUBJECTS)).split(",") if s.strip()]
+    every = ",".join([*SUBJECTS, *PAGED_SUBJECTS])
+    wanted = [s.strip() for s in os.environ.get("BENCH_EXTRACT_SUBJECTS", every).split(",") if s.strip()]
     work = Path(tempfile.mkdtemp(prefix="bench-extract-"))
     rows: list[dict] = []
     try:
+        if any(s in PAGED_SUBJECTS for s in wanted):
+            rows.extend(run_paged(work, wanted))
+        wanted = [s for s in wanted if s in SUBJECTS]
+        if not wanted:
+            return rows
         source = build_pool(work / "pool.txt")
         port = _free_port()
         server = subprocess.Popen([sys.executable, __file__, "--serve", str(port), str(work / "pool.txt"), str(total)])

@@ -43,7 +43,7 @@ from airflow_provider_dataeng.pagination import (
 if TYPE_CHECKING:
     import requests
 
-    from airflow_provider_dataeng.hooks.rest_concurrency import AdaptiveConcurrency, PagePrefetcher
+    from airflow_provider_dataeng.hooks.rest_concurrency import PagePrefetcher, RequestLimits
 
 _EXCERPT = 300
 
@@ -154,9 +154,8 @@ class RestApiHook(BaseHook):
     :param max_concurrency: page requests in flight at once (default: the connection's extra
         ``max_concurrency``, else 1). Above 1, pages whose requests the paginator can predict (page numbers,
         offsets) are fetched ahead concurrently; the pages come out in order, exactly as one at a time.
-        The connection's ``max_requests_per_second`` holds for all of them together; a 429 or 503 pauses
-        them all for the server's ``Retry-After`` and halves the limit, which climbs back by one after every
-        ``2 x limit`` successes (see :mod:`~airflow_provider_dataeng.hooks.rest_concurrency`).
+        All requests share the connection's ``max_requests_per_second`` and a server's ``Retry-After``;
+        a 429/503 lowers the concurrency (rules: :mod:`~airflow_provider_dataeng.hooks.rest_concurrency`).
     """
 
     conn_name_attr = "http_conn_id"
@@ -178,8 +177,6 @@ class RestApiHook(BaseHook):
         self.http_conn_id = http_conn_id
         self.retry_policy = retry_policy or HttpRetryPolicy()
         self._max_concurrency = max_concurrency
-        self._next_slot = 0.0
-        self._throttle_lock = threading.Lock()
         self.redactor = Redactor()
 
     # -- connection ------------------------------------------------------------------------------
@@ -199,11 +196,11 @@ class RestApiHook(BaseHook):
         return self._max_concurrency or self.settings.max_concurrency or 1
 
     @cached_property
-    def concurrency(self) -> AdaptiveConcurrency:
-        """The in-flight limit and shared pause of this hook's requests (one per hook, shared by threads)."""
-        from airflow_provider_dataeng.hooks.rest_concurrency import AdaptiveConcurrency
+    def limits(self) -> RequestLimits:
+        """Pacing, shared pause and in-flight limit of this hook's requests (shared by its threads)."""
+        from airflow_provider_dataeng.hooks.rest_concurrency import RequestLimits
 
-        return AdaptiveConcurrency(self.max_concurrency)
+        return RequestLimits(self.max_concurrency, self.settings.max_requests_per_second)
 
     def get_conn(self) -> requests.Session:
         """The (cached) ``requests.Session`` with auth, default headers and TLS settings applied."""
@@ -285,24 +282,6 @@ class RestApiHook(BaseHook):
         return f"{self.settings.base_url.rstrip('/')}/{endpoint.lstrip('/')}"
 
     # -- one request with retries -----------------------------------------------------------------
-    def _throttle(self, cancelled: threading.Event | None = None) -> None:
-        pause = self.concurrency.pause_left()
-        while pause > 0:  # a server's Retry-After on any request holds back every request of this hook
-            if cancelled is not None and cancelled.wait(pause):
-                raise _Cancelled()
-            if cancelled is None:
-                time.sleep(pause)
-            pause = self.concurrency.pause_left()
-        rps = self.settings.max_requests_per_second
-        if not rps:
-            return
-        with self._throttle_lock:
-            now = time.monotonic()
-            wait = self._next_slot - now
-            self._next_slot = max(now, self._next_slot) + 1.0 / rps
-        if wait > 0:
-            time.sleep(wait)
-
     def _send_once(
         self,
         request: PageRequest,
@@ -313,8 +292,7 @@ class RestApiHook(BaseHook):
         import urllib3
 
         session = self._session
-        self._throttle(cancelled)
-        if cancelled is not None and cancelled.is_set():
+        if not self.limits.wait_turn(cancelled):
             raise _Cancelled()
         response = None
         try:
@@ -353,7 +331,7 @@ class RestApiHook(BaseHook):
         from airflow_provider_dataeng.hooks.rest_auth import OAuth2ClientCredentials
         from airflow_provider_dataeng.hooks.rest_concurrency import THROTTLE_STATUSES
 
-        generation = self.concurrency.generation
+        generation = self.limits.generation
         fetched = self._send_once(request, headers, cancelled)
         auth = self._session.auth
         if fetched.status == 401 and isinstance(auth, OAuth2ClientCredentials):
@@ -380,24 +358,25 @@ class RestApiHook(BaseHook):
                 status=fetched.status,
                 url=url,
             )
-        if self.max_concurrency > 1 and self.concurrency.succeeded():
-            self.log.info("Page requests in flight raised to %d", self.concurrency.limit)
+        if self.max_concurrency > 1 and self.limits.succeeded():
+            self.log.info("Page requests in flight raised to %d", self.limits.limit)
         return fetched
 
     def _throttled(self, generation: int, fetched: _Fetched) -> None:
-        """A 429/503: pause every request of this hook for the server's wait and halve the in-flight limit."""
+        """A 429/503: every request of this hook waits out the server's wait; fewer in flight, slower pace."""
         seconds, _ = server_wait_hint(fetched.headers)
         policy = self.retry_policy
         pause = (
             None if seconds is None else min(max(seconds, policy.retry_after_floor), policy.retry_after_cap)
         )
-        if self.concurrency.throttled(generation, pause) and self.max_concurrency > 1:
+        changes = self.limits.throttled(generation, fetched.status, pause)
+        if changes:
             self.log.warning(
-                "HTTP %d from %s: page requests in flight lowered to %d%s",
+                "HTTP %d from %s: %s%s",
                 fetched.status,
                 self.redactor.url(fetched.url),
-                self.concurrency.limit,
-                f", all paused {pause:g}s" if pause else "",
+                ", ".join(changes),
+                f"; all requests paused {pause:g}s" if pause else "",
             )
 
     def _excerpt(self, body: bytes) -> str:
@@ -637,7 +616,7 @@ class RestApiHook(BaseHook):
             paginator,
             first,
             lambda request, index, cancelled: get(request, index + 1, cancelled),
-            self.concurrency,
+            self.limits,
             start=number,
             end=end,
         )

@@ -1,13 +1,20 @@
-"""Concurrent page requests: an adaptive in-flight limit and a prefetcher of predicted page requests.
+"""Concurrent page requests: shared request limits and a prefetcher of predicted page requests.
 
 The hook still walks the pages in order with the paginator's ``next_request``; the prefetcher only sends,
 ahead of it, the requests the paginator predicts (``request_for_page``) and hands a response over when
 ``next_request`` asks for exactly that request. So the output is the sequential run's, page for page, and a
 wrong prediction costs a request, never a record.
 
-The in-flight limit follows one documented rule (:class:`AdaptiveConcurrency`): a 429 or 503 halves it
-(once per round of requests: the answers to requests sent before the halving do not halve it again) and
-every ``2 x limit`` successes in a row add one, up to ``max_concurrency``.
+Every request of one hook goes through one :class:`RequestLimits` (the documented rules):
+
+- **Pacing**: with the connection's ``max_requests_per_second``, requests leave at most that often. A 429
+  at that rate means the API counts a little differently (its window, network jitter): the pace drops by
+  5% for the rest of the run, down to half the configured rate at most.
+- **Pause**: a 429 or 503 with ``Retry-After`` (or ``X-RateLimit-Reset``) on any request holds back every
+  request until then: they all count against the same server limit.
+- **In flight**: a 429 or 503 halves the number of requests in flight (once per round: the answers to
+  requests sent before that halving do not halve it again); it climbs back by one after ``2 x limit``
+  successes in a row, and no sooner than ``CALM_SECONDS`` after the last halving, up to ``max_concurrency``.
 """
 
 from __future__ import annotations
@@ -21,46 +28,89 @@ from typing import Any
 from airflow_provider_dataeng.pagination import BasePaginator, PageRequest
 
 THROTTLE_STATUSES = frozenset({429, 503})
+CALM_SECONDS = 5.0  # after a halving, this long before the in-flight limit climbs again
+PACE_STEP = 0.95  # a 429 at the configured rate slows the pace to this share of it
+PACE_FLOOR = 0.5  # ... never below this share of the configured rate
 
 
-class AdaptiveConcurrency:
-    """How many requests may be in flight now; shared by every thread of one hook (thread-safe).
+class RequestLimits:
+    """Pacing, shared pause and in-flight limit of one hook's requests (thread-safe; see the module doc)."""
 
-    Also holds the pause every request waits out before it is sent: a server's ``Retry-After`` on one
-    request stops all of them, since they share the server's limit.
-    """
-
-    def __init__(self, maximum: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        maximum: int,
+        rate: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Any] = time.sleep,
+    ) -> None:
         self.maximum = maximum
         self.limit = maximum
+        self.configured_rate = rate
+        self.rate = rate
         self.generation = 0  # bumped by each halving; a request remembers the one it was sent in
         self._successes = 0
+        self._calm_from = 0.0
         self._paused_until = 0.0
+        self._next_slot = 0.0
         self._clock = clock
+        self._sleep = sleep
         self._lock = threading.Lock()
 
-    def throttled(self, generation: int, wait: float | None) -> bool:
-        """A 429/503 answered a request sent in ``generation``: pause everyone ``wait`` seconds (when the
-        server said) and halve the limit, unless a halving since that request was sent already did.
-        Returns whether this call halved it."""
-        with self._lock:
-            if wait:
-                self._paused_until = max(self._paused_until, self._clock() + wait)
-            self._successes = 0
-            if generation != self.generation:
+    def wait_turn(self, cancelled: threading.Event | None = None) -> bool:
+        """Block until this request may leave: the shared pause is over and its pacing slot has come.
+        Returns ``False`` when ``cancelled`` was set meanwhile (the request is not wanted any more)."""
+        while True:
+            pause = self.pause_left()
+            if pause <= 0:
+                break
+            if not self._wait(pause, cancelled):
                 return False
+        with self._lock:
+            if not self.rate:
+                return True
+            now = self._clock()
+            wait = self._next_slot - now
+            self._next_slot = max(now, self._next_slot) + 1.0 / self.rate
+        return wait <= 0 or self._wait(wait, cancelled)
+
+    def _wait(self, seconds: float, cancelled: threading.Event | None) -> bool:
+        if cancelled is None:
+            self._sleep(seconds)
+            return True
+        return not cancelled.wait(seconds)
+
+    def throttled(self, generation: int, status: int, wait: float | None) -> list[str]:
+        """A 429/503 answered a request sent in ``generation``: pause everyone ``wait`` seconds (when the
+        server said), halve the in-flight limit unless a halving since that request was sent already did,
+        and on a 429 slow a configured pace. Returns what changed, for the log."""
+        changes: list[str] = []
+        with self._lock:
+            now = self._clock()
+            if wait:
+                self._paused_until = max(self._paused_until, now + wait)
+            self._successes = 0
+            self._calm_from = now + CALM_SECONDS
+            if generation != self.generation:
+                return changes
             self.generation += 1
-            before, self.limit = self.limit, max(1, self.limit // 2)
-            return self.limit != before
+            if self.limit > 1:
+                self.limit = max(1, self.limit // 2)
+                changes.append(f"page requests in flight lowered to {self.limit}")
+            if status == 429 and self.rate and self.configured_rate:
+                slower = max(self.rate * PACE_STEP, self.configured_rate * PACE_FLOOR)
+                if slower < self.rate:
+                    self.rate = slower
+                    changes.append(f"pace lowered to {slower:.3g} requests/s")
+        return changes
 
     def succeeded(self) -> bool:
-        """One success; every ``2 x limit`` in a row raise the limit by one (up to the maximum). Returns
-        whether this call raised it."""
+        """One success; ``2 x limit`` in a row, once calm, raise the in-flight limit by one (up to the
+        maximum). Returns whether this call raised it."""
         with self._lock:
             if self.limit >= self.maximum:
                 return False
             self._successes += 1
-            if self._successes < 2 * self.limit:
+            if self._successes < 2 * self.limit or self._clock() < self._calm_from:
                 return False
             self._successes = 0
             self.limit += 1
@@ -87,7 +137,7 @@ class PagePrefetcher:
         paginator: BasePaginator,
         first: PageRequest,
         fetch: Callable[[PageRequest, int, threading.Event], Any],
-        concurrency: AdaptiveConcurrency,
+        concurrency: RequestLimits,
         *,
         start: int,
         end: int | None,

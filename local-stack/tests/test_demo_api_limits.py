@@ -105,6 +105,8 @@ def test_above_the_limit_requests_get_429_with_retry_after_and_do_not_count(api:
     assert [a.headers["X-RateLimit-Remaining"] for a in answers[:5]] == ["4", "3", "2", "1", "0"]
     assert answers[5].headers["Retry-After"] == "1"
     assert answers[5].json() == {"error": "rate_limited", "message": "more than 5 requests per second"}
+    log = [r for r in requests.get(f"{api.url}/admin/requests", timeout=10).json()["requests"] if key in r["query"]]
+    assert [r["rate_limited"] for r in log] == [False] * 5 + [True] * 2  # the request log says which were refused
     time.sleep(1.05)  # the window moved past the first five: five more fit
     assert [page(api, rate_limit=5, rate_limit_key=key).status_code for _ in range(6)] == [200] * 5 + [429]
 

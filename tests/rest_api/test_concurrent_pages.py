@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_dataeng.hooks.rest_api import RestApiHook, RestApiHTTPError
-from airflow_provider_dataeng.hooks.rest_concurrency import AdaptiveConcurrency
+from airflow_provider_dataeng.hooks.rest_concurrency import CALM_SECONDS, RequestLimits
 from airflow_provider_dataeng.operators.rest_api_extract import RestApiExtractOperator
 from airflow_provider_dataeng.pagination import CursorPaginator, OffsetPaginator, PageNumberPaginator
 from tests.rest_api.conftest import FAST_RETRIES
@@ -99,42 +99,76 @@ def hooks(connection):
             RestApiHook(conn, retry_policy=FAST_RETRIES, max_concurrency=8))
 
 
-# -- the in-flight limit's rule (pure) ------------------------------------------------------------------
-def test_a_throttle_halves_once_per_round_and_successes_climb_back() -> None:
-    clock = [100.0]
-    limit = AdaptiveConcurrency(8, clock=lambda: clock[0])
-    sent_before = limit.generation
-    assert limit.throttled(sent_before, 2.0) is True
-    assert limit.limit == 4
+# -- the limits' rules (pure, with a fake clock) ---------------------------------------------------------
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 6))
+        self.now += seconds
+
+
+def test_a_throttle_pauses_everyone_and_halves_once_per_round() -> None:
+    clock = FakeClock()
+    limits = RequestLimits(8, clock=clock, sleep=clock.sleep)
+    sent_before = limits.generation
+    assert limits.throttled(sent_before, 429, 2.0) == ["page requests in flight lowered to 4"]
     # the other answers to requests sent before that halving do not halve again, but do extend the pause
-    assert limit.throttled(sent_before, 3.0) is False
-    assert limit.limit == 4
-    assert limit.pause_left() == 3.0
-    clock[0] += 3.0
-    assert limit.pause_left() == 0.0
-    assert limit.throttled(limit.generation, None) is True  # a new round: halves again, no pause without a wait
-    assert (limit.limit, limit.pause_left()) == (2, 0.0)
-    assert [limit.succeeded() for _ in range(4)] == [False, False, False, True]  # 2 x 2 successes -> 3
-    assert [limit.succeeded() for _ in range(6)] == [False] * 5 + [True]  # 2 x 3 successes -> 4
-    for _ in range(100):
-        limit.succeeded()
-    assert limit.limit == 8  # never above the maximum
-    limit.throttled(limit.generation, None)
-    limit.throttled(limit.generation, None)
-    limit.throttled(limit.generation, None)
-    limit.throttled(limit.generation, None)
-    assert limit.limit == 1  # never below one
+    assert limits.throttled(sent_before, 503, 3.0) == []
+    assert (limits.limit, limits.pause_left()) == (4, 3.0)
+    assert limits.wait_turn() is True and clock.slept == [3.0]  # every request waits the pause out
+    assert limits.throttled(limits.generation, 503, None) == ["page requests in flight lowered to 2"]
+    assert limits.pause_left() == 0.0  # no pause without a server wait
 
 
-def test_a_throttle_resets_the_run_of_successes() -> None:
-    limit = AdaptiveConcurrency(4)
-    limit.throttled(limit.generation, None)  # 2
-    limit.succeeded()
-    limit.succeeded()
-    limit.succeeded()
-    limit.throttled(-1, None)  # an old round's answer: no halving, but the run of successes starts again
-    assert [limit.succeeded() for _ in range(4)] == [False, False, False, True]
-    assert limit.limit == 3
+def test_the_limit_climbs_back_after_successes_once_calm() -> None:
+    clock = FakeClock()
+    limits = RequestLimits(8, clock=clock, sleep=clock.sleep)
+    limits.throttled(limits.generation, 429, None)
+    limits.throttled(limits.generation, 429, None)
+    assert limits.limit == 2
+    assert [limits.succeeded() for _ in range(6)] == [False] * 6  # successes, but not yet calm
+    clock.now += CALM_SECONDS
+    assert limits.succeeded() is True and limits.limit == 3  # 2 x 2 in a row, and calm
+    assert [limits.succeeded() for _ in range(6)] == [False] * 5 + [True]  # 2 x 3 successes -> 4
+    limits.throttled(-1, 429, None)  # an old round's answer: no halving, but the run starts again
+    clock.now += CALM_SECONDS
+    assert [limits.succeeded() for _ in range(8)] == [False] * 7 + [True]
+    for _ in range(200):
+        limits.succeeded()
+    assert limits.limit == 8  # never above the maximum
+    for _ in range(5):
+        limits.throttled(limits.generation, 429, None)
+    assert limits.limit == 1  # never below one
+
+
+def test_pacing_and_a_429_at_the_configured_rate_slows_it() -> None:
+    clock = FakeClock()
+    limits = RequestLimits(1, rate=20.0, clock=clock, sleep=clock.sleep)
+    for _ in range(3):
+        assert limits.wait_turn() is True
+    assert clock.slept == [0.05, 0.05]  # one slot every 1/20 s
+    assert limits.throttled(limits.generation, 429, None) == ["pace lowered to 19 requests/s"]
+    assert limits.throttled(limits.generation, 503, None) == []  # a 503 is not about the rate
+    for _ in range(30):
+        limits.throttled(limits.generation, 429, None)
+    assert limits.rate == 10.0  # never below half the configured rate
+    assert RequestLimits(8).throttled(0, 429, None) == ["page requests in flight lowered to 4"]  # no rate: none
+
+
+def test_a_cancelled_request_stops_waiting() -> None:
+    limits = RequestLimits(2)
+    limits.throttled(limits.generation, 429, 30.0)
+    cancelled = threading.Event()
+    cancelled.set()
+    started = time.monotonic()
+    assert limits.wait_turn(cancelled) is False
+    assert time.monotonic() - started < 1.0
 
 
 # -- the same pages, in order -------------------------------------------------------------------------
@@ -240,7 +274,7 @@ def test_a_429_storm_pauses_everyone_halves_and_lands_every_record(server, hooks
     assert run(hooks[1], "/pages", records_path="data", paginator=paginator) == chunks(20)
     asked = [int(r.query["page"]) for r in server.requests]
     assert sorted(asked) == sorted(list(range(1, 23)) + list(range(4, 15)))  # each refused page asked again once
-    assert "page requests in flight lowered to 4" in logs()
+    assert "page requests in flight lowered to 4; all requests paused 0.05s" in logs()
 
 
 def test_max_concurrency_from_the_connection(connection) -> None:

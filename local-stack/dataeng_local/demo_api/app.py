@@ -87,20 +87,21 @@ class DemoApi:
 
     async def limit(self, request: Request, limits: Limits) -> tuple[Response | None, dict[str, str]]:
         """(429 response or None, rate-limit headers for the answer) after the request's latency."""
-        self.requests.append(
-            {
-                "at": time.time(),
-                "method": request.method,
-                "path": request.url.path,
-                "query": request.url.query,
-            }
-        )
+        entry = {
+            "at": time.time(),
+            "method": request.method,
+            "path": request.url.path,
+            "query": request.url.query,
+            "rate_limited": False,
+        }
+        self.requests.append(entry)
         if limits.latency:
             await asyncio.sleep(limits.latency)
         if limits.rate_limit is None:
             return None, {}
         admission = self.limiter.admit(limits.key, limits.rate_limit)
         if not admission.admitted:
+            entry["rate_limited"] = True
             body = {"error": "rate_limited", "message": f"more than {limits.rate_limit} requests per second"}
             return JSONResponse(body, status_code=429, headers=admission.headers), {}
         return None, admission.headers

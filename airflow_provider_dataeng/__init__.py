@@ -31,6 +31,7 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     "LinkHeaderPaginator": "airflow_provider_dataeng.pagination.paginators",
     "NextUrlPaginator": "airflow_provider_dataeng.pagination.paginators",
     "GraphQLCursorPaginator": "airflow_provider_dataeng.pagination.paginators",
+    "WindowSlices": "airflow_provider_dataeng.pagination.slices",
     "S3StageLoadOperator": "airflow_provider_dataeng.operators.s3_stage_load",
     "SnowflakeStreamMergeOperator": "airflow_provider_dataeng.operators.snowflake_stream_merge",
     "QualityGateOperator": "airflow_provider_dataeng.operators.quality_gate",
@@ -78,6 +79,7 @@ if TYPE_CHECKING:
     from airflow_provider_dataeng.pagination.paginators import (
         SinglePagePaginator as SinglePagePaginator,
     )
+    from airflow_provider_dataeng.pagination.slices import WindowSlices as WindowSlices
     from airflow_provider_dataeng.task_groups.dbt_task_group import DbtTaskGroup as DbtTaskGroup
 
 

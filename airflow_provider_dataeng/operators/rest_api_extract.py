@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_dataeng.hooks.rest_retry import HttpRetryPolicy
-    from airflow_provider_dataeng.pagination import BasePaginator
+    from airflow_provider_dataeng.pagination import BasePaginator, WindowSlices
 
 _METHODS = ("GET", "POST", "PUT", "PATCH")
 T = TypeVar("T")
@@ -78,7 +78,15 @@ class RestApiExtractOperator(BaseOperator):
         run. The connection's ``max_requests_per_second`` holds for all requests together; a 429/503 pauses
         them all and halves the concurrency, which climbs back after successes. Memory holds at most
         ``max_concurrency`` fetched pages plus the one being written (``read_ahead`` is not used then).
-        Cursor and link paginators fetch one page at a time (their next request is in the page).
+        Cursor and link paginators fetch one page at a time (their next request is in the page): see
+        ``slices``.
+    :param slices: a :class:`~airflow_provider_dataeng.pagination.WindowSlices` that cuts the window in two
+        ``query_params`` (e.g. ``updated_since``/``updated_before``, start inclusive, end exclusive) into
+        ``count`` sub-windows, each paginated with its own cursor; up to ``max_concurrency`` of them are
+        fetched at once. Each slice writes its own part files, and the files are listed in slice order (a
+        run with ``max_concurrency=1`` writes the very same files); the manifest's ``slices`` gives each
+        slice's window, records, pages and files. A server wait beyond ``defer_threshold`` is slept through
+        (a sliced extract does not defer).
     :param progress_interval: seconds between progress lines in the task log.
     :param record_key: top-level field(s) every record must carry with a non-null value, e.g. the key the
         merge downstream matches on: a page with a record lacking one fails the task, and nothing is
@@ -136,6 +144,7 @@ class RestApiExtractOperator(BaseOperator):
         schema: Mapping[str, str] | None = None,
         on_type_conflict: str = "fail",
         if_empty: str = "succeed",
+        slices: WindowSlices | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -179,6 +188,7 @@ class RestApiExtractOperator(BaseOperator):
         if not progress_interval or progress_interval <= 0:
             raise ValueError(f"progress_interval must be positive seconds, got {progress_interval!r}")
         self.record_key = _record_key_fields(record_key)
+        _check_slices(slices, query_params, part_format, on_type_conflict)
         from airflow_provider_dataeng.pagination import parse_path
 
         parse_path(records_path, name="records_path")
@@ -208,6 +218,7 @@ class RestApiExtractOperator(BaseOperator):
         self.schema = dict(schema) if schema is not None else None
         self.on_type_conflict = on_type_conflict
         self.if_empty = if_empty
+        self.slices = slices
         # From the unrendered destination: one asset for every run's folder, not one per logical date.
         self._destination_asset = s3_prefix_asset(destination) if emit_assets else None
 
@@ -234,16 +245,20 @@ class RestApiExtractOperator(BaseOperator):
         self._lineage_source, self._lineage_manifest = hook.url_for(self.endpoint), None
         scheme = self.destination.split("://", 1)[0]
         options = s3_storage_options(self.aws_conn_id) if scheme in S3_SCHEMES else {}
-        sink = PartFileSink(
-            self.destination,
-            part_format=self.part_format,
-            compression=self.compression,
-            max_records_per_file=self.max_records_per_file,
-            storage_options=options,
-            compression_level=self.compression_level,
-            schema=self.schema,
-            on_type_conflict=self.on_type_conflict,
-        )
+
+        def new_sink() -> PartFileSink:
+            return PartFileSink(
+                self.destination,
+                part_format=self.part_format,
+                compression=self.compression,
+                max_records_per_file=self.max_records_per_file,
+                storage_options=options,
+                compression_level=self.compression_level,
+                schema=self.schema,
+                on_type_conflict=self.on_type_conflict,
+            )
+
+        sink = new_sink()
         cursor = PageCursor.from_dict(state["cursor"]) if state else None
         saved_sink: dict[str, Any] | None = state["sink"] if state else None
         if cursor is None or saved_sink is None:
@@ -276,32 +291,19 @@ class RestApiExtractOperator(BaseOperator):
             sink.resume(saved_sink)
         else:
             sink.start()
+        windows = self.slices.cut(self.query_params) if self.slices is not None else []
         try:
-            pages = hook.iter_pages(
-                self.endpoint,
-                method=self.method,
-                params=self.query_params,
-                headers=self.headers,
-                json=self.json,
-                paginator=self.paginator,
-                records_path=self.records_path,
-                max_pages=self.max_pages,
-                raw=self.transform is None,
-                resume=cursor,
-                pause_longer_than=self.defer_threshold if self.deferrable else None,
-            )
-            # With concurrency the hook's own workers fetch (and decode) ahead: no second read-ahead.
-            depth = self.read_ahead if hook.max_concurrency == 1 else 0
-            with closing(read_ahead(pages, depth)) as ready:  # closing stops the reader on errors
-                for page in ready:
-                    if check_keys is not None:
-                        check_keys(page)
-                    records = page.records if self.transform is None else self._transformed(page)
-                    sink.write(records, page=page.number)
-                    progress.page(len(records), sink)
-            if sink.records == 0 and self.if_empty == "fail":  # before commit: nothing is written
-                nothing_to_do("fail", self._no_records(hook, context), self.log)
-            manifest = sink.commit(pages=progress.pages)
+            if len(windows) > 1:
+                manifest = self._extract_slices(hook, windows, sink, new_sink, progress, check_keys, context)
+            else:
+                pages = self._pages(hook, self.query_params, resume=cursor)
+                # With concurrency the hook's own workers fetch (and decode) ahead: no second read-ahead.
+                depth = self.read_ahead if hook.max_concurrency == 1 else 0
+                with closing(read_ahead(pages, depth)) as ready:  # closing stops the reader on errors
+                    self._land(ready, sink, progress, check_keys)
+                if sink.records == 0 and self.if_empty == "fail":  # before commit: nothing is written
+                    nothing_to_do("fail", self._no_records(hook, context), self.log)
+                manifest = sink.commit(pages=progress.pages)
         except ApiAsksToWait as wait:
             self._defer(wait, sink, state, hook)  # raises TaskDeferred; the staged parts are kept
         except BaseException:
@@ -324,6 +326,111 @@ class RestApiExtractOperator(BaseOperator):
         if not manifest["records"]:  # after commit: a skipped run's manifest is there for a re-run to see
             nothing_to_do(self.if_empty, self._no_records(hook, context), self.log)
         return manifest
+
+    def _pages(
+        self, hook: Any, params: Mapping[str, Any], *, resume: Any = None, sliced: bool = False
+    ) -> Any:
+        return hook.iter_pages(
+            self.endpoint,
+            method=self.method,
+            params=params,
+            headers=self.headers,
+            json=self.json,
+            paginator=self.paginator,
+            records_path=self.records_path,
+            max_pages=self.max_pages,
+            raw=self.transform is None,
+            resume=resume,
+            pause_longer_than=self.defer_threshold if self.deferrable and not sliced else None,
+        )
+
+    def _land(
+        self, pages: Iterable[Any], sink: Any, progress: _Progress, check_keys: Any, lock: Any = None
+    ) -> int:
+        """Check, transform and write pages into ``sink``; returns how many. ``lock`` serializes the writing
+        of slices fetched side by side (a user's ``transform`` need not be thread-safe)."""
+        count = 0
+        for page in pages:
+            with lock or _NO_LOCK:
+                if check_keys is not None:
+                    check_keys(page)
+                records = page.records if self.transform is None else self._transformed(page)
+                sink.write(records, page=page.number)
+                progress.page(len(records), sink)
+            count += 1
+        return count
+
+    def _extract_slices(
+        self,
+        hook: Any,
+        windows: list[dict[str, Any]],
+        sink: Any,
+        new_sink: Callable[[], Any],
+        progress: _Progress,
+        check_keys: Any,
+        context: Context,
+    ) -> dict[str, Any]:
+        """Each window slice paginated on its own, up to ``max_concurrency`` at once, each into its own part
+        files; the first failure stops the others and fails the task with nothing committed."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        assert self.slices is not None
+        sinks = [sink, *(new_sink() for _ in windows[1:])]
+        for extra in sinks[1:]:
+            extra.start()
+        failed, lock = threading.Event(), threading.Lock()
+        workers = min(len(windows), hook.max_concurrency)
+        self.log.info(
+            "Reading %d slices of the window %s=%s to %s=%s, %d at a time",
+            len(windows),
+            self.slices.start_param,
+            windows[0][self.slices.start_param],
+            self.slices.end_param,
+            windows[-1][self.slices.end_param],
+            workers,
+        )
+
+        def one(index: int) -> int:
+            def pages() -> Generator[Any, None, None]:
+                with closing(self._pages(hook, windows[index], sliced=True)) as each:
+                    for page in each:
+                        if failed.is_set():
+                            return
+                        yield page
+
+            try:
+                return self._land(pages(), sinks[index], progress, check_keys, lock)
+            except BaseException:
+                failed.set()
+                raise
+
+        try:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rest-slice") as pool:
+                futures = [pool.submit(one, index) for index in range(len(windows))]
+                errors = [f.exception() for f in futures]
+            first_error = next((e for e in errors if e is not None), None)
+            if first_error is not None:
+                raise first_error
+            pages = [f.result() for f in futures]
+            records = [s.records for s in sinks]
+            files = sink.absorb(sinks[1:])
+            if sink.records == 0 and self.if_empty == "fail":
+                nothing_to_do("fail", self._no_records(hook, context), self.log)
+            slices = [
+                {
+                    self.slices.start_param: window[self.slices.start_param],
+                    self.slices.end_param: window[self.slices.end_param],
+                    "records": n,
+                    "pages": p,
+                    "files": f,
+                }
+                for window, n, p, f in zip(windows, records, pages, files)
+            ]
+            return dict(sink.commit(pages=sum(pages), extra={"slices": slices}))
+        except BaseException:
+            for other in sinks[1:]:
+                other.abort()
+            raise
 
     def _no_records(self, hook: Any, context: Context) -> str:
         """What came back empty: the request (secret-looking query values masked) and the run's window."""
@@ -401,6 +508,44 @@ class RestApiExtractOperator(BaseOperator):
                     f"{type(exc).__name__}: {exc}"
                 ) from exc
         return out
+
+
+class _NoLock:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+_NO_LOCK = _NoLock()
+
+
+def _check_slices(
+    slices: Any, query_params: Mapping[str, Any] | None, part_format: str, on_type_conflict: str
+) -> None:
+    """``slices`` must be a ``WindowSlices`` whose two parameters are in ``query_params``."""
+    if slices is None:
+        return
+    from airflow_provider_dataeng.pagination.slices import WindowSlices
+
+    if not isinstance(slices, WindowSlices):
+        raise TypeError(
+            "slices must be a WindowSlices, e.g. WindowSlices(start_param='updated_since', "
+            f"end_param='updated_before', count=4), got {slices!r}"
+        )
+    missing = [p for p in (slices.start_param, slices.end_param) if p not in (query_params or {})]
+    if missing:
+        raise ValueError(
+            f"slices cut the window in query_params {slices.start_param!r} and {slices.end_param!r}, but "
+            f"query_params has no {missing[0]!r}: add it, e.g. "
+            f"{{{missing[0]!r}: '{{{{ data_interval_start | ts }}}}'}} (the start) or data_interval_end (the end)"
+        )
+    if part_format == "parquet" and on_type_conflict == "string" and slices.count > 1:
+        raise ValueError(
+            "slices with part_format='parquet' need on_type_conflict='fail': each slice writes its own part "
+            "files, so a field turned to text in one slice would keep its type in the others"
+        )
 
 
 def _record_key_fields(record_key: str | Sequence[str] | None) -> tuple[str, ...]:

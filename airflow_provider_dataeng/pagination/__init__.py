@@ -31,6 +31,7 @@ from airflow_provider_dataeng.pagination.paginators import (
     PageNumberPaginator,
     SinglePagePaginator,
 )
+from airflow_provider_dataeng.pagination.slices import WindowSlices, cut_window
 
 __all__ = [
     "MISSING",
@@ -49,6 +50,8 @@ __all__ = [
     "PaginationError",
     "PaginationLoopError",
     "SinglePagePaginator",
+    "WindowSlices",
+    "cut_window",
     "describe_path",
     "format_path",
     "parse_path",

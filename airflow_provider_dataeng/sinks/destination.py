@@ -297,8 +297,26 @@ class PartFileSink:
         return self._closed_bytes
 
     # -- finishing -------------------------------------------------------------------------------
-    def commit(self, *, pages: int) -> dict[str, Any]:
-        """Move staged parts into place, delete stale parts, write the manifest last; return the manifest."""
+    def absorb(self, others: Sequence[PartFileSink]) -> list[int]:
+        """Take over the staged parts of sinks that wrote the same destination in parallel (the slices of
+        one extract): their parts follow this sink's, in the order given, and commit with them. Returns how
+        many parts each sink (this one first) contributed."""
+        self._close_open_part()
+        counts = [len(self._staged)]
+        for other in others:
+            if other.root != self.root or other.part_format != self.part_format:
+                raise ValueError("absorb takes sinks of the same destination and format")
+            other._close_open_part()
+            counts.append(len(other._staged))
+            self._staged.extend(other._staged)
+            self.records += other.records
+            self._closed_bytes += other._closed_bytes
+            other._staged, other.records = [], 0
+        return counts
+
+    def commit(self, *, pages: int, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Move staged parts into place, delete stale parts, write the manifest last; return the manifest
+        (``extra``: more keys for it, e.g. the slices of a sliced extract)."""
         self._close_open_part()
         fs = self.fs
         finals = [
@@ -333,6 +351,7 @@ class PartFileSink:
             "pages": pages,
             "format": self.part_format,
             "compression": self.compression,
+            **(extra or {}),
         }
         fs.pipe_file(f"{self.root}/{MANIFEST_NAME}", json.dumps(manifest, indent=2).encode())
         return manifest

@@ -9,7 +9,10 @@ Every request of one hook goes through one :class:`RequestLimits` (the documente
 
 - **Pacing**: with the connection's ``max_requests_per_second``, requests leave at most that often. A 429
   at that rate means the API counts a little differently (its window, network jitter): the pace drops by
-  5% for the rest of the run, down to half the configured rate at most.
+  5% for the rest of the run, down to half the configured rate at most. Without a configured rate, a 429
+  to concurrent requests sets the pace to 95% of the answers the server gave in the last second (at least
+  one a second): the rate it just showed it admits; a later 429 lowers it the same way. The pace never
+  rises again within the run (a rate that drew a 429 would draw another).
 - **Pause**: a 429 or 503 with ``Retry-After`` (or ``X-RateLimit-Reset``) on any request holds back every
   request until then: they all count against the same server limit.
 - **In flight**: a 429 or 503 halves the number of requests in flight (once per round: the answers to
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -31,6 +35,7 @@ THROTTLE_STATUSES = frozenset({429, 503})
 CALM_SECONDS = 5.0  # after a halving, this long before the in-flight limit climbs again
 PACE_STEP = 0.95  # a 429 at the configured rate slows the pace to this share of it
 PACE_FLOOR = 0.5  # ... never below this share of the configured rate
+LEARNED_FLOOR = 1.0  # requests per second: the least pace learned from the answers of the last second
 
 
 class RequestLimits:
@@ -52,6 +57,7 @@ class RequestLimits:
         self._calm_from = 0.0
         self._paused_until = 0.0
         self._next_slot = 0.0
+        self._answered: deque[float] = deque()  # when the successes of the last second came back
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -96,21 +102,42 @@ class RequestLimits:
             if self.limit > 1:
                 self.limit = max(1, self.limit // 2)
                 changes.append(f"page requests in flight lowered to {self.limit}")
-            if status == 429 and self.rate and self.configured_rate:
-                slower = max(self.rate * PACE_STEP, self.configured_rate * PACE_FLOOR)
-                if slower < self.rate:
+            if status == 429 and self.configured_rate:
+                slower = max(
+                    (self.rate or self.configured_rate) * PACE_STEP, self.configured_rate * PACE_FLOOR
+                )
+                if slower < (self.rate or self.configured_rate):
                     self.rate = slower
                     changes.append(f"pace lowered to {slower:.3g} requests/s")
+            elif status == 429 and self._seen(now):
+                seen = self._seen(now)
+                learned = max(seen * PACE_STEP, LEARNED_FLOOR)
+                if self.rate is None or learned < self.rate:
+                    self.rate = learned
+                    changes.append(
+                        f"pace set to {learned:.3g} requests/s ({seen} answered in the last second)"
+                    )
         return changes
+
+    def _seen(self, now: float) -> int:
+        self._forget(now)
+        return len(self._answered)
+
+    def _forget(self, now: float) -> None:
+        while self._answered and self._answered[0] <= now - 1.0:
+            self._answered.popleft()
 
     def succeeded(self) -> bool:
         """One success; ``2 x limit`` in a row, once calm, raise the in-flight limit by one (up to the
         maximum). Returns whether this call raised it."""
         with self._lock:
+            now = self._clock()
+            self._answered.append(now)
+            self._forget(now)
             if self.limit >= self.maximum:
                 return False
             self._successes += 1
-            if self._successes < 2 * self.limit or self._clock() < self._calm_from:
+            if self._successes < 2 * self.limit or now < self._calm_from:
                 return False
             self._successes = 0
             self.limit += 1

@@ -6,7 +6,9 @@ arrive out of order; the server's request log shows what was fetched ahead.
 
 from __future__ import annotations
 
+import math
 import random
+import re
 import threading
 import time
 from pathlib import Path
@@ -161,6 +163,24 @@ def test_pacing_and_a_429_at_the_configured_rate_slows_it() -> None:
     assert RequestLimits(8).throttled(0, 429, None) == ["page requests in flight lowered to 4"]  # no rate: none
 
 
+def test_without_a_rate_a_429_sets_the_pace_from_the_last_second() -> None:
+    clock = FakeClock()
+    limits = RequestLimits(8, clock=clock, sleep=clock.sleep)
+    for _ in range(30):  # 30 answers over 1.5 s: 20 of them in the last second
+        limits.succeeded()
+        clock.now += 0.05
+    assert limits.throttled(limits.generation, 503, None) == ["page requests in flight lowered to 4"]  # no pace
+    assert limits.throttled(limits.generation, 429, None) == [
+        "page requests in flight lowered to 2", "pace set to 19 requests/s (20 answered in the last second)"]
+    assert limits.rate == 19.0
+    clock.now += 10  # the pace never rises again; a 429 with fewer answers lowers it, never below one a second
+    assert limits.throttled(limits.generation, 429, None) == ["page requests in flight lowered to 1"]
+    limits.succeeded()
+    assert limits.throttled(-1, 429, None) == []  # an old round's answer changes nothing
+    limits.throttled(limits.generation, 429, None)
+    assert limits.rate == 1.0
+
+
 def test_a_cancelled_request_stops_waiting() -> None:
     limits = RequestLimits(2)
     limits.throttled(limits.generation, 429, 30.0)
@@ -256,25 +276,38 @@ def test_a_page_failing_mid_flight_fails_the_run(server, hooks) -> None:
     assert got == chunks(20)[:8]  # every page before it, in order, and none after
 
 
-def test_a_429_storm_pauses_everyone_halves_and_lands_every_record(server, hooks, logs) -> None:
-    refused, lock, pause = set(), threading.Lock(), slow(3)
+def test_a_429_storm_pauses_everyone_learns_the_pace_and_lands_every_record(server, connection, logs) -> None:
+    """A server admitting 40 requests in any second, 8 requests in flight: the first refusals set the pace
+    from the answers of the last second; after that the server refuses (almost) nothing."""
+    from collections import deque
+
+    admitted, lock = deque(), threading.Lock()
 
     def handler(request: Request):
-        pause()
+        time.sleep(0.005)
         page = int(request.query["page"])
         with lock:
-            first_time = page not in refused and 4 <= page <= 14
-            refused.add(page)
-        if first_time:
-            return 429, {"Retry-After": "0"}, {"error": "slow down"}
-        return 200, {}, {"data": RECORDS[(page - 1) * 20 : page * 20], "meta": {"total_pages": 22}}
+            now = time.monotonic()
+            while admitted and admitted[0] <= now - 1.0:
+                admitted.popleft()
+            if len(admitted) >= 40:  # come back when the oldest admission leaves the window (whole seconds)
+                return 429, {"Retry-After": str(math.ceil(admitted[0] + 1.0 - now))}, {"error": "slow down"}
+            admitted.append(now)
+        return 200, {}, {"data": RECORDS[(page - 1) * 5 : page * 5], "meta": {"total_pages": 88}}
 
     server.route("GET", "/pages", handler)
-    paginator = PageNumberPaginator(page_size=20, page_size_param="per_page", total_pages_path="meta.total_pages")
-    assert run(hooks[1], "/pages", records_path="data", paginator=paginator) == chunks(20)
+    hook = RestApiHook(connection("api"), retry_policy=FAST_RETRIES, max_concurrency=8)
+    paginator = PageNumberPaginator(page_size=5, page_size_param="per_page", total_pages_path="meta.total_pages")
+    assert run(hook, "/pages", records_path="data", paginator=paginator) == chunks(5)
     asked = [int(r.query["page"]) for r in server.requests]
-    assert sorted(asked) == sorted(list(range(1, 23)) + list(range(4, 15)))  # each refused page asked again once
-    assert "page requests in flight lowered to 4; all requests paused 0.05s" in logs()
+    assert set(asked) == set(range(1, 89))
+    text = logs()
+    assert "page requests in flight lowered to 4" in text and "all requests paused 1s" in text
+    # the pace the first refusal taught: 95% of the (up to 40) answers the server gave in the last second
+    learned = re.search(r"pace set to ([\d.]+) requests/s \((\d+) answered in the last second\)", text)
+    assert learned is not None and 30 <= int(learned[2]) <= 40 and abs(float(learned[1]) - int(learned[2]) * 0.95) < 0.06
+    refusals = len(asked) - 88
+    assert 1 <= refusals <= 16, refusals  # the first round's refusals, then few or none
 
 
 def test_max_concurrency_from_the_connection(connection) -> None:

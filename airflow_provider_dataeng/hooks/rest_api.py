@@ -99,6 +99,16 @@ class ApiAsksToWait(AirflowException):
         self.status = status
         self.url = url
         self.cursor: PageCursor | None = None
+        self.held: list[HeldPage] = []  # pages fetched ahead of the refused one (with max_concurrency)
+
+
+@dataclass(frozen=True)
+class HeldPage:
+    """A page fetched ahead of one the server refused: kept across a deferral so that the resumed run does
+    not fetch it again. ``data`` is the response as :meth:`RestApiHook.iter_pages` reads it back (``held``)."""
+
+    fingerprint: bytes  # of the request that fetched it
+    data: bytes
 
 
 class _Cancelled(Exception):
@@ -137,6 +147,28 @@ class _Fetched:
     links: Mapping[str, str]
     body: bytes
     content_type: str
+
+    def to_bytes(self) -> bytes:
+        """One line of JSON (URL, status, headers but cookies, links) then the body as received."""
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("set-cookie", "authorization")}
+        meta = {"url": self.url, "status": self.status, "headers": headers, "links": dict(self.links)}
+        return jsonlib.dumps(meta).encode() + b"\n" + self.body
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> _Fetched:
+        from requests.structures import CaseInsensitiveDict
+
+        line, _, body = data.partition(b"\n")
+        meta = jsonlib.loads(line)
+        headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(meta["headers"])
+        return cls(
+            url=meta["url"],
+            status=int(meta["status"]),
+            headers=headers,
+            links=meta["links"],
+            body=body,
+            content_type=headers.get("Content-Type", ""),
+        )
 
 
 class RestApiHook(BaseHook):
@@ -462,12 +494,16 @@ class RestApiHook(BaseHook):
         raw: bool = True,
         resume: PageCursor | None = None,
         pause_longer_than: float | None = None,
+        held: Mapping[bytes, Callable[[], bytes]] | None = None,
     ) -> Iterator[RawPage]:
         """Pages as they arrive; ``raw=True`` keeps each record as its JSON bytes (no dict per record).
 
         ``resume`` continues an earlier run at its cursor (page numbers go on from there; loop detection
         starts afresh). With ``pause_longer_than``, a long server wait raises :class:`ApiAsksToWait` carrying
-        the cursor to resume from, when that cursor holds no secret (else the wait is slept through).
+        the cursor to resume from, when that cursor holds no secret (else the wait is slept through); with
+        concurrency it also carries the pages fetched ahead of the refused one (``held``), which the resumed
+        run passes back as ``held`` (request fingerprint -> a loader of :attr:`HeldPage.data`) to use them
+        instead of fetching them again.
         """
         paginator = paginator if paginator is not None else SinglePagePaginator()
         for member in ("first_request", "next_request", "body_paths"):
@@ -499,14 +535,20 @@ class RestApiHook(BaseHook):
             origin = _origin(request.url) if request is not None else ""
             number = 0
 
+        kept = dict(held or {})
+
         def get(request: PageRequest, number: int, cancelled: threading.Event | None = None) -> _Page:
-            pausable = pause_longer_than is not None and self.persistable(request)
-            fetched = self.fetch(
-                request,
-                headers,
-                pause_longer_than=pause_longer_than if pausable else None,
-                cancelled=cancelled,
-            )
+            loader = kept.pop(request.fingerprint(), None) if kept else None
+            if loader is not None:  # fetched before the task deferred
+                fetched = _Fetched.from_bytes(loader())
+            else:
+                pausable = pause_longer_than is not None and self.persistable(request)
+                fetched = self.fetch(
+                    request,
+                    headers,
+                    pause_longer_than=pause_longer_than if pausable else None,
+                    cancelled=cancelled,
+                )
             try:
                 records, fields = decoder.decode(fetched.body)
             except PageShapeError as exc:
@@ -535,6 +577,14 @@ class RestApiHook(BaseHook):
                     page = ahead.result() if ahead is not None else get(request, number)
                 except ApiAsksToWait as wait:
                     wait.cursor = PageCursor(request=request, pages_done=number - 1)
+                    if (
+                        prefetch is not None
+                    ):  # keep what was fetched ahead: the resumed run will not ask again
+                        wait.held = [
+                            HeldPage(ahead_request.fingerprint(), page.fetched.to_bytes())
+                            for index, ahead_request, page in prefetch.settle()
+                            if index >= number and self.persistable(ahead_request)
+                        ]
                     raise
                 fetched, records, fields = page.fetched, page.records, page.fields
                 url = self.redactor.url(fetched.url)

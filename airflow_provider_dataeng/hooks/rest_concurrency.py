@@ -175,7 +175,7 @@ class PagePrefetcher:
         self._concurrency = concurrency
         self._end = end
         self._next = start
-        self._pending: dict[int, tuple[bytes, Future[Any]]] = {}
+        self._pending: dict[int, tuple[PageRequest, bytes, Future[Any]]] = {}
         self._pool = ThreadPoolExecutor(max_workers=concurrency.maximum, thread_name_prefix="rest-page")
         self.cancelled = threading.Event()  # set by close(): retries in flight give up instead of waiting
         self.predicting = True
@@ -190,13 +190,13 @@ class PagePrefetcher:
         entry = self._pending.pop(index, None)
         if entry is None:
             return None
-        if entry[0] != request.fingerprint():
+        if entry[1] != request.fingerprint():
             self.misses += 1
             self.close()
             return None
         self.hits += 1
         self.fill(index + 1)
-        return entry[1]
+        return entry[2]
 
     def fill(self, reading: int) -> None:
         """Send the predicted requests for pages ``reading`` to ``reading + limit - 1`` not yet sent."""
@@ -211,10 +211,8 @@ class PagePrefetcher:
             if request is None:
                 self._end = self._next
                 return
-            self._pending[self._next] = (
-                request.fingerprint(),
-                self._pool.submit(self._fetch, request, self._next, self.cancelled),
-            )
+            future = self._pool.submit(self._fetch, request, self._next, self.cancelled)
+            self._pending[self._next] = (request, request.fingerprint(), future)
             self._next += 1
 
     def close(self) -> None:
@@ -225,11 +223,29 @@ class PagePrefetcher:
         self._drop()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
+    def settle(self) -> list[tuple[int, PageRequest, Any]]:
+        """Stop, let the requests already on the wire finish, and return the pages they fetched (index,
+        request, result), in page order: pages fetched ahead of one the server refused, worth keeping."""
+        self.predicting = False
+        self.cancelled.set()
+        done = []
+        for index in sorted(self._pending):
+            request, _, future = self._pending[index]
+            if future.cancel():
+                continue
+            try:
+                done.append((index, request, future.result()))
+            except Exception:  # refused, failed or cancelled: not a page to keep
+                continue
+        self._pending.clear()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        return done
+
     def _drop_before(self, index: int) -> None:
         for stale in [i for i in self._pending if i < index]:
-            self._pending.pop(stale)[1].cancel()
+            self._pending.pop(stale)[2].cancel()
 
     def _drop(self) -> None:
-        for _, future in self._pending.values():
+        for _, _, future in self._pending.values():
             future.cancel()
         self._pending.clear()

@@ -296,7 +296,11 @@ class RestApiExtractOperator(BaseOperator):
             if len(windows) > 1:
                 manifest = self._extract_slices(hook, windows, sink, new_sink, progress, check_keys, context)
             else:
-                pages = self._pages(hook, self.query_params, resume=cursor)
+                held = {
+                    bytes.fromhex(entry["fingerprint"]): _loader(sink, entry["path"])
+                    for entry in (state or {}).get("held", [])
+                }
+                pages = self._pages(hook, self.query_params, resume=cursor, held=held)
                 # With concurrency the hook's own workers fetch (and decode) ahead: no second read-ahead.
                 depth = self.read_ahead if hook.max_concurrency == 1 else 0
                 with closing(read_ahead(pages, depth)) as ready:  # closing stops the reader on errors
@@ -328,7 +332,13 @@ class RestApiExtractOperator(BaseOperator):
         return manifest
 
     def _pages(
-        self, hook: Any, params: Mapping[str, Any], *, resume: Any = None, sliced: bool = False
+        self,
+        hook: Any,
+        params: Mapping[str, Any],
+        *,
+        resume: Any = None,
+        sliced: bool = False,
+        held: Mapping[bytes, Callable[[], bytes]] | None = None,
     ) -> Any:
         return hook.iter_pages(
             self.endpoint,
@@ -342,6 +352,7 @@ class RestApiExtractOperator(BaseOperator):
             raw=self.transform is None,
             resume=resume,
             pause_longer_than=self.defer_threshold if self.deferrable and not sliced else None,
+            held=held,
         )
 
     def _land(
@@ -467,11 +478,25 @@ class RestApiExtractOperator(BaseOperator):
         except BaseException:
             sink.abort()
             raise
-        saved = {"cursor": wait.cursor.to_dict(), "sink": suspended, "deferrals_on_page": deferrals}
+        # Pages fetched ahead of the refused one (max_concurrency) wait in the staging folder, not in the state
+        held = {entry["fingerprint"]: entry for entry in (state or {}).get("held", [])}
+        try:
+            for page in wait.held:
+                key = page.fingerprint.hex()
+                held[key] = {"fingerprint": key, "path": sink.stash(f"{key}.page", page.data)}
+        except BaseException:
+            sink.abort()
+            raise
+        saved = {
+            "cursor": wait.cursor.to_dict(),
+            "sink": suspended,
+            "deferrals_on_page": deferrals,
+            "held": list(held.values()),
+        }
         moment = datetime.now(timezone.utc) + timedelta(seconds=wait.seconds)
         self.log.info(
-            "%s; deferring until %s (deferral %d/%d for page %d): %d records in %d part files kept, the extract "
-            "resumes at that page",
+            "%s; deferring until %s (deferral %d/%d for page %d): %d records in %d part files kept%s, the "
+            "extract resumes at that page",
             wait,
             moment.isoformat(timespec="seconds"),
             deferrals,
@@ -479,6 +504,7 @@ class RestApiExtractOperator(BaseOperator):
             wait.cursor.pages_done + 1,
             saved["sink"]["records"],
             len(saved["sink"]["staged"]),
+            f" and {len(wait.held)} pages fetched ahead" if wait.held else "",
         )
         self.defer(trigger=ResumeAtTrigger(moment.isoformat(), saved), method_name="execute_resume")
 
@@ -508,6 +534,10 @@ class RestApiExtractOperator(BaseOperator):
                     f"{type(exc).__name__}: {exc}"
                 ) from exc
         return out
+
+
+def _loader(sink: Any, path: str) -> Callable[[], bytes]:
+    return lambda: sink.unstash(path)
 
 
 class _NoLock:

@@ -153,6 +153,19 @@ class PartFileSink:
         self._types.restore(state.get("types") or {})
         self._started = True
 
+    def stash(self, name: str, data: bytes) -> str:
+        """Keep ``data`` in the staging folder until commit or abort (e.g. a page fetched ahead when the task
+        defers); returns its path for :meth:`unstash`."""
+        path = f"{self.staging}/held/{name}"
+        self.fs.pipe_file(path, data)
+        return path
+
+    def unstash(self, path: str) -> bytes:
+        """What :meth:`stash` kept (only paths under this sink's staging folder)."""
+        if not str(path).startswith(f"{self.staging}/held/"):
+            raise ValueError(f"{path!r} is not in this sink's staging folder {self.staging!r}")
+        return bytes(self.fs.cat_file(path))
+
     def __enter__(self) -> PartFileSink:
         self.start()
         return self

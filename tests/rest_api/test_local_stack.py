@@ -254,6 +254,55 @@ def test_deferred_extract_resumes_on_s3_with_its_staged_parts(local_stack, expec
     assert json.loads(fs.cat(f"{prefix}/_manifest.json")) == manifest
 
 
+def test_deferred_concurrent_extract_fetches_no_page_twice(local_stack, expected_orders) -> None:
+    """max_concurrency=8, the demo API answering each page after 50 ms and refusing page 3 once with
+    Retry-After: 120: the task defers keeping the pages fetched ahead of page 3 in its staging folder; the
+    resumed task asks only for page 3 and the pages nobody fetched yet (the server's request log)."""
+    from urllib.parse import parse_qs
+
+    import requests
+    from airflow.sdk.exceptions import TaskDeferred
+
+    key = uuid.uuid4().hex
+    prefix = f"dataeng-local/test-extract/{key}/orders/2024-01-05"
+    query = {"paginate": "offset", "limit": 20, **WINDOW, "latency": "0.05", "fault": "429", "fault_page": "3",
+             "retry_after": "120", "fault_key": key}
+
+    def operator() -> RestApiExtractOperator:
+        return RestApiExtractOperator(
+            task_id="extract_orders", http_conn_id="demo_api", endpoint="/v1/orders", query_params=query,
+            records_path="data", paginator=OffsetPaginator(limit=20, total_path="total"),
+            destination=f"s3://{prefix}/", max_records_per_file=50, http_retry_policy=RETRIES,
+            deferrable=True, defer_threshold=60, max_concurrency=8,
+        )
+
+    with pytest.raises(TaskDeferred) as deferred:
+        operator().execute({})
+    trigger = deferred.value.trigger
+    state = json.loads(json.dumps(trigger.serialize()[1]["state"]))
+    assert state["cursor"]["pages_done"] == 2 and state["cursor"]["request"]["params"]["offset"] == 40
+    assert len(state["held"]) >= 1  # pages 4, 5, ... came back while page 3 was refused
+    fs = _s3(local_stack)
+    assert {path.rsplit("/", 1)[1] for path in fs.ls(state["sink"]["staging"] + "/held", refresh=True)} == {
+        f"{entry['fingerprint']}.page" for entry in state["held"]}
+
+    manifest = operator().execute_resume({}, event={"resume_at": trigger.moment, "state": state})
+    landed = []
+    for f in manifest["files"]:
+        data = zstandard.ZstdDecompressor().stream_reader(fs.open(f["uri"], "rb")).read()
+        landed += [json.loads(line) for line in data.splitlines()]
+    assert landed == expected_orders
+    pages = -(-len(expected_orders) // 20)
+    assert manifest["pages"] == pages
+    base = RestApiHook("demo_api").url_for("")
+    log = requests.get(f"{base.rstrip('/')}/admin/requests", timeout=10).json()["requests"]
+    offsets = sorted(int(parse_qs(r["query"])["offset"][0]) for r in log if key in r["query"])
+    # every page once, page 3 twice (refused, then after the deferral); nothing past the total
+    assert offsets == sorted([*range(0, pages * 20, 20), 40])
+    fs.invalidate_cache()
+    assert not fs.exists(f"{prefix}/_staging")
+
+
 # ------------------------------------------------------------------------------ if_empty: no records
 
 

@@ -10,6 +10,10 @@ Each subject runs in its own subprocess and reports its wall time for the extrac
 peak RSS (``ru_maxrss`` of itself and its children) and the RSS after its imports, so the memory the extract
 itself needs shows separately from the interpreter and libraries (an Airflow process starts at ~120 MB).
 
+The ``paged_*`` and ``limited_*`` subjects run on the demo API itself instead, with its ``latency`` and
+``rate_limit`` knobs: 1,000 pages of 100 records at 100 ms each (one page at a time, ``max_concurrency=8``,
+dlt's rest_api), and 600 pages against a server admitting 20 requests/s (see ``run_paged``).
+
 Environment: ``BENCH_EXTRACT_RECORDS`` (default 1,000,000), ``BENCH_EXTRACT_SUBJECTS`` (comma-separated subset),
 ``BENCH_EXTRACT_REPEATS`` (default 1; the best run is reported), ``BENCH_EXTRACT_DLT_PYTHON`` (an interpreter
 that has dlt, when it is not installed in this environment).

@@ -177,7 +177,10 @@ def _project_config(root: Path) -> Mapping[str, Any]:
     project_file = root / "dbt_project.yml"
     if not project_file.is_file():
         raise FileNotFoundError(f"project_dir {str(root)!r} has no dbt_project.yml")
-    return yaml.safe_load(project_file.read_text(encoding="utf-8")) or {}
+    loader = getattr(
+        yaml, "CSafeLoader", yaml.SafeLoader
+    )  # libyaml's parser: a tenth of the pure-Python one's time
+    return yaml.load(project_file.read_text(encoding="utf-8"), Loader=loader) or {}  # noqa: S506 (a safe loader)
 
 
 def _own_entries(data: Mapping[str, Any], project: str) -> Iterator[Mapping[str, Any]]:

@@ -91,11 +91,6 @@ def node_results(records: Sequence[Mapping[str, Any]]) -> RunSummary:
     return RunSummary(elapsed=sum(n.execution_time for n in nodes), nodes=nodes)
 
 
-def unique_selector(fqn: Sequence[str]) -> str:
-    """The ``--select`` value that picks exactly one node: its fully qualified name."""
-    return "fqn:" + ".".join(fqn)
-
-
 def check_results(
     records: Mapping[str, Mapping[str, Any] | None],
     producer: Mapping[str, Any] | None,

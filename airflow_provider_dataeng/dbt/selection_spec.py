@@ -323,3 +323,8 @@ def _mode(value: str, what: str) -> str:
     if value not in INDIRECT_SELECTION_MODES:
         raise SelectionError(f"{what} must be one of {', '.join(INDIRECT_SELECTION_MODES)}; got {value!r}.")
     return value
+
+
+def unique_selector(fqn: Sequence[str]) -> str:
+    """The ``--select`` value that picks exactly one node: its fully qualified name."""
+    return "fqn:" + ".".join(fqn)

@@ -177,7 +177,7 @@ class DbtTaskGroup(TaskGroup):
 
 
 def _unique_selector(fqn: list[str]) -> str:
-    from airflow_provider_dataeng.dbt.node_results import unique_selector
+    from airflow_provider_dataeng.dbt.selection_spec import unique_selector
 
     return unique_selector(fqn)
 
@@ -205,15 +205,14 @@ def _test_args(tests: str) -> list[str]:
 
 def _read_manifest(project_dir: str, manifest_path: str) -> dict[str, Any] | None:
     """The parsed manifest, or None when the file does not exist (an unreadable file is an error)."""
-    import json
+    import msgspec  # already loaded by Airflow's SDK; decodes a manifest about 3x faster than json
 
     path = Path(manifest_path)
     if not path.is_file():
         return None
     try:
-        with path.open("rb") as handle:
-            manifest = json.load(handle)
-    except ValueError as error:
+        manifest = msgspec.json.decode(path.read_bytes())
+    except (ValueError, msgspec.DecodeError) as error:
         raise ValueError(
             f"manifest_path {manifest_path!r} is not a dbt manifest.json ({error}); regenerate it with "
             f"`{_regenerate(project_dir, manifest_path)}`"

@@ -36,7 +36,7 @@ AIRFLOW_COMMANDS = {
     "airflow-worker": "celery worker",
 }
 # compose service (= host name on the compose network) -> stand-in name in dataeng_local.stack
-STAND_INS = {"snowflake": "snowflake", "s3": "s3", "demo-api": "demo_api"}
+STAND_INS = {"snowflake": "snowflake", "s3": "s3", "demo-api": "demo_api", "source-db": "postgres"}
 CONTAINER_HOST = "0.0.0.0"
 _VAR = re.compile(r"\$\{(\w+)(?::?-([^}]*))?\}")
 
@@ -155,7 +155,7 @@ def test_every_dependency_waits_for_health_or_completion(services: dict[str, Any
     # Every long-running service something waits for has a health check; airflow-init is the one-shot job.
     assert sorted(d for d in dependants if "healthcheck" not in services[d]) == ["airflow-init"]
     assert sorted(dependants) == sorted(
-        ["postgres", "redis", "airflow-init", "airflow-apiserver", "snowflake", "s3", "demo-api"]
+        ["postgres", "redis", "airflow-init", "airflow-apiserver", "snowflake", "s3", "demo-api", "source-db"]
     )
 
 
@@ -181,6 +181,7 @@ def test_start_order_follows_the_official_file(services: dict[str, Any]) -> None
         "snowflake": "service_healthy",
         "s3": "service_healthy",
         "demo-api": "service_healthy",
+        "source-db": "service_healthy",
     }
     assert conditions("airflow-cli") == base
     assert conditions("snowflake") == {"s3": "service_healthy"}
@@ -261,6 +262,17 @@ def test_s3_command_parses_into_the_expected_server_and_bucket(
     assert calls == [(CONTAINER_HOST, DEFAULT_PORTS["s3"], [DEFAULT_BUCKET])]
 
 
+def test_source_db_command_parses_into_the_expected_server(
+    services: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataeng_local.postgres as postgres
+
+    calls: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(postgres, "serve", lambda *a: calls.append(a))
+    assert postgres.main(services["source-db"]["command"][3:]) == 0
+    assert calls == [(CONTAINER_HOST, DEFAULT_PORTS["postgres"])]
+
+
 def test_demo_api_command_parses_into_the_expected_server(services: dict[str, Any]) -> None:
     from dataeng_local.demo_api.__main__ import config_from_args, parse_args
 
@@ -284,6 +296,9 @@ def test_stand_in_health_checks(services: dict[str, Any]) -> None:
         "demo-api": [*curl, f"http://localhost:{DEFAULT_PORTS['demo_api']}/healthz"],
         # healthy = the bucket exists (as LocalStack checks it)
         "s3": [*curl, "--head", f"http://localhost:{DEFAULT_PORTS['s3']}/{DEFAULT_BUCKET}"],
+        # healthy = the seeded database answers (as LocalStack checks it)
+        "source-db": ["CMD", "python", "-m", "dataeng_local.postgres", "--check", "--host", "localhost", "--port",
+                      str(DEFAULT_PORTS["postgres"])],
     }
 
 
@@ -295,14 +310,16 @@ def test_connections_are_the_local_stack_ones_with_container_host_names(
     expected["snowflake_default"]["extra"]["host"] = "snowflake"
     expected["aws_default"]["extra"]["endpoint_url"] = f"http://s3:{DEFAULT_PORTS['s3']}"
     expected["demo_api"]["host"] = "demo-api"
+    expected["postgres_default"]["host"] = "source-db"
     assert set(local_connections) == {
         "AIRFLOW_CONN_SNOWFLAKE_DEFAULT",
         "AIRFLOW_CONN_AWS_DEFAULT",
         "AIRFLOW_CONN_DEMO_API",
+        "AIRFLOW_CONN_POSTGRES_DEFAULT",
     }
     parsed = {key: json.loads(value) for key, value in local_connections.items()}
     assert parsed == {f"AIRFLOW_CONN_{conn_id.upper()}": conn for conn_id, conn in expected.items()}
-    assert [c["conn_type"] for c in parsed.values()] == ["snowflake", "aws", "http"]
+    assert [c["conn_type"] for c in parsed.values()] == ["snowflake", "aws", "http", "postgres"]
 
 
 def test_connection_hosts_are_compose_services(
@@ -318,6 +335,8 @@ def test_connection_hosts_are_compose_services(
 
     assert (snowflake["host"], snowflake["port"]) == ("snowflake", listening_port("snowflake"))
     assert (api["host"], api["port"]) == ("demo-api", listening_port("demo-api"))
+    source = json.loads(local_connections["AIRFLOW_CONN_POSTGRES_DEFAULT"])
+    assert (source["host"], source["port"]) == ("source-db", listening_port("source-db"))
     assert aws["endpoint_url"] == f"http://s3:{listening_port('s3')}"
     # Airflow's S3 writes and the Snowflake stand-in's external-stage reads go to the same S3.
     sf_command = services["snowflake"]["command"]
@@ -331,6 +350,7 @@ def test_real_connections_template_differs_only_in_connections() -> None:
         "AIRFLOW_CONN_SNOWFLAKE_DEFAULT",
         "AIRFLOW_CONN_AWS_DEFAULT",
         "AIRFLOW_CONN_DEMO_API",
+        "AIRFLOW_CONN_POSTGRES_DEFAULT",
     }
     snowflake, aws = conns["AIRFLOW_CONN_SNOWFLAKE_DEFAULT"], conns["AIRFLOW_CONN_AWS_DEFAULT"]
     assert snowflake["conn_type"] == "snowflake" and aws["conn_type"] == "aws"

@@ -1,6 +1,7 @@
 """``dataeng-local``: run the local stack (Snowflake, S3 and demo-API stand-ins) from a shell.
 
-    dataeng-local up [--dir DIR] [--snowflake-port N] [--s3-port N] [--api-port N] [--services ...]
+    dataeng-local up [--dir DIR] [--snowflake-port N] [--s3-port N] [--api-port N] [--postgres-port N]
+                     [--services ...]
     dataeng-local status            # per service: up/down, pid, port, health
     dataeng-local env [--format shell|dotenv|json]   # eval "$(dataeng-local env)"
     dataeng-local run -- CMD ...    # run CMD with the AIRFLOW_CONN_* variables set
@@ -60,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     stack.add_argument("--s3-port", type=int, default=None, help=f"default {DEFAULT_PORTS['s3']}")
     stack.add_argument(
         "--api-port", type=int, default=None, help=f"demo API; default {DEFAULT_PORTS['demo_api']}"
+    )
+    stack.add_argument(
+        "--postgres-port", type=int, default=None, help=f"PostgreSQL; default {DEFAULT_PORTS['postgres']}"
     )
     stack.add_argument("--api-token", default=DEFAULT_TOKEN, help="bearer token of the demo API")
     stack.add_argument("--bucket", default=DEFAULT_BUCKET, help="bucket created at start")
@@ -139,13 +143,23 @@ def _stack(args: argparse.Namespace, **kwargs: object) -> LocalStack:
 def _describe(stack: LocalStack) -> str:
     lines = []
     for s in stack.status():
-        extra = {"s3": f"bucket {stack.bucket}", "demo_api": f"token {stack.api_token}"}.get(s.name, "")
-        lines.append(f"  {s.name:<10} http://127.0.0.1:{s.port:<6} pid {s.pid}  {extra}".rstrip())
+        extra = {
+            "s3": f"bucket {stack.bucket}",
+            "demo_api": f"token {stack.api_token}",
+            "postgres": "database shop, user dataeng",
+        }.get(s.name, "")
+        scheme = "postgresql" if s.name == "postgres" else "http"
+        lines.append(f"  {s.name:<10} {scheme}://127.0.0.1:{s.port:<6} pid {s.pid}  {extra}".rstrip())
     return "\n".join(lines)
 
 
 def _stack_to_start(args: argparse.Namespace, services: Sequence[str], timeout: float) -> LocalStack:
-    flags = {"snowflake": args.snowflake_port, "s3": args.s3_port, "demo_api": args.api_port}
+    flags = {
+        "snowflake": args.snowflake_port,
+        "s3": args.s3_port,
+        "demo_api": args.api_port,
+        "postgres": args.postgres_port,
+    }
     return _stack(
         args,
         ports={k: v for k, v in flags.items() if v is not None and k in services},

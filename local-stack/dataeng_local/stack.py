@@ -1,4 +1,5 @@
-"""The local stack: Snowflake, S3 and demo-API stand-ins as background processes on 127.0.0.1.
+"""The local stack: Snowflake, S3 and demo-API stand-ins and a PostgreSQL source as background processes on
+127.0.0.1.
 
 ``LocalStack`` starts each service with ``python -m dataeng_local.<service>``, waits
 for its health check, and records what it started under its directory::
@@ -33,14 +34,21 @@ from dataeng_local.demo_api.config import DEFAULT_TOKEN
 from dataeng_local.processes import ProcessRecord
 from dataeng_local.s3 import ACCESS_KEY, DEFAULT_BUCKET, REGION, SECRET_KEY
 
-SERVICES = ("snowflake", "s3", "demo_api")
+SERVICES = ("snowflake", "s3", "demo_api", "postgres")
 MODULES = {
     "snowflake": "dataeng_local.snowflake",
     "s3": "dataeng_local.s3",
     "demo_api": "dataeng_local.demo_api",
+    "postgres": "dataeng_local.postgres",
 }
-DEFAULT_PORTS = {"snowflake": 8085, "s3": 4566, "demo_api": 8086}  # what the CLI uses unless told
-_PORT_FLAGS = {"snowflake": "--snowflake-port", "s3": "--s3-port", "demo_api": "--api-port"}
+# what the CLI uses unless told (PostgreSQL on 5433: a system server may hold 5432)
+DEFAULT_PORTS = {"snowflake": 8085, "s3": 4566, "demo_api": 8086, "postgres": 5433}
+_PORT_FLAGS = {
+    "snowflake": "--snowflake-port",
+    "s3": "--s3-port",
+    "demo_api": "--api-port",
+    "postgres": "--postgres-port",
+}
 DIR_ENV = "DATAENG_LOCAL_DIR"
 HOST = "127.0.0.1"
 _PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # the directory holding dataeng_local
@@ -117,6 +125,17 @@ def build_connections(ports: Mapping[str, int], api_token: str) -> dict[str, dic
             "schema": "http",
             "password": api_token,
             "extra": {"auth_type": "bearer"},
+        }
+    if "postgres" in ports:
+        from dataeng_local.postgres import DATABASE, PASSWORD, USER
+
+        conns["postgres_default"] = {
+            "conn_type": "postgres",
+            "host": HOST,
+            "port": ports["postgres"],
+            "login": USER,
+            "password": PASSWORD,
+            "schema": DATABASE,  # Airflow's postgres connection keeps the database name in "schema"
         }
     return conns
 
@@ -353,6 +372,10 @@ class LocalStack:
         return self._port_of("demo_api")
 
     @property
+    def postgres_port(self) -> int:
+        return self._port_of("postgres")
+
+    @property
     def s3_endpoint(self) -> str:
         return f"http://{HOST}:{self.s3_port}"
 
@@ -384,7 +407,7 @@ class LocalStack:
                 argv += ["--s3-endpoint", f"http://{HOST}:{self.ports['s3']}"]
         elif service == "s3":
             argv += ["--bucket", self.bucket]
-        else:
+        elif service == "demo_api":
             argv += ["--token", self.api_token, *self.api_args]
         return argv
 
@@ -401,6 +424,14 @@ class LocalStack:
         return urllib.request.Request(f"http://{HOST}:{port}/healthz")
 
     def _healthy(self, service: str, port: int, timeout: float) -> bool:
+        if service == "postgres":  # the seeded database takes its name last
+            from dataeng_local.postgres import DATABASE, connect
+
+            try:
+                connect(HOST, port, DATABASE, timeout=timeout).close()
+                return True
+            except Exception:
+                return False
         try:
             with urllib.request.urlopen(self._health_request(service, port), timeout=timeout) as resp:
                 return int(resp.status) == 200

@@ -77,7 +77,7 @@ def test_run_needs_a_command(tmp_path, capsys):
 
 def test_unknown_service_is_rejected():
     with pytest.raises(StackError, match="unknown service"):
-        LocalStack(services=["postgres"])
+        LocalStack(services=["mysql"])
 
 
 def test_pytest_plugin_starts_sets_env_and_stops(tmp_path):

@@ -39,7 +39,7 @@ def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
 @pytest.fixture(scope="module")
 def stack_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     directory = tmp_path_factory.mktemp("stack")
-    ports = {"snowflake": free_port(), "s3": free_port(), "demo_api": free_port()}
+    ports = {"snowflake": free_port(), "s3": free_port(), "demo_api": free_port(), "postgres": free_port()}
     up = cli(
         "up",
         "--dir",
@@ -52,6 +52,8 @@ def stack_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         str(ports["s3"]),
         "--api-port",
         str(ports["demo_api"]),
+        "--postgres-port",
+        str(ports["postgres"]),
     )
     assert up.returncode == 0, up.stderr
     assert up.stdout.startswith(f"dataeng-local: started {', '.join(STARTED)} in {directory}\n")
@@ -121,6 +123,14 @@ def test_connections_have_the_documented_shapes(stack):
         "schema": "http",
         "password": "dataeng-local-token",
         "extra": {"auth_type": "bearer"},
+    }
+    assert conns["postgres_default"] == {
+        "conn_type": "postgres",
+        "host": "127.0.0.1",
+        "port": stack.postgres_port,
+        "login": "dataeng",
+        "password": "dataeng-local",
+        "schema": "shop",
     }
     if HAS_SNOWFLAKE:
         assert conns["snowflake_default"] == {

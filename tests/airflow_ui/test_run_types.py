@@ -188,7 +188,9 @@ def test_down_from_another_shell_stops_every_process_it_started(local_airflow: R
         "dataeng-local: stopped Airflow (api-server, scheduler, dag-processor, triggerer and "
         in result.stdout
     )
-    assert "dataeng-local: stopped snowflake, s3, demo_api" in result.stdout
+    from dataeng_local.stack import SERVICES
+
+    assert f"dataeng-local: stopped {', '.join(SERVICES)}" in result.stdout
     assert local_airflow.proc.wait(timeout=120) == 0, local_airflow.text()
     assert "dataeng-local: Airflow was stopped from elsewhere" in local_airflow.text()
     assert survivors(snapshot) == []

@@ -241,12 +241,14 @@ def test_ctrl_c_stops_every_process_it_started(local_airflow: RunningAirflow) ->
     snapshot = wait_for_a_running_task(local_airflow, "customer_reporting", run["dag_run_id"])
     titles = [" ".join(_cmdline(pid)) for pid in snapshot]  # a process may end (or be a zombie) meanwhile
     assert any("LocalExecutor" in t for t in titles), titles  # the workers the issue found orphaned
-    assert len(snapshot) >= 4 + 3 + 1  # components, stand-ins, at least one worker
+    assert len(snapshot) >= 4 + 4 + 1  # components, stand-ins, at least one worker
 
     assert local_airflow.stop() == 0
     output = local_airflow.text()
     assert "dataeng-local: stopped Airflow (api-server, scheduler, dag-processor, triggerer and " in output
-    assert "dataeng-local: stopped the local stack (snowflake, s3, demo_api)" in output
+    from dataeng_local.stack import SERVICES
+
+    assert f"dataeng-local: stopped the local stack ({', '.join(SERVICES)})" in output
     assert survivors(snapshot) == []
     assert not (local_airflow.dir / "airflow.json").exists()
 

@@ -572,7 +572,7 @@ class RestApiHook(BaseHook):
                     )
                 seen.add(fingerprint)
                 number += 1
-                ahead = prefetch.take(number - 1, request) if prefetch is not None else None
+                ahead = prefetch.take(number - 1, fingerprint) if prefetch is not None else None
                 try:
                     page = ahead.result() if ahead is not None else get(request, number)
                 except ApiAsksToWait as wait:

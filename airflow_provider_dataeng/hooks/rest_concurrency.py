@@ -182,15 +182,15 @@ class PagePrefetcher:
         self.hits = 0
         self.misses = 0
 
-    def take(self, index: int, request: PageRequest) -> Future[Any] | None:
-        """The fetch of page ``index`` when it was predicted as exactly ``request`` (sent now if it was not
-        yet); ``None`` when there is no prediction for it (the caller fetches it itself). A prediction that
-        differs from ``request`` ends prediction for the rest of the run."""
+    def take(self, index: int, fingerprint: bytes) -> Future[Any] | None:
+        """The fetch of page ``index`` when it was predicted as exactly the request with ``fingerprint`` (sent
+        now if it was not yet); ``None`` when there is no prediction for it (the caller fetches it itself). A
+        prediction that differs ends prediction for the rest of the run."""
         self.fill(index)
         entry = self._pending.pop(index, None)
         if entry is None:
             return None
-        if entry[1] != request.fingerprint():
+        if entry[1] != fingerprint:
             self.misses += 1
             self.close()
             return None

@@ -12,7 +12,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
-from contextlib import closing
+from contextlib import closing, nullcontext
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from airflow.sdk import BaseOperator
@@ -293,8 +293,11 @@ class RestApiExtractOperator(BaseOperator):
             sink.start()
         windows = self.slices.cut(self.query_params) if self.slices is not None else []
         try:
+            manifest_extra = None
             if len(windows) > 1:
-                manifest = self._extract_slices(hook, windows, sink, new_sink, progress, check_keys, context)
+                manifest_extra = {
+                    "slices": self._land_slices(hook, windows, sink, new_sink, progress, check_keys)
+                }
             else:
                 held = {
                     bytes.fromhex(entry["fingerprint"]): _loader(sink, entry["path"])
@@ -305,9 +308,9 @@ class RestApiExtractOperator(BaseOperator):
                 depth = self.read_ahead if hook.max_concurrency == 1 else 0
                 with closing(read_ahead(pages, depth)) as ready:  # closing stops the reader on errors
                     self._land(ready, sink, progress, check_keys)
-                if sink.records == 0 and self.if_empty == "fail":  # before commit: nothing is written
-                    nothing_to_do("fail", self._no_records(hook, context), self.log)
-                manifest = sink.commit(pages=progress.pages)
+            if sink.records == 0 and self.if_empty == "fail":  # before commit: nothing is written
+                nothing_to_do("fail", self._no_records(hook, context), self.log)
+            manifest = sink.commit(pages=progress.pages, extra=manifest_extra)
         except ApiAsksToWait as wait:
             self._defer(wait, sink, state, hook)  # raises TaskDeferred; the staged parts are kept
         except BaseException:
@@ -362,7 +365,7 @@ class RestApiExtractOperator(BaseOperator):
         of slices fetched side by side (a user's ``transform`` need not be thread-safe)."""
         count = 0
         for page in pages:
-            with lock or _NO_LOCK:
+            with lock or nullcontext():
                 if check_keys is not None:
                     check_keys(page)
                 records = page.records if self.transform is None else self._transformed(page)
@@ -371,7 +374,7 @@ class RestApiExtractOperator(BaseOperator):
             count += 1
         return count
 
-    def _extract_slices(
+    def _land_slices(
         self,
         hook: Any,
         windows: list[dict[str, Any]],
@@ -379,10 +382,10 @@ class RestApiExtractOperator(BaseOperator):
         new_sink: Callable[[], Any],
         progress: _Progress,
         check_keys: Any,
-        context: Context,
-    ) -> dict[str, Any]:
+    ) -> list[dict[str, Any]]:
         """Each window slice paginated on its own, up to ``max_concurrency`` at once, each into its own part
-        files; the first failure stops the others and fails the task with nothing committed."""
+        files, which ``sink`` then takes over in slice order; returns the slices for the manifest. The first
+        failure stops the others and fails the task with nothing committed."""
         from concurrent.futures import ThreadPoolExecutor
 
         assert self.slices is not None
@@ -425,9 +428,7 @@ class RestApiExtractOperator(BaseOperator):
             pages = [f.result() for f in futures]
             records = [s.records for s in sinks]
             files = sink.absorb(sinks[1:])
-            if sink.records == 0 and self.if_empty == "fail":
-                nothing_to_do("fail", self._no_records(hook, context), self.log)
-            slices = [
+            return [
                 {
                     self.slices.start_param: window[self.slices.start_param],
                     self.slices.end_param: window[self.slices.end_param],
@@ -437,7 +438,6 @@ class RestApiExtractOperator(BaseOperator):
                 }
                 for window, n, p, f in zip(windows, records, pages, files)
             ]
-            return dict(sink.commit(pages=sum(pages), extra={"slices": slices}))
         except BaseException:
             for other in sinks[1:]:
                 other.abort()
@@ -538,17 +538,6 @@ class RestApiExtractOperator(BaseOperator):
 
 def _loader(sink: Any, path: str) -> Callable[[], bytes]:
     return lambda: sink.unstash(path)
-
-
-class _NoLock:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-_NO_LOCK = _NoLock()
 
 
 def _check_slices(

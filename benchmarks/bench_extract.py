@@ -227,27 +227,8 @@ def run_subject(name: str, port: int, out: Path) -> dict:
                     break
         seconds = time.perf_counter() - started
     elif name == "dlt_rest_api":
-        os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING")
-        os.environ["DLT_DATA_DIR"] = str(out / "_dlt_data")
-        os.environ["DLT_PROJECT_DIR"] = str(out / "_dlt_project")
-        import dlt
-        from dlt.sources.rest_api import rest_api_source
-
-        source = rest_api_source({
-            "client": {"base_url": base, "auth": {"type": "bearer", "token": TOKEN},
-                       "paginator": {"type": "cursor", "cursor_path": "next_cursor", "cursor_param": "cursor"}},
-            "resources": [{"name": "bulk", "endpoint": {"path": "bulk", "data_selector": "data"}}],
-        })
-        pipeline = dlt.pipeline(
-            pipeline_name="bench_extract", pipelines_dir=str(out / "_pipelines"),
-            destination=dlt.destinations.filesystem(bucket_url=f"file://{out}/dlt"), dataset_name="bench",
-        )
-        after_imports = _current_rss_mb()
-        started = time.perf_counter()
-        pipeline.run(source, loader_file_format="jsonl")
-        seconds = time.perf_counter() - started
-        # the top-level table only (dlt also writes list fields such as ``tags`` to a child table)
-        records = pipeline.last_trace.last_normalize_info.row_counts["bulk"]
+        paginator = {"type": "cursor", "cursor_path": "next_cursor", "cursor_param": "cursor"}
+        seconds, records, after_imports = _run_dlt(out, "bench_extract", base, paginator, {})
     elif name in PAGED_SUBJECTS:
         return run_paged_subject(name, port, out)
     else:
@@ -279,6 +260,32 @@ def _paged_query() -> dict[str, str]:
     return query
 
 
+def _run_dlt(out: Path, pipeline_name: str, base: str, paginator: dict, params: dict) -> tuple[float, int, float]:
+    """dlt's rest_api source on ``base``/bulk into jsonl files under ``out``: (seconds, records, RSS after
+    imports). Records count the top-level table only (dlt writes list fields such as ``tags`` to a child
+    table)."""
+    os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING")
+    os.environ["DLT_DATA_DIR"] = str(out / "_dlt_data")
+    os.environ["DLT_PROJECT_DIR"] = str(out / "_dlt_project")
+    import dlt
+    from dlt.sources.rest_api import rest_api_source
+
+    endpoint = {"path": "bulk", "data_selector": "data", **({"params": params} if params else {})}
+    source = rest_api_source({
+        "client": {"base_url": base, "auth": {"type": "bearer", "token": TOKEN}, "paginator": paginator},
+        "resources": [{"name": "bulk", "endpoint": endpoint}],
+    })
+    pipeline = dlt.pipeline(
+        pipeline_name=pipeline_name, pipelines_dir=str(out / "_pipelines"),
+        destination=dlt.destinations.filesystem(bucket_url=f"file://{out}/dlt"), dataset_name="bench",
+    )
+    after_imports = _current_rss_mb()
+    started = time.perf_counter()
+    pipeline.run(source, loader_file_format="jsonl")
+    seconds = time.perf_counter() - started
+    return seconds, pipeline.last_trace.last_normalize_info.row_counts["bulk"], after_imports
+
+
 def run_paged_subject(name: str, port: int, out: Path) -> dict:
     base = f"http://127.0.0.1:{port}/v1"
     query = _paged_query()
@@ -308,27 +315,8 @@ def run_paged_subject(name: str, port: int, out: Path) -> dict:
         records = operator.execute({})["records"]
         seconds = time.perf_counter() - started
     else:
-        os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING")
-        os.environ["DLT_DATA_DIR"] = str(out / "_dlt_data")
-        os.environ["DLT_PROJECT_DIR"] = str(out / "_dlt_project")
-        import dlt
-        from dlt.sources.rest_api import rest_api_source
-
-        source = rest_api_source({
-            "client": {"base_url": base, "auth": {"type": "bearer", "token": TOKEN},
-                       "paginator": {"type": "page_number", "base_page": 1, "page_param": "page",
-                                     "total_path": "total_pages"}},
-            "resources": [{"name": "bulk", "endpoint": {"path": "bulk", "data_selector": "data", "params": query}}],
-        })
-        pipeline = dlt.pipeline(
-            pipeline_name="bench_paged", pipelines_dir=str(out / "_pipelines"),
-            destination=dlt.destinations.filesystem(bucket_url=f"file://{out}/dlt"), dataset_name="bench",
-        )
-        after_imports = _current_rss_mb()
-        started = time.perf_counter()
-        pipeline.run(source, loader_file_format="jsonl")
-        seconds = time.perf_counter() - started
-        records = pipeline.last_trace.last_normalize_info.row_counts["bulk"]
+        paginator = {"type": "page_number", "base_page": 1, "page_param": "page", "total_path": "total_pages"}
+        seconds, records, after_imports = _run_dlt(out, "bench_paged", base, paginator, query)
     return {"seconds": seconds, "records": records, "peak_rss_mb": _rss_mb(), "rss_after_imports_mb": after_imports,
             "output_bytes": 0}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -56,6 +57,12 @@ def connection(monkeypatch: pytest.MonkeyPatch, server: FixtureServer) -> Callab
 def hook(connection: Callable[..., str]) -> RestApiHook:
     """A hook on an unauthenticated connection to the fixture server with fast retries."""
     return RestApiHook(connection("api"), retry_policy=FAST_RETRIES)
+
+
+def folder_bytes(root: Path) -> dict[str, bytes]:
+    """Every file of an extract's folder by name, the folder's own path in them (the manifest's URIs) as ROOT:
+    two extracts into two folders compare byte for byte."""
+    return {p.name: p.read_bytes().replace(str(root).encode(), b"ROOT") for p in sorted(root.iterdir())}
 
 
 def json_page(records: list[Any], **extra: Any) -> tuple[int, dict[str, str], Any]:

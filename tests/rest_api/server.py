@@ -118,6 +118,24 @@ class FixtureServer:
             return list(self._state.requests)
 
 
+class InFlight:
+    """Counts the requests a handler is answering at once (``with flight:`` around the answer); the most
+    seen is ``peak``."""
+
+    def __init__(self) -> None:
+        self.now = self.peak = 0
+        self.lock = threading.Lock()
+
+    def __enter__(self) -> None:
+        with self.lock:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+
+    def __exit__(self, *exc: object) -> None:
+        with self.lock:
+            self.now -= 1
+
+
 def sequence(*responses: Response) -> Handler:
     """A handler that returns the given responses in order, then repeats the last one."""
     remaining = list(responses)

@@ -11,7 +11,6 @@ import random
 import re
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
@@ -19,27 +18,10 @@ from airflow_provider_dataeng.hooks.rest_api import RestApiHook, RestApiHTTPErro
 from airflow_provider_dataeng.hooks.rest_concurrency import CALM_SECONDS, RequestLimits
 from airflow_provider_dataeng.operators.rest_api_extract import RestApiExtractOperator
 from airflow_provider_dataeng.pagination import CursorPaginator, OffsetPaginator, PageNumberPaginator
-from tests.rest_api.conftest import FAST_RETRIES
-from tests.rest_api.server import FixtureServer, Request
+from tests.rest_api.conftest import FAST_RETRIES, folder_bytes
+from tests.rest_api.server import FixtureServer, InFlight, Request
 
 RECORDS = [{"id": i, "name": f"n{i}", "amount": f"{i}.{i % 100:02d}"} for i in range(437)]
-
-
-class InFlight:
-    """Counts the requests being answered at once (the most seen is ``peak``)."""
-
-    def __init__(self) -> None:
-        self.now = self.peak = 0
-        self.lock = threading.Lock()
-
-    def __enter__(self) -> None:
-        with self.lock:
-            self.now += 1
-            self.peak = max(self.peak, self.now)
-
-    def __exit__(self, *exc: object) -> None:
-        with self.lock:
-            self.now -= 1
 
 
 def slow(seed: int = 7, most: float = 0.02):
@@ -321,10 +303,6 @@ def test_max_concurrency_from_the_connection(connection) -> None:
 
 
 # -- the operator: byte-identical files ---------------------------------------------------------------
-def _files(root: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes().replace(str(root).encode(), b"ROOT") for p in sorted(root.iterdir())}
-
-
 @pytest.mark.parametrize("part_format", ["jsonl", "parquet"])
 @pytest.mark.parametrize("style", ["page-number", "offset-total", "offset-no-total"])
 def test_operator_output_is_byte_identical_to_a_sequential_run(server, connection, tmp_path, style, part_format):
@@ -347,7 +325,7 @@ def test_operator_output_is_byte_identical_to_a_sequential_run(server, connectio
         )
         manifest = operator.execute({})
         assert (manifest["records"], manifest["pages"]) == (437, 22)
-        results[concurrency] = _files(root)
+        results[concurrency] = folder_bytes(root)
     assert len(results[1]) == 1 + 9  # the manifest and 9 part files of 50 records
     assert results[8] == results[1]
 

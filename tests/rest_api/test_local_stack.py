@@ -135,6 +135,15 @@ def _s3(local_stack) -> s3fs.S3FileSystem:
                              client_kwargs={"endpoint_url": local_stack.s3_endpoint, "region_name": "us-east-1"})
 
 
+def _landed(fs: s3fs.S3FileSystem, manifest: dict) -> list[dict]:
+    """The records of an extract's part files, in the manifest's order."""
+    landed = []
+    for f in manifest["files"]:
+        data = zstandard.ZstdDecompressor().stream_reader(fs.open(f["uri"], "rb")).read()
+        landed += [json.loads(line) for line in data.splitlines()]
+    return landed
+
+
 def test_operator_to_s3_and_rerun_replaces(local_stack, expected_orders) -> None:
     prefix = f"dataeng-local/test-extract/{uuid.uuid4().hex}/orders/2024-01-05"
     dest = f"s3://{prefix}/"
@@ -241,11 +250,7 @@ def test_deferred_extract_resumes_on_s3_with_its_staged_parts(local_stack, expec
     assert len(staged) == 1 and not fs.exists(f"{prefix}/_manifest.json")
 
     manifest = operator().execute_resume({}, event={"resume_at": trigger.moment, "state": state})
-    landed = []
-    for f in manifest["files"]:
-        data = zstandard.ZstdDecompressor().stream_reader(fs.open(f["uri"], "rb")).read()
-        landed += [json.loads(line) for line in data.splitlines()]
-    assert landed == expected_orders
+    assert _landed(fs, manifest) == expected_orders
     assert [f["records"] for f in manifest["files"]][:2] == [50, 30]
     assert manifest["records"] == len(expected_orders) and manifest["pages"] == -(-len(expected_orders) // 40)
     fs.invalidate_cache()
@@ -287,11 +292,7 @@ def test_deferred_concurrent_extract_fetches_no_page_twice(local_stack, expected
         f"{entry['fingerprint']}.page" for entry in state["held"]}
 
     manifest = operator().execute_resume({}, event={"resume_at": trigger.moment, "state": state})
-    landed = []
-    for f in manifest["files"]:
-        data = zstandard.ZstdDecompressor().stream_reader(fs.open(f["uri"], "rb")).read()
-        landed += [json.loads(line) for line in data.splitlines()]
-    assert landed == expected_orders
+    assert _landed(fs, manifest) == expected_orders
     pages = -(-len(expected_orders) // 20)
     assert manifest["pages"] == pages
     base = RestApiHook("demo_api").url_for("")

@@ -7,7 +7,6 @@ are filtered by an ``updated_since`` (inclusive) / ``updated_before`` (exclusive
 from __future__ import annotations
 
 import json
-import threading
 import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -20,8 +19,8 @@ from hypothesis import strategies as st
 from airflow_provider_dataeng.hooks.rest_api import RestApiHTTPError
 from airflow_provider_dataeng.operators.rest_api_extract import RestApiExtractOperator
 from airflow_provider_dataeng.pagination import CursorPaginator, WindowSlices, cut_window
-from tests.rest_api.conftest import FAST_RETRIES
-from tests.rest_api.server import FixtureServer, Request
+from tests.rest_api.conftest import FAST_RETRIES, folder_bytes
+from tests.rest_api.server import FixtureServer, InFlight, Request
 
 EPOCH = datetime(2024, 1, 1, tzinfo=timezone.utc)
 # 600 records over 10 hours, two every two minutes (one of them on a slice boundary: 02:30:00, 05:00:00, ...), several on the same second, sorted by (updated_at, id) as the API sorts them
@@ -121,21 +120,12 @@ def test_window_slices_settings_are_checked() -> None:
 
 
 # -- the operator ---------------------------------------------------------------------------------------
-class Flight:
-    def __init__(self) -> None:
-        self.now = self.peak = 0
-        self.lock = threading.Lock()
-
-
-def window_api(server: FixtureServer, *, flight: Flight | None = None, fail_since: str | None = None) -> None:
+def window_api(server: FixtureServer, *, flight: InFlight | None = None, fail_since: str | None = None) -> None:
     """Cursor pages of 25 over the records in ``[updated_since, updated_before)``, 10 ms per page."""
-    flight = flight or Flight()
+    flight = flight or InFlight()
 
     def handler(request: Request):
-        with flight.lock:
-            flight.now += 1
-            flight.peak = max(flight.peak, flight.now)
-        try:
+        with flight:
             time.sleep(0.01)
             since, before = request.query["updated_since"], request.query["updated_before"]
             if since == fail_since:
@@ -144,9 +134,6 @@ def window_api(server: FixtureServer, *, flight: Flight | None = None, fail_sinc
             start = int(request.query.get("cursor") or 0)
             more = start + 25 < len(chosen)
             return 200, {}, {"data": chosen[start : start + 25], "next": str(start + 25) if more else None}
-        finally:
-            with flight.lock:
-                flight.now -= 1
 
     server.route("GET", "/changes", handler)
 
@@ -169,13 +156,9 @@ def read_records(root: Path, manifest: dict) -> list[dict]:
     return out
 
 
-def files(root: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes().replace(str(root).encode(), b"ROOT") for p in sorted(root.iterdir())}
-
-
 def test_sliced_extract_lands_the_window_in_order_and_concurrently(server, connection, tmp_path) -> None:
     conn = connection("api")
-    flight = Flight()
+    flight = InFlight()
     window_api(server, flight=flight)
     whole = extract(conn, tmp_path / "whole")
     assert flight.peak == 1
@@ -184,7 +167,7 @@ def test_sliced_extract_lands_the_window_in_order_and_concurrently(server, conne
     concurrent = extract(conn, tmp_path / "c4", slices=slices, max_concurrency=4)
     assert flight.peak >= 2
     # the very same files, byte for byte, whatever the concurrency
-    assert files(tmp_path / "c4") == files(tmp_path / "c1")
+    assert folder_bytes(tmp_path / "c4") == folder_bytes(tmp_path / "c1")
     # every record of the window exactly once, in the window's order (the slices tile it)
     assert read_records(tmp_path / "c4", concurrent) == read_records(tmp_path / "whole", whole) == [
         r for r in RECORDS if WINDOW["updated_since"] <= r["updated_at"] < WINDOW["updated_before"]

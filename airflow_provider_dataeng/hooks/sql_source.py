@@ -1,0 +1,164 @@
+"""Reading PostgreSQL for ``SqlExtractOperator``: a consistent snapshot, described columns, rows as JSON.
+
+The connection comes from the postgres provider's ``PostgresHook`` (host, credentials, ``sslmode`` and the
+other libpq extras, IAM tokens), as psycopg 3. Every read of one extract happens in one
+``REPEATABLE READ READ ONLY`` transaction; chunks read side by side join it through an exported snapshot
+(``pg_export_snapshot``, as ``pg_dump --jobs`` does), so they see the same rows. Rows arrive as the JSON
+texts PostgreSQL writes, in batches, through ``COPY ... TO STDOUT (FORMAT binary)``: the server streams, the
+worker holds one batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from airflow_provider_dataeng.sql_source import query
+from airflow_provider_dataeng.sql_source.copy_stream import BinaryCopyRows
+from airflow_provider_dataeng.sql_source.types import Column, SourceType, mapping_for
+
+
+class SqlSourceError(RuntimeError):
+    """The source cannot be read as asked (the message names the parameter or the connection)."""
+
+
+class SourceReader:
+    """One connection inside the extract's snapshot: describe, query and stream rows."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        with self.conn.cursor() as cur:
+            cur.execute(sql, dict(params or {}))
+            return list(cur.fetchall()) if cur.description else []
+
+    def describe(self, source: query.Source) -> list[Column]:
+        """The columns ``source`` returns, with their types and how each is landed."""
+        with self.conn.cursor() as cur:
+            cur.execute(query.describe(source), {})
+            described = [(d.name, d.type_code, d.precision, d.scale) for d in cur.description or ()]
+        names = [name for name, *_ in described]
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        if duplicated:
+            raise SqlSourceError(
+                f"the query returns the column name {duplicated[0]!r} twice: give each column its own name "
+                "(AS ...), since each becomes a field of the landed records"
+            )
+        catalog = {
+            oid: (name, kind, category, display)
+            for oid, name, kind, category, display in self.execute(
+                query.catalog_types(), {"oids": sorted({oid for _, oid, _, _ in described})}
+            )
+        }
+        columns = []
+        for name, oid, precision, scale in described:
+            base, kind, category, display = catalog.get(oid, ("unknown", "b", "", "unknown"))
+            source_type = SourceType(
+                name=base, kind=kind, category=category, precision=precision, scale=scale, display=display
+            )
+            columns.append(Column(name, source_type, mapping_for(source_type)))
+        return columns
+
+    def copy_rows(self, sql: str, params: Mapping[str, Any], batch_rows: int) -> Iterator[list[bytes]]:
+        """Run a ``COPY ... TO STDOUT (FORMAT binary)`` of one JSON column; yield its rows in batches."""
+        reader = BinaryCopyRows()
+        batch: list[bytes] = []
+        with self.conn.cursor() as cur, cur.copy(sql, dict(params)) as copy:
+            for piece in copy:
+                reader.feed(piece, batch)
+                if len(batch) >= batch_rows:
+                    yield batch
+                    batch = []
+        reader.close()
+        if batch:
+            yield batch
+
+
+class SqlSourceHook:
+    """Opens the extract's snapshot on a PostgreSQL connection (``conn_type`` ``postgres``).
+
+    :param sql_conn_id: the Airflow connection of the source database.
+    """
+
+    def __init__(self, sql_conn_id: str = "postgres_default") -> None:
+        self.sql_conn_id = sql_conn_id
+
+    def connect(self) -> Any:
+        """A new psycopg 3 connection (autocommit: the hook opens its transactions itself)."""
+        try:
+            from airflow.providers.postgres.hooks.postgres import USE_PSYCOPG3, PostgresHook
+        except ImportError as err:
+            raise SqlSourceError(
+                "reading PostgreSQL needs the postgres provider and psycopg 3: "
+                "pip install 'airflow-provider-dataeng[postgres]'"
+            ) from err
+        if not USE_PSYCOPG3:
+            raise SqlSourceError("reading PostgreSQL needs psycopg 3 (pip install 'psycopg[binary]>=3.2')")
+        hook = PostgresHook(postgres_conn_id=self.sql_conn_id)
+        conn_type = hook.connection.conn_type
+        if conn_type not in ("postgres", "postgresql"):
+            raise SqlSourceError(
+                f"sql_conn_id={self.sql_conn_id!r} is a {conn_type!r} connection; SqlExtractOperator reads "
+                "PostgreSQL connections (conn_type 'postgres')"
+            )
+        conn = hook.get_conn()
+        conn.autocommit = True
+        return conn
+
+    @contextmanager
+    def snapshot(self, *, application_name: str = "airflow-provider-dataeng") -> Iterator[SourceReader]:
+        """A reader in a new ``REPEATABLE READ READ ONLY`` transaction, in the session the type table
+        assumes; rolled back at the end (nothing is written)."""
+        with self._session(application_name) as conn:
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            try:
+                yield SourceReader(conn)
+            finally:
+                conn.execute("ROLLBACK")
+
+    @contextmanager
+    def joined(self, snapshot_id: str, *, application_name: str = "airflow-provider-dataeng") -> Iterator[SourceReader]:
+        """A reader on another connection that sees exactly the snapshot ``snapshot_id`` exported."""
+        with self._session(application_name) as conn:
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            try:
+                conn.execute(f"SET TRANSACTION SNAPSHOT {_literal(snapshot_id)}")
+                yield SourceReader(conn)
+            finally:
+                conn.execute("ROLLBACK")
+
+    @contextmanager
+    def _session(self, application_name: str) -> Iterator[Any]:
+        conn = self.connect()
+        try:
+            settings = {**query.SESSION_SETTINGS, "application_name": application_name}
+            for name, value in settings.items():
+                conn.execute("SELECT set_config(%(name)s, %(value)s, false)", {"name": name, "value": value})
+            yield conn
+        finally:
+            conn.close()
+
+
+def export_snapshot(reader: SourceReader) -> str:
+    """Export the reader's snapshot for :meth:`SqlSourceHook.joined` (valid while its transaction is open)."""
+    return str(reader.execute("SELECT pg_export_snapshot()")[0][0])
+
+
+def _literal(text: str) -> str:
+    """A snapshot id as a string literal (``SET TRANSACTION SNAPSHOT`` takes no bound parameter)."""
+    if not all(c.isalnum() or c == "-" for c in text):
+        raise SqlSourceError(f"unexpected snapshot id {text!r}")
+    return f"'{text}'"
+
+
+def columns_named(columns: Sequence[Column], names: Sequence[str], *, param: str) -> list[Column]:
+    """The described columns called ``names`` (refused, listing the columns, when one is not there)."""
+    by_name = {c.name: c for c in columns}
+    missing = [n for n in names if n not in by_name]
+    if missing:
+        raise SqlSourceError(
+            f"{param}: the source has no column {missing[0]!r}; its columns are {', '.join(by_name)}"
+        )
+    return [by_name[n] for n in names]

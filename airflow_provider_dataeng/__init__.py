@@ -32,6 +32,8 @@ _LAZY_ATTRIBUTES: dict[str, str] = {
     "NextUrlPaginator": "airflow_provider_dataeng.pagination.paginators",
     "GraphQLCursorPaginator": "airflow_provider_dataeng.pagination.paginators",
     "WindowSlices": "airflow_provider_dataeng.pagination.slices",
+    "SqlSourceHook": "airflow_provider_dataeng.hooks.sql_source",
+    "SqlExtractOperator": "airflow_provider_dataeng.operators.sql_extract",
     "S3StageLoadOperator": "airflow_provider_dataeng.operators.s3_stage_load",
     "SnowflakeStreamMergeOperator": "airflow_provider_dataeng.operators.snowflake_stream_merge",
     "QualityGateOperator": "airflow_provider_dataeng.operators.quality_gate",

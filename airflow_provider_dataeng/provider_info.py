@@ -35,6 +35,11 @@ def provider_info() -> dict[str, Any]:
                 "tags": ["service"],
             },
             {
+                "integration-name": "SQL sources (dataeng)",
+                "external-doc-url": "https://www.postgresql.org/docs/current/sql-copy.html",
+                "tags": ["software"],
+            },
+            {
                 "integration-name": "Data Quality (dataeng)",
                 "external-doc-url": "https://github.com/airflow-provider-dataeng/airflow-provider-dataeng#quality-gate",
                 "tags": ["software"],
@@ -49,6 +54,10 @@ def provider_info() -> dict[str, Any]:
             {
                 "integration-name": "Snowflake (dataeng)",
                 "python-modules": ["airflow_provider_dataeng.hooks.snowflake"],
+            },
+            {
+                "integration-name": "SQL sources (dataeng)",
+                "python-modules": ["airflow_provider_dataeng.hooks.sql_source"],
             },
         ],
         "operators": [
@@ -70,6 +79,10 @@ def provider_info() -> dict[str, Any]:
                     "airflow_provider_dataeng.operators.s3_stage_load",
                     "airflow_provider_dataeng.operators.snowflake_stream_merge",
                 ],
+            },
+            {
+                "integration-name": "SQL sources (dataeng)",
+                "python-modules": ["airflow_provider_dataeng.operators.sql_extract"],
             },
             {
                 "integration-name": "Data Quality (dataeng)",

@@ -20,8 +20,9 @@ NOTHING_TO_DO_OPERATORS: dict[str, dict[str, Any]] = {
     "RestApiExtractOperator": {"endpoint": "/x", "destination": "s3://bucket/x/"},
     "S3StageLoadOperator": {"table": "RAW.T", "stage": "RAW.S", "files": [], "file_format": {"type": "JSON"}},
     "SnowflakeStreamMergeOperator": {"target_table": "S.T", "key_columns": "ID", "stream": "R.S"},
+    "SqlExtractOperator": {"table": "t", "mode": "full", "destination": "s3://bucket/x/"},
 }
-CONNECTION_PARAMETERS = {"snowflake_conn_id", "http_conn_id", "aws_conn_id"}
+CONNECTION_PARAMETERS = {"snowflake_conn_id", "http_conn_id", "aws_conn_id", "sql_conn_id"}
 SNOWFLAKE_SESSION_PARAMETERS = {"warehouse", "role", "query_tag"}
 
 

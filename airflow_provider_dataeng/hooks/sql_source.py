@@ -103,7 +103,7 @@ class SqlSourceHook:
                 f"sql_conn_id={self.sql_conn_id!r} is a {conn_type!r} connection; SqlExtractOperator reads "
                 "PostgreSQL connections (conn_type 'postgres')"
             )
-        conn = hook.get_conn()
+        conn: Any = hook.get_conn()  # psycopg.Connection (USE_PSYCOPG3)
         conn.autocommit = True
         return conn
 
@@ -116,10 +116,12 @@ class SqlSourceHook:
             try:
                 yield SourceReader(conn)
             finally:
-                conn.execute("ROLLBACK")
+                _end(conn)
 
     @contextmanager
-    def joined(self, snapshot_id: str, *, application_name: str = "airflow-provider-dataeng") -> Iterator[SourceReader]:
+    def joined(
+        self, snapshot_id: str, *, application_name: str = "airflow-provider-dataeng"
+    ) -> Iterator[SourceReader]:
         """A reader on another connection that sees exactly the snapshot ``snapshot_id`` exported."""
         with self._session(application_name) as conn:
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
@@ -127,7 +129,7 @@ class SqlSourceHook:
                 conn.execute(f"SET TRANSACTION SNAPSHOT {_literal(snapshot_id)}")
                 yield SourceReader(conn)
             finally:
-                conn.execute("ROLLBACK")
+                _end(conn)
 
     @contextmanager
     def _session(self, application_name: str) -> Iterator[Any]:
@@ -139,6 +141,13 @@ class SqlSourceHook:
             yield conn
         finally:
             conn.close()
+
+
+def _end(conn: Any) -> None:
+    """End the read-only transaction. A connection lost by now has nothing to undo: what was read was read in
+    full (a COPY cut short fails where it is read), so only a live connection is rolled back."""
+    if not conn.closed:
+        conn.execute("ROLLBACK")
 
 
 def export_snapshot(reader: SourceReader) -> str:

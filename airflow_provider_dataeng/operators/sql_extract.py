@@ -120,7 +120,9 @@ class SqlExtractOperator(BaseOperator):
         check_if_empty(if_empty)
         choice("mode", mode, MODES)
         if (table is None) == (sql is None):
-            raise ValueError("give either table= (a table or schema.table) or sql= (a SELECT), not both or neither")
+            raise ValueError(
+                "give either table= (a table or schema.table) or sql= (a SELECT), not both or neither"
+            )
         self.table = parse_table(table) if table is not None else None
         if sql is not None and (not isinstance(sql, str) or not sql.strip()):
             raise ValueError(f"sql must be a non-empty SELECT statement, got {sql!r}")
@@ -130,7 +132,9 @@ class SqlExtractOperator(BaseOperator):
             if isinstance(columns, str) or not columns:
                 raise ValueError(f"columns must be a non-empty list of column names, got {columns!r}")
         self.columns = tuple(parse_column(c, param="columns") for c in columns or ())
-        watermarks = (watermark_column,) if isinstance(watermark_column, str) else tuple(watermark_column or ())
+        watermarks = (
+            (watermark_column,) if isinstance(watermark_column, str) else tuple(watermark_column or ())
+        )
         self.watermark_column = tuple(parse_column(c, param="watermark_column") for c in watermarks)
         self.lookback = _seconds("lookback", lookback)
         if mode == "incremental" and not self.watermark_column:
@@ -138,14 +142,20 @@ class SqlExtractOperator(BaseOperator):
                 "mode='incremental' reads the rows changed in the run's window: give watermark_column= (e.g. "
                 "'updated_at'), or mode='full' to read every row"
             )
-        if mode == "full" and (self.watermark_column or self.lookback or window_start is not None or window_end is not None):
+        if mode == "full" and (
+            self.watermark_column or self.lookback or window_start is not None or window_end is not None
+        ):
             raise ValueError(
                 "watermark_column, lookback, window_start and window_end select the rows of mode='incremental'; "
                 "mode='full' reads every row"
             )
-        self.partition_by = parse_column(partition_by, param="partition_by") if partition_by is not None else None
+        self.partition_by = (
+            parse_column(partition_by, param="partition_by") if partition_by is not None else None
+        )
         if self.partition_by is None and (partitions is not None or partition is not None):
-            raise ValueError("partitions= and partition= split the rows by partition_by=: give partition_by too")
+            raise ValueError(
+                "partitions= and partition= split the rows by partition_by=: give partition_by too"
+            )
         if self.partition_by is not None:
             positive_int("partitions", partitions)
             if partition is None:
@@ -163,7 +173,11 @@ class SqlExtractOperator(BaseOperator):
             raise ValueError(f"destination must be a URL string, got {destination!r}")
         if not is_templated(destination):
             check_destination_url(destination)
-        if isinstance(progress_interval, bool) or not isinstance(progress_interval, (int, float)) or progress_interval <= 0:
+        if (
+            isinstance(progress_interval, bool)
+            or not isinstance(progress_interval, (int, float))
+            or progress_interval <= 0
+        ):
             raise ValueError(f"progress_interval must be positive seconds, got {progress_interval!r}")
         self.sql_conn_id = sql_conn_id
         self.sql = sql
@@ -202,8 +216,12 @@ class SqlExtractOperator(BaseOperator):
             extra["columns"] = {c.name: c.type.display for c in columns}
             if self.partition_by is not None:
                 key = columns_named(columns, [self.partition_by], param="partition_by")[0]
-                predicates.append(query.partition_predicate(key.name, key.type.name in ("int2", "int4", "int8")))
-                params.update(partitions=self.partitions, partition=_partition_index(self.partition, self.partitions))
+                predicates.append(
+                    query.partition_predicate(key.name, key.type.name in ("int2", "int4", "int8"))
+                )
+                params.update(
+                    partitions=self.partitions, partition=_partition_index(self.partition, self.partitions)
+                )
                 extra["partition"] = {"by": key.name, "index": params["partition"], "count": self.partitions}
             expected = None
             if self.mode == "incremental":
@@ -218,20 +236,39 @@ class SqlExtractOperator(BaseOperator):
                 extra["watermark"] = None if highest is None else _json_value(highest)
                 self.log.info(
                     "Reading %s rows with %s in [%s, %s) (lookback %ss) from %s",
-                    expected, " / ".join(self.watermark_column), start, end, self.lookback, extra["source"],
+                    expected,
+                    " / ".join(self.watermark_column),
+                    start,
+                    end,
+                    self.lookback,
+                    extra["source"],
                 )
             ranges = self._chunks(reader, source)
             if len(ranges) > 1:
-                self.log.info("Reading %s in %d page ranges side by side in one snapshot", extra["source"], len(ranges))
+                self.log.info(
+                    "Reading %s in %d page ranges side by side in one snapshot", extra["source"], len(ranges)
+                )
                 snapshot = export_snapshot(reader)
             else:
                 snapshot = None
                 self.log.info("Reading %s in one stream", extra["source"])
             manifest = self._land(
-                hook, reader, snapshot, columns, source, ranges, predicates, params, destination, extra, context,
+                hook,
+                reader,
+                snapshot,
+                columns,
+                source,
+                ranges,
+                predicates,
+                params,
+                destination,
+                extra,
+                context,
                 application_name,
             )
-        if expected is not None and manifest["records"] != expected:  # the snapshot counted them: cannot differ
+        if (
+            expected is not None and manifest["records"] != expected
+        ):  # the snapshot counted them: cannot differ
             raise RuntimeError(f"landed {manifest['records']} rows, the window holds {expected}")
         return manifest
 
@@ -357,7 +394,9 @@ class SqlExtractOperator(BaseOperator):
 
         if self.max_concurrency == 1 or self.table is None or self.mode != "full":
             if self.max_concurrency > 1:
-                self.log.info("max_concurrency applies to mode='full' extracts of a table: reading in one stream")
+                self.log.info(
+                    "max_concurrency applies to mode='full' extracts of a table: reading in one stream"
+                )
             return [None]
         pages = int(reader.execute(query.table_pages(self.table), {})[0][0] or 0)
         return list(query.chunk_ranges(pages, self.max_concurrency))
@@ -379,7 +418,9 @@ class SqlExtractOperator(BaseOperator):
 
     def _no_rows(self, extra: dict[str, Any]) -> str:
         window = extra.get("window")
-        where = f" with {'/'.join(window['column'])} in [{window['start']}, {window['end']})" if window else ""
+        where = (
+            f" with {'/'.join(window['column'])} in [{window['start']}, {window['end']})" if window else ""
+        )
         part = extra.get("partition")
         inside = f" in partition {part['index']} of {part['count']} by {part['by']}" if part else ""
         return f"no rows in {extra['source']}{where}{inside}"
@@ -398,8 +439,15 @@ def _partition_index(partition: Any, partitions: Any) -> int:
         index = int(partition)
     except (TypeError, ValueError):
         index = -1
-    if isinstance(partition, bool) or index < 0 or index >= partitions or str(index) != str(partition).strip():
-        raise ValueError(f"partition must be an integer from 0 to {partitions - 1} (partitions={partitions}), got {partition!r}")
+    if (
+        isinstance(partition, bool)
+        or index < 0
+        or index >= partitions
+        or str(index) != str(partition).strip()
+    ):
+        raise ValueError(
+            f"partition must be an integer from 0 to {partitions - 1} (partitions={partitions}), got {partition!r}"
+        )
     return index
 
 
@@ -408,7 +456,11 @@ def _bound_text(value: Any, name: str) -> str:
         if value.tzinfo is None:
             raise ValueError(f"{name} must be timezone-aware, got {value!r}")
         return value.isoformat()
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)) or (isinstance(value, str) and not value.strip()):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (str, int, float))
+        or (isinstance(value, str) and not value.strip())
+    ):
         raise ValueError(f"{name} must be a timestamp, date or number PostgreSQL can cast, got {value!r}")
     return str(value).strip()
 

@@ -21,7 +21,9 @@ def quote_ident(name: str) -> str:
 
 def _parts(text: str, *, param: str) -> list[str]:
     if not isinstance(text, str) or not text:
-        raise ValueError(f"{param} must be a non-empty name such as 'orders' or 'public.orders', got {text!r}")
+        raise ValueError(
+            f"{param} must be a non-empty name such as 'orders' or 'public.orders', got {text!r}"
+        )
     parts: list[str] = []
     pos = 0
     while True:
@@ -40,7 +42,9 @@ def _parts(text: str, *, param: str) -> list[str]:
                 break
             part = "".join(chars)
             if not part or _CONTROL.search(part):
-                raise ValueError(f"{param}={text!r}: a quoted name must be non-empty without control characters")
+                raise ValueError(
+                    f"{param}={text!r}: a quoted name must be non-empty without control characters"
+                )
         else:
             match = _UNQUOTED.match(text, pos)
             if match is None:
@@ -63,7 +67,9 @@ def parse_table(text: str, *, param: str = "table") -> tuple[str, ...]:
     """``table`` or ``schema.table`` -> its parts, folded (unquoted) or verbatim (quoted)."""
     parts = _parts(text, param=param)
     if len(parts) > 2:
-        raise ValueError(f"{param}={text!r}: give 'table' or 'schema.table' (the database is the connection's)")
+        raise ValueError(
+            f"{param}={text!r}: give 'table' or 'schema.table' (the database is the connection's)"
+        )
     return tuple(parts)
 
 

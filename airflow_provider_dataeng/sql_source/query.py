@@ -20,7 +20,12 @@ from airflow_provider_dataeng.sql_source.types import Column
 _TRAILING = re.compile(r"[\s;]+$")
 _TYPE_TEXT = re.compile(r"^[A-Za-z0-9_ (),.\[\]\"]+$")
 # The session every extract reads in: the texts in the type table depend on these.
-SESSION_SETTINGS = {"TimeZone": "UTC", "IntervalStyle": "iso_8601", "DateStyle": "ISO, YMD", "extra_float_digits": "1"}
+SESSION_SETTINGS = {
+    "TimeZone": "UTC",
+    "IntervalStyle": "iso_8601",
+    "DateStyle": "ISO, YMD",
+    "extra_float_digits": "1",
+}
 
 
 @dataclass(frozen=True)
@@ -80,17 +85,17 @@ def window_predicate(columns: Sequence[str], type_text: str) -> str:
     if not _TYPE_TEXT.match(type_text):
         raise ValueError(f"unexpected type name {type_text!r} for the watermark")
     expression = watermark_expression(columns)
-    return (
-        f"{expression} >= CAST(%(window_start)s AS {type_text}) AND {expression} < CAST(%(window_end)s AS {type_text})"
-    )
+    return f"{expression} >= CAST(%(window_start)s AS {type_text}) AND {expression} < CAST(%(window_end)s AS {type_text})"
 
 
 def partition_predicate(column: str, integer: bool) -> str:
     """Rows of partition ``%(partition)s`` of ``%(partitions)s``: the key modulo the count for integer keys,
     else a hash of the key's text; every row is in exactly one partition (NULL keys in partition 0)."""
     ref = f"src.{quote_ident(column)}"
-    bucket = f"(({ref} %% %(partitions)s) + %(partitions)s) %% %(partitions)s" if integer else (
-        f"(hashtext({ref}::text) & 2147483647) %% %(partitions)s"
+    bucket = (
+        f"(({ref} %% %(partitions)s) + %(partitions)s) %% %(partitions)s"
+        if integer
+        else (f"(hashtext({ref}::text) & 2147483647) %% %(partitions)s")
     )
     return f"coalesce({bucket}, 0) = %(partition)s"
 

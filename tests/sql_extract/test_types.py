@@ -8,14 +8,13 @@ import datetime
 import json
 import math
 import uuid
-from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from airflow_provider_dataeng.operators.s3_stage_load import S3StageLoadOperator
 from airflow_provider_dataeng.operators.sql_extract import SqlExtractOperator
-from tests.sql_extract.conftest import context, landed, raw_lines, s3_folder
+from tests.sql_extract.conftest import context, raw_lines, s3_folder
 
 pytestmark = pytest.mark.integration
 

@@ -8,6 +8,9 @@ first) and keeps only an unfinished row between pieces.
 
 from __future__ import annotations
 
+import struct
+
+_ROW_HEAD = struct.Struct(">hi").unpack_from  # column count (int16), first value's length (int32)
 _SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 _HEADER = len(_SIGNATURE) + 8  # signature, flags (int32), header extension length (int32)
 
@@ -26,10 +29,10 @@ class BinaryCopyRows:
 
     def feed(self, piece: bytes | memoryview, out: list[bytes]) -> None:
         """Append the rows completed by ``piece`` to ``out``."""
-        if self._header_done and not self._pending:  # the usual piece: exactly one row
-            size = len(piece) - 6
-            if size >= 0 and piece[0] == 0 and piece[1] == 1 and int.from_bytes(piece[2:6], "big") == size:
-                out.append(bytes(piece[6:]))
+        if self._header_done and not self._pending and len(piece) >= 6:  # the usual piece: exactly one row
+            fields, size = _ROW_HEAD(piece)
+            if fields == 1 and size == len(piece) - 6:
+                out.append(bytes(piece)[6:])
                 return
         data = bytes(piece)
         if self._pending:

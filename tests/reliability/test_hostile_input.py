@@ -19,6 +19,7 @@ from airflow_provider_dataeng.operators.dbt_run import DbtRunOperator
 from airflow_provider_dataeng.operators.quality_gate import QualityGateOperator
 from airflow_provider_dataeng.operators.s3_stage_load import S3StageLoadOperator
 from airflow_provider_dataeng.operators.snowflake_stream_merge import SnowflakeStreamMergeOperator
+from airflow_provider_dataeng.operators.sql_extract import SqlExtractOperator
 from airflow_provider_dataeng.quality import accepted_values, freshness, not_null, relationships, unique
 
 # Refused as identifiers (names of tables, stages, streams, columns) and as SQL expressions alike.
@@ -59,9 +60,17 @@ def ids(payloads: list[str]) -> list[str]:
 LOAD = {"task_id": "load", "table": "RAW.ORDERS", "stage": "RAW.LANDING", "files": ["a.jsonl.zst"],
         "file_format": {"type": "JSON"}}
 MERGE = {"task_id": "merge", "target_table": "STAGING.ORDERS", "stream": "RAW.ORDERS_STREAM", "key_columns": "ID"}
+EXTRACT = {"task_id": "extract", "table": "public.orders", "destination": "s3://bucket/orders/",
+           "watermark_column": "updated_at"}
 GATE = {"task_id": "gate", "snowflake_conn_id": "snowflake_default", "table": "ANALYTICS.ORDERS", "checks": [unique("id")]}
 
 IDENTIFIER_PARAMS: dict[str, tuple[Callable[[str], Any], str]] = {
+    "sql_extract.table": (lambda p: SqlExtractOperator(**{**EXTRACT, "table": p}), "table"),
+    "sql_extract.columns": (lambda p: SqlExtractOperator(**{**EXTRACT, "columns": ["id", p]}), "columns"),
+    "sql_extract.watermark_column": (lambda p: SqlExtractOperator(**{**EXTRACT, "watermark_column": p}),
+                                     "watermark_column"),
+    "sql_extract.partition_by": (lambda p: SqlExtractOperator(
+        **{**EXTRACT, "partition_by": p, "partitions": 2, "partition": 0}), "partition_by"),
     "loader.table": (lambda p: S3StageLoadOperator(**{**LOAD, "table": p}), "table"),
     "loader.stage": (lambda p: S3StageLoadOperator(**{**LOAD, "stage": p}), "stage"),
     "merge.target_table": (lambda p: SnowflakeStreamMergeOperator(**{**MERGE, "target_table": p}), "target_table"),

@@ -44,17 +44,17 @@ LABELS = {
     "dlt_sql_database": "dlt sql_database (SQLAlchemy backend) -> filesystem jsonl",
     "connectorx_arrow": "ConnectorX read_sql -> Arrow (memory only)",
 }
-CREATE = f"""
-DROP TABLE IF EXISTS {{name}};
-CREATE TABLE {{name}} AS
+CREATE = """
+DROP TABLE IF EXISTS {name};
+CREATE TABLE {name} AS
 SELECT g::bigint AS id, (g * 7 % 100000)::int AS customer_id, 'customer name ' || g AS name,
        ((g % 100000) / 100.0)::numeric(12,2) AS amount,
        timestamptz '2024-01-01 00:00:00+00' + g * interval '1 second' AS updated_at, (g % 2 = 0) AS flag,
        md5(g::text) AS code, g * 0.5::float8 AS score, date '2020-01-01' + (g % 1000) AS day,
        'status' || (g % 5) AS status
-FROM generate_series(1, {{rows}}) AS g;
-ALTER TABLE {{name}} ADD PRIMARY KEY (id);
-VACUUM ANALYZE {{name}};
+FROM generate_series(1, {rows}) AS g;
+ALTER TABLE {name} ADD PRIMARY KEY (id);
+VACUUM ANALYZE {name};
 """
 
 
@@ -159,14 +159,12 @@ def run_subject(name: str, port: int, table: str, out: Path) -> dict:
         started = time.perf_counter()
         records = 0
         with psycopg.connect(_url(port)) as conn, open(out / "rows.jsonl.zst", "wb") as raw, \
-                zstandard.ZstdCompressor(level=1).stream_writer(raw) as sink:
-            with conn.cursor(name="bench") as cur:
-                cur.execute(f"SELECT * FROM {table}")
-                names = [d.name for d in cur.description or ()]
-                while rows := cur.fetchmany(10_000):
-                    sink.write(b"".join(orjson.dumps(dict(zip(names, row)), default=default) + b"\n"
-                                        for row in rows))
-                    records += len(rows)
+                zstandard.ZstdCompressor(level=1).stream_writer(raw) as sink, conn.cursor(name="bench") as cur:
+            cur.execute(f"SELECT * FROM {table}")
+            names = [d.name for d in cur.description or ()]
+            while rows := cur.fetchmany(10_000):
+                sink.write(b"".join(orjson.dumps(dict(zip(names, row)), default=default) + b"\n" for row in rows))
+                records += len(rows)
         seconds = time.perf_counter() - started
     elif name == "dlt_sql_database":
         import dlt

@@ -5,7 +5,9 @@
    04:00-08:00 (incremental: updates, soft deletes, the dbt incremental model);
 3. runs `airflow dags test customer_marts`: the same dbt project as one task per model (DbtTaskGroup, one
    dbt build), and prints each task's state;
-4. prints rows per table and the quality gate's results; stops the stack.
+4. runs `airflow dags test shop_database_pipeline` for the first interval: the same shop read from its
+   PostgreSQL database (SqlExtractOperator) into STAGING.SHOP_*;
+5. prints rows per table and the quality gate's results; stops the stack.
 Everything lives under .dataeng-local/demo (wiped at start), so running it twice in a row works.
 """
 
@@ -22,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEMO_DIR = Path(os.environ.get("DATAENG_DEMO_DIR", ROOT / ".dataeng-local" / "demo"))
 DAG_ID = "customer_data_pipeline"
 MARTS_DAG_ID = "customer_marts"
+DATABASE_DAG_ID = "shop_database_pipeline"
 # `dags test` takes the run-after time: these run the intervals 00:00-04:00 and 04:00-08:00
 INTERVALS = ("2024-01-08T04:00:00+00:00", "2024-01-08T08:00:00+00:00")
 TABLES = (
@@ -31,6 +34,8 @@ TABLES = (
     "STAGING.ORDERS",
     "ANALYTICS.DIM_CUSTOMER",
     "ANALYTICS.FCT_SALES",
+    "STAGING.SHOP_CUSTOMERS",
+    "STAGING.SHOP_ORDERS",
     "AUDIT.QUALITY_RESULTS",
 )
 
@@ -135,7 +140,7 @@ def main() -> int:
     with LocalStack(dir=DEMO_DIR / "stack", ports=ports) as stack:
         print(
             f"  Snowflake stand-in :{stack.snowflake_port}  S3 stand-in :{stack.s3_port}  "
-            f"demo API :{stack.api_port}",
+            f"demo API :{stack.api_port}  PostgreSQL :{stack.postgres_port}",
             flush=True,
         )
         env = {
@@ -157,6 +162,7 @@ def main() -> int:
         pipeline_seconds = time.monotonic() - pipeline_started
         airflow("dags", "test", MARTS_DAG_ID, INTERVALS[-1], env=env, quiet=True)
         task_states(home, MARTS_DAG_ID)
+        airflow("dags", "test", DATABASE_DAG_ID, INTERVALS[0], env=env, quiet=True)
         summary(stack)
         asset_summary(home)
     print(f"\nPipeline: 2 intervals in {pipeline_seconds:.0f}s; demo total {time.monotonic() - started:.0f}s")

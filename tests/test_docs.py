@@ -26,6 +26,10 @@ HOOK_FILE = DOCS / "hooks" / "snippets.py"
 
 # How-to page -> the example DAG snippets it must quote (page source relative to docs/).
 HOWTO_SNIPPETS: dict[str, set[tuple[str, str]]] = {
+    "how-to/sql-extract.md": {
+        ("dags/shop_database_pipeline.py", "howto_operator_sql_extract"),
+        ("dags/shop_database_pipeline.py", "howto_dag_shop_database_pipeline"),
+    },
     "how-to/rest-api-extract.md": {
         ("dags/customer_data_pipeline.py", "howto_operator_rest_api_extract"),
         ("dags/events_microbatch.py", "howto_events_rest_api_extract"),
@@ -141,6 +145,7 @@ def test_strict_build_writes_every_nav_page(site: Path) -> None:
             f"how-to/{name}.md"
             for name in (
                 "rest-api-extract",
+                "sql-extract",
                 "s3-stage-load",
                 "stream-merge",
                 "dbt-run",
@@ -217,7 +222,7 @@ def test_every_start_marker_in_dags_has_exactly_one_end() -> None:
         assert sorted(starts) == sorted(ends) and len(set(starts)) == len(starts), path
         assert hook.marker_spans(path).keys() == set(starts)
         checked += len(starts)
-    assert checked >= 13  # 8 in customer_data_pipeline.py, 5 in events_microbatch.py
+    assert checked >= 15  # 8 in customer_data_pipeline.py, 5 in events_microbatch.py, 2 in shop_database_pipeline.py
 
 
 def test_every_directive_in_docs_names_an_existing_marker() -> None:
@@ -384,6 +389,7 @@ def test_assets_page_states_what_snowflake_table_asset_returns() -> None:
 README = ROOT / "README.md"
 OPERATOR_GUIDES = {
     "RestApiExtractOperator": "docs/how-to/rest-api-extract.md",
+    "SqlExtractOperator": "docs/how-to/sql-extract.md",
     "S3StageLoadOperator": "docs/how-to/s3-stage-load.md",
     "SnowflakeStreamMergeOperator": "docs/how-to/stream-merge.md",
     "DbtRunOperator": "docs/how-to/dbt-run.md",

@@ -50,9 +50,9 @@ class SqlExtractOperator(BaseOperator):
         ``full``: every row (a snapshot of the table).
     :param watermark_column: incremental: the column (or columns: the first non-null, ``COALESCE``) that
         says when a row last changed, e.g. ``updated_at``. An index on it keeps the read cheap.
-    :param lookback: incremental: a ``timedelta`` (or seconds) taken off the window's start, so rows whose
-        transaction committed after the previous run read past them are read again (the merge downstream
-        keeps one version per key).
+    :param lookback: incremental: a ``timedelta`` (or seconds) taken off the window's start (the default
+        one, or a timestamp ``window_start``), so rows whose transaction committed after the previous run read
+        past them are read again (the merge downstream keeps one version per key).
     :param window_start: incremental (templated): where the window starts, inclusive. Default: the end of
         the last successful run's data interval (the run's own start at the latest), as the
         ``changes_since`` macro of :mod:`airflow_provider_dataeng.windows` gives it, so a run after a
@@ -412,8 +412,14 @@ class SqlExtractOperator(BaseOperator):
                 start = window.since - timedelta(seconds=self.lookback)
             if end is None:
                 end = window.end
-        elif self.lookback and isinstance(start, datetime):
-            start = start - timedelta(seconds=self.lookback)
+        elif self.lookback:
+            given = _timestamp(start)
+            if given is None:
+                raise ValueError(
+                    f"lookback moves a timestamp window_start back; window_start={start!r} is not an ISO "
+                    "timestamp with an offset (lookback=0 for other watermarks)"
+                )
+            start = given - timedelta(seconds=self.lookback)
         return _bound_text(start, "window_start"), _bound_text(end, "window_end")
 
     def _no_rows(self, extra: dict[str, Any]) -> str:
@@ -463,6 +469,16 @@ def _bound_text(value: Any, name: str) -> str:
     ):
         raise ValueError(f"{name} must be a timestamp, date or number PostgreSQL can cast, got {value!r}")
     return str(value).strip()
+
+
+def _timestamp(value: Any) -> datetime | None:
+    """``value`` as an aware datetime (a datetime, or an ISO text with an offset or Z), else ``None``."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return value if isinstance(value, datetime) and value.tzinfo is not None else None
 
 
 def _json_value(text: str) -> Any:

@@ -270,3 +270,33 @@ def test_events_microbatch_lands_each_event_once(env, sf, local_stack) -> None:
     assert sf(sql) == expected and len(expected) > 0
     dags_test(env, "events_microbatch", end)  # a re-run of the interval lands nothing twice
     assert sf(sql) == expected
+
+
+def shop_database(sql: str) -> list[tuple]:
+    """Rows of the local stack's PostgreSQL source (``postgres_default``), timestamps as naive UTC."""
+    import psycopg
+
+    conn = json.loads(os.environ["AIRFLOW_CONN_POSTGRES_DEFAULT"])
+    with psycopg.connect(host=conn["host"], port=conn["port"], dbname=conn["schema"], user=conn["login"],
+                         password=conn["password"], options="-c TimeZone=UTC") as db:
+        return [tuple(v.replace(tzinfo=None) if isinstance(v, datetime) else v for v in row)
+                for row in db.execute(sql).fetchall()]
+
+
+def test_shop_database_pipeline_lands_the_application_database(env, sf, local_stack) -> None:
+    """PostgreSQL -> S3 -> RAW -> STAGING: the staged tables equal the database's, value for value; a re-run
+    of the interval and the next (quiet) interval change nothing; the gate passes."""
+    customers = sorted(shop_database(
+        "SELECT id, email, name, country, status, created_at, updated_at, is_deleted FROM customers"))
+    orders = sorted(shop_database(
+        "SELECT id, customer_id, status, amount, currency, ordered_at, updated_at, is_deleted FROM orders"))
+    assert len(customers) > 1000 and len(orders) > 5000
+    staged_customers = CUSTOMERS_SQL.replace("STAGING.CUSTOMERS", "STAGING.SHOP_CUSTOMERS")
+    staged_orders = ORDERS_SQL.replace("STAGING.ORDERS", "STAGING.SHOP_ORDERS")
+    for run_after in (T1, T1, T2):  # the first interval (whole history), its re-run, the next interval
+        dags_test(env, "shop_database_pipeline", run_after)
+        assert sorted(sf(staged_customers)) == customers
+        assert sorted(sf(staged_orders)) == orders
+        assert set(task_states("shop_database_pipeline").values()) == {"success"}
+    gate = sf("SELECT CHECK_NAME, STATUS FROM AUDIT.QUALITY_RESULTS WHERE TABLE_NAME = 'STAGING.SHOP_ORDERS'")
+    assert gate and {status for _, status in gate} == {"pass"}

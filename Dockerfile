@@ -1,11 +1,11 @@
 # syntax=docker/dockerfile:1
-# The Airflow image of docker-compose.yaml: the official Airflow 3 image plus airflow-provider-dataeng[dbt,local]
+# The Airflow image of docker-compose.yaml: the official Airflow 3 image plus airflow-provider-dataeng[dbt,local,postgres]
 # (the provider and dataeng-local, the local stack of local-stack/), with every dependency at the version uv.lock
 # pins (the versions the test suite runs).
 #
 #   docker compose build            (or: docker build -t airflow-provider-dataeng:local .)
 #
-# Why a lock export and not `pip install ".[dbt,local]" -c constraints`: the lock pins the whole dependency
+# Why a lock export and not `pip install ".[dbt,local,postgres]" -c constraints`: the lock pins the whole dependency
 # closure (233 packages, with hashes), so every build installs the same files that `make test` tested. Airflow's
 # constraints file only covers Airflow's own closure, so dbt, fakesnow, duckdb, moto and friends would float.
 # The export is installed with --no-deps: the lock is already a complete, resolved set, and nothing is
@@ -24,7 +24,7 @@ COPY pyproject.toml uv.lock /tmp/lock/
 COPY local-stack/pyproject.toml /tmp/lock/local-stack/
 # --frozen: use uv.lock as it is (never re-lock); --offline: nothing is fetched for the export;
 # --no-emit-workspace: our two distributions are installed from the sources below, not from the export.
-RUN /tmp/uv/uv export --project /tmp/lock --frozen --offline --no-cache --no-dev --extra dbt --extra local \
+RUN /tmp/uv/uv export --project /tmp/lock --frozen --offline --no-cache --no-dev --extra dbt --extra local --extra postgres \
         --no-emit-project --no-emit-workspace --format requirements-txt --output-file /tmp/requirements.txt --quiet
 
 # -- 2. the image ------------------------------------------------------------------------------------------------

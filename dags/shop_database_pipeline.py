@@ -6,13 +6,14 @@ hours, for the data interval:
 
 1. **extract_orders**: the `orders` rows whose `updated_at` is in the window (from the end of the last
    successful run, 15 minutes back for transactions that commit late; the first run reads the whole
-   history) and **extract_customers**: a snapshot of `customers` read by two connections in one snapshot.
+   history) and **extract_customers**: a snapshot of `customers` read by two connections in one snapshot,
+   with a tombstone for every customer gone since the previous snapshot.
    Both stream to `s3://<bucket>/landing/shop/<table>/<interval>/` as `part-*.jsonl.zst` plus
    `_manifest.json`, PostgreSQL writing each row's JSON.
 2. **load**: exactly the manifests' files into `RAW.SHOP_ORDERS` and `RAW.SHOP_CUSTOMERS` (VARIANT),
    verified per file.
-3. **merge**: each RAW stream into `STAGING.SHOP_<TABLE>`: latest row per key, `is_deleted` rows become
-   soft deletes, numerics cast exactly from their decimal text.
+3. **merge**: each RAW stream into `STAGING.SHOP_<TABLE>`: latest row per key, `is_deleted` rows and
+   tombstones become soft deletes, numerics cast exactly from their decimal text.
 4. **quality_shop_orders**: keys, every order's customer present, accepted statuses.
 
 Connections: `postgres_default` (source), `aws_default` (S3), `snowflake_default`.
@@ -114,6 +115,8 @@ with DAG(
         table="public.customers",
         mode="full",  # a snapshot: every row, as of one moment
         max_concurrency=2,  # two connections, each a range of the table's pages, in one snapshot
+        key_columns="id",
+        delete_detection=True,  # customers gone since the last snapshot land as tombstones
         destination=LANDING_URL + "shop/customers/{{ window_key() }}/",
     )
     # [END howto_operator_sql_extract]
@@ -151,7 +154,8 @@ with DAG(
             columns=COLUMNS[entity],
             append_only=True,
             dedupe_order_by="RECORD:updated_at::timestamp_ntz",
-            delete_condition="RECORD:is_deleted::boolean",
+            # soft-deleted rows (is_deleted), and for snapshots the tombstones of rows that vanished (_deleted)
+            delete_condition="RECORD:is_deleted::boolean OR RECORD:_deleted::boolean",
             delete_mode="soft",
             only_newer_by="UPDATED_AT",
             if_empty="succeed",

@@ -375,10 +375,12 @@ def test_dockerfile_builds_from_the_airflow_and_python_versions_of_the_lock() ->
     assert froms[-1] == airflow_froms[-1]  # the final image
 
 
-def test_dockerfile_installs_the_locked_dbt_and_local_extras() -> None:
+def test_dockerfile_installs_the_locked_dbt_local_and_postgres_extras() -> None:
     lines = dockerfile_lines()
     export = next(line for line in lines if " export " in line)
-    for flag in ("--frozen", "--no-dev", "--extra dbt", "--extra local", "--no-emit-project", "--no-emit-workspace"):
+    flags = ("--frozen", "--no-dev", "--extra dbt", "--extra local", "--extra postgres", "--no-emit-project",
+             "--no-emit-workspace")
+    for flag in flags:
         assert flag in export
     install = next(line for line in lines if "-r /opt/dataeng/requirements.txt" in line)
     assert "--no-deps" in install and "--require-hashes" in install

@@ -67,6 +67,13 @@ class SqlExtractOperator(BaseOperator):
         Each instance reads its part into ``<destination>/partition=<n>/``; their union is every row once.
     :param partitions: how many parts (with ``partition_by``).
     :param partition: this instance's part, ``0`` to ``partitions - 1`` (templated).
+    :param key_columns: the column(s) that identify a row (its primary key), for ``delete_detection``.
+    :param delete_detection: ``full`` mode: land a tombstone ``{<key columns>, "_deleted": true}`` for every
+        key of the previous snapshot that this one lacks (a merge turns them into deletes with
+        ``delete_condition="RECORD:_deleted::boolean"``). The snapshot's keys are kept beside its part files
+        (``_keys.jsonl.zst``, sorted); the previous snapshot is the one in the manifest this task returned
+        in the latest earlier run (XCom; a failed run returns none and is skipped). The first snapshot lands
+        no tombstones. Memory stays flat: both key lists are read sorted and compared in one pass.
     :param max_concurrency: connections reading a ``table`` side by side in a ``full`` extract, each a range
         of the table's pages, all in the first one's snapshot (default 1). The part files are those of a
         single reader in page-range order.
@@ -81,7 +88,8 @@ class SqlExtractOperator(BaseOperator):
     :param emit_assets: add the destination folder's asset to the outlets when rows landed.
     :return: the manifest ``{"destination", "files": [{"uri", "records", "bytes"}], "records", "pages" (0),
         "format", "compression", "source", "mode", "columns"}``, with ``"window"`` and ``"watermark"`` (the
-        highest watermark landed, as landed) for an incremental extract and ``"partition"`` when partitioned.
+        highest watermark landed, as landed) for an incremental extract, ``"partition"`` when partitioned,
+        and ``"keys"`` (``{"uri", "count", "columns"}``) and ``"tombstones"`` with ``delete_detection``.
     """
 
     template_fields: Sequence[str] = ("sql", "destination", "window_start", "window_end", "partition")
@@ -105,6 +113,8 @@ class SqlExtractOperator(BaseOperator):
         partition_by: str | None = None,
         partitions: int | None = None,
         partition: int | str | None = None,
+        key_columns: str | Sequence[str] | None = None,
+        delete_detection: bool = False,
         max_concurrency: int = 1,
         part_format: str = "jsonl",
         compression: str = "zstd",
@@ -165,6 +175,19 @@ class SqlExtractOperator(BaseOperator):
                 )
             if not is_templated(partition):
                 _partition_index(partition, partitions)
+        flag("delete_detection", delete_detection)
+        keys = (key_columns,) if isinstance(key_columns, str) else tuple(key_columns or ())
+        self.key_columns = tuple(parse_column(c, param="key_columns") for c in keys)
+        if delete_detection and (mode != "full" or not self.key_columns):
+            raise ValueError(
+                "delete_detection=True compares full snapshots by key: use it with mode='full' and key_columns= "
+                "(the primary key, e.g. 'id')"
+            )
+        if self.key_columns and not delete_detection:
+            raise ValueError(
+                "key_columns= names the keys delete_detection=True compares: set delete_detection=True"
+            )
+        self.delete_detection = delete_detection
         positive_int("max_concurrency", max_concurrency)
         validate_format(part_format, compression)
         validate_level(compression if part_format == "jsonl" else "", compression_level)
@@ -211,6 +234,7 @@ class SqlExtractOperator(BaseOperator):
         predicates: list[str] = []
         extra: dict[str, Any] = {"source": self._source_name(), "mode": self.mode}
         application_name = f"airflow {context['ti'].dag_id}.{context['ti'].task_id}"[:63]
+        previous_keys = self._previous_keys(context) if self.delete_detection else None
         with hook.snapshot(application_name=application_name) as reader:
             columns = reader.describe(source)
             extra["columns"] = {c.name: c.type.display for c in columns}
@@ -265,6 +289,7 @@ class SqlExtractOperator(BaseOperator):
                 extra,
                 context,
                 application_name,
+                previous_keys,
             )
         if (
             expected is not None and manifest["records"] != expected
@@ -286,6 +311,7 @@ class SqlExtractOperator(BaseOperator):
         extra: dict[str, Any],
         context: Context,
         application_name: str,
+        previous_keys: str | None = None,
     ) -> dict[str, Any]:
         from concurrent.futures import ThreadPoolExecutor
         from dataclasses import replace
@@ -335,6 +361,10 @@ class SqlExtractOperator(BaseOperator):
                         raise first
             sink = sinks[0]
             sink.absorb(sinks[1:])
+            if self.delete_detection:
+                extra.update(
+                    self._tombstones(reader, columns, source, predicates, params, sink, previous_keys)
+                )
             if sink.records == 0 and self.if_empty == "fail":
                 nothing_to_do("fail", self._no_rows(extra), self.log)
             if self.part_format == "parquet":
@@ -362,6 +392,74 @@ class SqlExtractOperator(BaseOperator):
         if not manifest["records"]:
             nothing_to_do(self.if_empty, self._no_rows(extra), self.log)
         return manifest
+
+    # -- delete detection --------------------------------------------------------------------------------
+    def _previous_keys(self, context: Context) -> str | None:
+        """The key file of the snapshot this task landed in its latest earlier successful run, if any."""
+        ti = context["ti"]
+        previous = ti.xcom_pull(task_ids=ti.task_id, include_prior_dates=True, map_indexes=ti.map_index)
+        keys = previous.get("keys") if isinstance(previous, dict) else None
+        if not isinstance(keys, dict) or keys.get("columns") != list(self.key_columns) or not keys.get("uri"):
+            self.log.info(
+                "No earlier snapshot with keys %s: this one lands no tombstones", list(self.key_columns)
+            )
+            return None
+        self.log.info("Comparing with the previous snapshot's %s keys in %s", keys.get("count"), keys["uri"])
+        return str(keys["uri"])
+
+    def _tombstones(
+        self,
+        reader: SourceReader,
+        columns: list[Column],
+        source: Source,
+        predicates: list[str],
+        params: dict[str, Any],
+        sink: Any,
+        previous_keys: str | None,
+    ) -> dict[str, Any]:
+        """Read this snapshot's keys (sorted, same transaction), keep them beside the part files and write a
+        tombstone for each key of the previous snapshot they lack; returns the manifest's ``keys`` and
+        ``tombstones``."""
+        from airflow_provider_dataeng.hooks.sql_source import columns_named
+        from airflow_provider_dataeng.sinks.key_file import KeyFileWriter, read_keys
+        from airflow_provider_dataeng.sinks.storage import s3_storage_options
+        from airflow_provider_dataeng.sql_source import query
+        from airflow_provider_dataeng.sql_source.deletes import KeyCodec, vanished
+
+        keys = columns_named(columns, self.key_columns, param="key_columns")
+        codec = KeyCodec([k.name for k in keys], [k.type.name in query.INTEGER_TYPES for k in keys])
+        statement = query.copy_keys(keys, source, predicates)
+        current = (row for batch in reader.copy_rows(statement, params, _BATCH_ROWS) for row in batch)
+        writer = KeyFileWriter(sink.fs, sink.root)
+        tombstones = 0
+        try:
+            if previous_keys is None:
+                for _ in writer.tee(current):
+                    pass
+            else:
+                scheme = previous_keys.split("://", 1)[0]
+                options = s3_storage_options(self.aws_conn_id) if scheme in S3_SCHEMES else {}
+                batch: list[bytes] = []
+                for row in vanished(read_keys(previous_keys, options), writer.tee(current), codec):
+                    batch.append(codec.tombstone(row))
+                    if len(batch) >= _BATCH_ROWS:
+                        sink.write(batch)
+                        tombstones += len(batch)
+                        batch = []
+                if batch:
+                    sink.write(batch)
+                    tombstones += len(batch)
+            uri = writer.publish()
+        except BaseException:
+            writer.discard()
+            raise
+        self.log.info(
+            "Snapshot of %d keys kept in %s; %d tombstones for vanished keys", writer.count, uri, tombstones
+        )
+        return {
+            "keys": {"uri": uri, "count": writer.count, "columns": list(self.key_columns)},
+            "tombstones": tombstones,
+        }
 
     # -- helpers -----------------------------------------------------------------------------------------
     def _sink(self, destination: str, columns: list[Column]) -> Any:

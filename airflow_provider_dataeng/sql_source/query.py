@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from airflow_provider_dataeng.sql_source.names import qualified, quote_ident
 from airflow_provider_dataeng.sql_source.types import Column
 
+INTEGER_TYPES = ("int2", "int4", "int8")
 _TRAILING = re.compile(r"[\s;]+$")
 _TYPE_TEXT = re.compile(r"^[A-Za-z0-9_ (),.\[\]\"]+$")
 # The session every extract reads in: the texts in the type table depend on these.
@@ -109,6 +110,21 @@ def copy_rows(columns: Sequence[Column], source: Source, predicates: Sequence[st
     items = ", ".join(column.select_item() for column in columns)
     inner = f"SELECT {items} FROM {source.relation()}{where(predicates)}"
     return f"COPY (SELECT row_to_json(r.*) FROM ({inner}) AS r) TO STDOUT (FORMAT binary)"
+
+
+def copy_keys(keys: Sequence[Column], source: Source, predicates: Sequence[str] = ()) -> str:
+    """``COPY`` of the key columns as one JSON array per row (values as they land), in the order
+    :mod:`.deletes` merge-joins on: integers by value, anything else by the bytes of its JSON text."""
+    values, order = [], []
+    for column in keys:
+        ref = f"src.{quote_ident(column.name)}"
+        expression = column.mapping.expression.format(c=ref)
+        values.append(expression)
+        order.append(ref if column.type.name in INTEGER_TYPES else f'to_json({expression})::text COLLATE "C"')
+    return (
+        f"COPY (SELECT json_build_array({', '.join(values)}) FROM {source.relation()}{where(predicates)} "
+        f"ORDER BY {', '.join(order)}) TO STDOUT (FORMAT binary)"
+    )
 
 
 def max_watermark(columns: Sequence[str], source: Source, predicates: Sequence[str]) -> str:

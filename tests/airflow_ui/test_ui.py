@@ -38,7 +38,9 @@ if TYPE_CHECKING:
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 DAG_ID = "customer_data_pipeline"
-EXAMPLE_DAGS = ("customer_data_pipeline", "customer_marts", "customer_reporting", "events_microbatch")
+EXAMPLE_DAGS = (
+    "customer_data_pipeline", "customer_marts", "customer_reporting", "events_microbatch", "shop_database_pipeline",
+)
 TASKS = (
     "create_tables",
     "extract",

@@ -32,7 +32,9 @@ pytestmark = pytest.mark.slow
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 NAME, DIST = "airflow-provider-dataeng", "airflow_provider_dataeng"
 VERSION = airflow_provider_dataeng.__version__
-EXAMPLE_DAGS = {"customer_data_pipeline", "customer_marts", "customer_reporting", "events_microbatch"}
+EXAMPLE_DAGS = {
+    "customer_data_pipeline", "customer_marts", "customer_reporting", "events_microbatch", "shop_database_pipeline",
+}
 
 
 @pytest.fixture(scope="module")

@@ -69,6 +69,9 @@ IDENTIFIER_PARAMS: dict[str, tuple[Callable[[str], Any], str]] = {
     "sql_extract.columns": (lambda p: SqlExtractOperator(**{**EXTRACT, "columns": ["id", p]}), "columns"),
     "sql_extract.watermark_column": (lambda p: SqlExtractOperator(**{**EXTRACT, "watermark_column": p}),
                                      "watermark_column"),
+    "sql_extract.key_columns": (lambda p: SqlExtractOperator(
+        **{**EXTRACT, "mode": "full", "watermark_column": None, "key_columns": ["id", p], "delete_detection": True}),
+        "key_columns"),
     "sql_extract.partition_by": (lambda p: SqlExtractOperator(
         **{**EXTRACT, "partition_by": p, "partitions": 2, "partition": 0}), "partition_by"),
     "loader.table": (lambda p: S3StageLoadOperator(**{**LOAD, "table": p}), "table"),

@@ -59,9 +59,14 @@ def sf(local_stack: Any) -> Iterator[Callable[[str], list[tuple[Any, ...]]]]:
     conn.close()
 
 
-def context(**values: Any) -> dict[str, Any]:
-    """A task context with what the extract reads: the task, the run and its data interval."""
-    ti = SimpleNamespace(dag_id="sql_extract_test", task_id="extract")
+def context(previous: dict[str, Any] | None = None, **values: Any) -> dict[str, Any]:
+    """A task context with what the extract reads: the task (whose latest earlier XCom is ``previous``), the
+    run and its data interval."""
+    def xcom_pull(**kwargs: Any) -> Any:
+        assert kwargs == {"task_ids": "extract", "include_prior_dates": True, "map_indexes": -1}
+        return previous
+
+    ti = SimpleNamespace(dag_id="sql_extract_test", task_id="extract", map_index=-1, xcom_pull=xcom_pull)
     return {"ti": ti, **values}
 
 

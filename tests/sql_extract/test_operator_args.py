@@ -22,6 +22,8 @@ def test_defaults() -> None:
         "postgres_default", "incremental", ("public", "orders"), ("updated_at",), 0.0)
     assert make(lookback=timedelta(hours=1)).lookback == 3600.0
     assert make(mode="full", watermark_column=None).mode == "full"
+    full = make(mode="full", watermark_column=None, key_columns=["Region", "id"], delete_detection=True)
+    assert (full.key_columns, full.delete_detection) == (("region", "id"), True)
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
@@ -44,6 +46,11 @@ def test_defaults() -> None:
     ({"partition_by": "id", "partitions": 4, "partition": 4}, r"partition must be an integer from 0 to 3 \(partitions=4\), got 4"),
     ({"partition_by": "id", "partitions": 4, "partition": "x"}, "partition must be an integer from 0 to 3"),
     ({"max_concurrency": 0}, "max_concurrency must be a positive integer, got 0"),
+    ({"delete_detection": True}, "delete_detection=True compares full snapshots by key: use it with mode='full' and key_columns="),
+    ({"mode": "full", "watermark_column": None, "delete_detection": True}, "delete_detection=True compares full snapshots"),
+    ({"mode": "full", "watermark_column": None, "key_columns": "id"}, "key_columns= names the keys delete_detection=True compares"),
+    ({"mode": "full", "watermark_column": None, "key_columns": ["id", "a b"], "delete_detection": True}, "^key_columns='a b'"),
+    ({"delete_detection": "yes"}, "delete_detection must be True or False"),
     ({"destination": "bucket/orders"}, "destination must be an object-storage URL"),
     ({"part_format": "csv"}, "part_format"),
     ({"if_empty": "ignore"}, "if_empty must be one of succeed, skip, fail, got 'ignore'"),

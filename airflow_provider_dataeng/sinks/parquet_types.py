@@ -11,7 +11,7 @@ name the first value that does not fit. (``string`` and ``json`` columns look at
 |---|---|---|
 | ``string`` | a string (its value); a number, true/false, object or array (its JSON text as sent) | string |
 | ``int64`` | an integer literal in the int64 range | int64 |
-| ``float64`` | a number; an integer only if a float64 holds it exactly | double |
+| ``float64`` | a number; an integer only if a float64 holds it exactly; the strings ``"NaN"``, ``"inf"``, ``"-inf"`` | double |
 | ``bool`` | true, false | bool |
 | ``decimal(p,s)`` | a number or a string holding one, with at most ``s`` decimals and ``p - s`` integer digits | decimal128(p, s) |
 | ``date`` | a string ``YYYY-MM-DD`` | date32 |
@@ -152,6 +152,9 @@ def convert(raws: Sequence[Any], column: ColumnType) -> Any:
     import pyarrow as pa
 
     values: Sequence[Any] = raws
+    specials = _float_specials(raws) if column.kind == "float64" else None
+    if specials is not None:
+        values = [None if i in specials else r for i, r in enumerate(raws)]
     if column.kind == "json":
         values = [None if r is None or bytes(r) == b"null" else _encode(bytes(r).decode()) for r in raws]
     elif column.kind == "string":
@@ -162,16 +165,36 @@ def convert(raws: Sequence[Any], column: ColumnType) -> Any:
         if column.kind == "decimal":
             array.validate(full=True)  # the JSON reader does not check a decimal's precision
     except pa.ArrowInvalid as exc:
-        raise _refused(raws, column) or ValueDoesNotFit(
+        raise _refused(values, column) or ValueDoesNotFit(
             0, f"cannot be read as {column.name} ({exc})"
         ) from None
     if column.kind in ("date", "timestamp_tz", "timestamp_ntz"):
         return _temporal(array, raws, column)
     if column.kind == "float64" and _beyond_exact(array):
-        refused = _refused(raws, column)
+        refused = _refused(values, column)
         if refused is not None:
             raise refused
+    if specials:
+        import pyarrow.compute as pc
+
+        mask = pa.array([i in specials for i in range(len(raws))])
+        array = pc.replace_with_mask(array, mask, pa.array(list(specials.values()), pa.float64()))
     return array
+
+
+_FLOAT_SPECIALS = {b'"NaN"': float("nan"), b'"inf"': float("inf"), b'"-inf"': float("-inf")}
+
+
+def _float_specials(raws: Sequence[Any]) -> dict[int, float] | None:
+    """Positions of the strings a JSON number cannot spell (``"NaN"``, ``"inf"``, ``"-inf"``, as Snowflake
+    spells them) in a float64 column, with their values; ``None`` when there are none."""
+    found = {}
+    for index, raw in enumerate(raws):
+        if raw is not None and memoryview(raw)[:1] == b'"':
+            value = _FLOAT_SPECIALS.get(bytes(raw))
+            if value is not None:
+                found[index] = value
+    return found or None
 
 
 def read_values(values: Sequence[Any], kind: Any) -> Any:

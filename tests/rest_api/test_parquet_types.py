@@ -347,3 +347,17 @@ print(json.dumps([manifest["records"], "pandas" in sys.modules]))
 """
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     assert json.loads(out.strip().splitlines()[-1]) == [2, False]
+
+
+def test_float64_takes_the_three_strings_a_json_number_cannot_spell() -> None:
+    """``"NaN"``, ``"inf"`` and ``"-inf"`` (Snowflake's spellings, what the database extract writes) are
+    those doubles; any other string is still refused."""
+    import math
+
+    from airflow_provider_dataeng.sinks.parquet_types import ValueDoesNotFit, convert, parse_schema
+
+    column = parse_schema({"x": "float64"})["x"]
+    got = convert([b'"NaN"', b"1.5", None, b'"-inf"', b'"inf"', b"-0.0"], column).to_pylist()
+    assert math.isnan(got[0]) and got[1:] == [1.5, None, float("-inf"), float("inf"), -0.0]
+    with pytest.raises(ValueDoesNotFit, match='"Infinity" is a string; float64 takes a number'):
+        convert([b"1", b'"Infinity"'], column)

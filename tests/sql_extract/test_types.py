@@ -8,13 +8,14 @@ import datetime
 import json
 import math
 import uuid
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from airflow_provider_dataeng.operators.s3_stage_load import S3StageLoadOperator
 from airflow_provider_dataeng.operators.sql_extract import SqlExtractOperator
-from tests.sql_extract.conftest import context, raw_lines, s3_folder
+from tests.sql_extract.conftest import context, landed, raw_lines, s3_folder
 
 pytestmark = pytest.mark.integration
 
@@ -165,3 +166,32 @@ def test_the_part_file_holds_the_type_tables_json(types_table: str, local_stack:
     assert [json.loads(line)["n"] for line in lines[:2]] == ["12345678901234567890.123456789", "-0.000000001"]
     assert json.loads(lines[1])["s"] == 'tab\there \\ "q" \n nl ☃ 🎉'
     assert json.loads(lines[2]) == {k: None for k in json.loads(lines[2])} | {"id": 3}
+
+
+def test_every_type_lands_in_parquet_columns_of_its_type(types_table: str, pg: Any, local_stack: Any) -> None:
+    """The Parquet columns are typed from the source (decimal(38,9), timestamp_tz, float64 with NaN and the
+    infinities, ...) and read back equal to PostgreSQL's values."""
+    manifest = SqlExtractOperator(
+        task_id="extract", table=types_table, mode="full", destination=s3_folder(local_stack), emit_assets=False,
+        part_format="parquet",
+    ).execute(context())
+    assert manifest["records"] == len(ROWS)
+    names = [n for n, _, _ in COLUMNS]
+    records = sorted(landed(local_stack, manifest), key=lambda r: r["id"])
+    assert all(list(r) == names for r in records)
+
+    def from_parquet(name: str, value: Any) -> Any:
+        if value is None:
+            return None
+        if name == "by":
+            return bytes.fromhex(value)
+        if name == "cash":
+            return Decimal(value)
+        if name == "tm":
+            return datetime.time.fromisoformat(value)
+        return comparable(name, value, snowflake=True)
+
+    assert [[from_parquet(n, r[n]) for n in names] for r in records] == [
+        [comparable(n, v, snowflake=False) for n, v in zip(names, row)] for row in expected_rows(pg, names)
+    ]
+    assert manifest["schema"]["n"] == "decimal(38,9)" and manifest["schema"]["ts"] == "timestamp_tz"

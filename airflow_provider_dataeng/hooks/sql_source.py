@@ -133,6 +133,55 @@ def _raise_result(result: Any, encoding: str, expected: Any = None) -> None:
     raise psycopg.OperationalError(f"unexpected answer to the COPY: {status}")
 
 
+class DbApiReader:
+    """Best-effort reading of a DB-API connection: one query, rows fetched in batches and written as JSON in
+    Python (:mod:`~airflow_provider_dataeng.sql_source.dbapi`). No snapshot across statements, no COPY: the
+    driver decides how many rows it holds (many buffer the whole result)."""
+
+    def __init__(self, hook: Any, conn: Any) -> None:
+        self.hook = hook
+        self.conn = conn
+        self.placeholder = str(hook.placeholder)
+        self.escape_word_format = str(hook.escape_word_format)
+        self.columns: dict[str, str] = {}
+        self.highest: Any = None
+
+    def rows(
+        self, statement: str, params: Sequence[Any], batch_rows: int, watermark: Sequence[str] = ()
+    ) -> Iterator[list[bytes]]:
+        """Run ``statement``; yield its rows as JSON records in batches. After the last batch, ``columns``
+        holds the result's columns and ``highest`` the largest first-non-null ``watermark`` value, as landed."""
+        from airflow_provider_dataeng.sql_source.dbapi import RowEncoder
+
+        cursor = self.conn.cursor()
+        try:
+            cursor.execute(statement, tuple(params))
+            described = list(cursor.description or ())
+            names = [d[0] for d in described]
+            duplicated = sorted({n for n in names if names.count(n) > 1})
+            if duplicated:
+                raise SqlSourceError(
+                    f"the query returns the column name {duplicated[0]!r} twice: give each column its own name"
+                )
+            self.columns = {d[0]: str(d[1]) if d[1] is not None else "" for d in described}
+            encode = RowEncoder(names)
+            lowered = {n.lower(): i for i, n in enumerate(names)}
+            marks = [lowered[m.lower()] for m in watermark if m.lower() in lowered]
+            highest = None
+            while True:
+                fetched = cursor.fetchmany(batch_rows)
+                if not fetched:
+                    break
+                for row in fetched:
+                    mark = next((row[i] for i in marks if row[i] is not None), None)
+                    if mark is not None and (highest is None or mark > highest):
+                        highest = mark
+                yield [encode(row) for row in fetched]
+            self.highest = None if highest is None else encode.value(highest)
+        finally:
+            cursor.close()
+
+
 class SqlSourceHook:
     """Opens the extract's snapshot on a PostgreSQL connection (``conn_type`` ``postgres``).
 
@@ -141,6 +190,31 @@ class SqlSourceHook:
 
     def __init__(self, sql_conn_id: str = "postgres_default") -> None:
         self.sql_conn_id = sql_conn_id
+
+    @property
+    def is_postgres(self) -> bool:
+        """Whether the connection is PostgreSQL's (read by COPY in a snapshot); any other is read best effort
+        through its DB-API hook (:meth:`dbapi`)."""
+        from airflow.sdk import BaseHook
+
+        return BaseHook.get_connection(self.sql_conn_id).conn_type in ("postgres", "postgresql")
+
+    @contextmanager
+    def dbapi(self) -> Iterator[DbApiReader]:
+        """A reader on the connection's own DB-API hook (common-sql: SQLite, MySQL, SQL Server, ...)."""
+        from airflow.sdk import BaseHook
+
+        hook = BaseHook.get_connection(self.sql_conn_id).get_hook()
+        if not all(hasattr(hook, name) for name in ("get_conn", "placeholder", "escape_word_format")):
+            raise SqlSourceError(
+                f"sql_conn_id={self.sql_conn_id!r}: its hook ({type(hook).__name__}) is not a DB-API hook of "
+                "common-sql; SqlExtractOperator reads PostgreSQL, and other databases through their DbApiHook"
+            )
+        conn = hook.get_conn()
+        try:
+            yield DbApiReader(hook, conn)
+        finally:
+            conn.close()
 
     def connect(self) -> Any:
         """A new psycopg 3 connection (autocommit: the hook opens its transactions itself)."""

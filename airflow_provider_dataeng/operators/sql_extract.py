@@ -38,8 +38,11 @@ class SqlExtractOperator(BaseOperator):
     """Read a table (``table=``) or a query (``sql=``) of a PostgreSQL database and land its rows in
     ``destination``, in one consistent snapshot.
 
-    :param sql_conn_id: the source database's connection (``conn_type`` ``postgres``; named as the Amazon
-        provider's ``SqlToS3Operator`` names it).
+    :param sql_conn_id: the source database's connection (named as the Amazon provider's ``SqlToS3Operator``
+        names it). PostgreSQL (``conn_type`` ``postgres``) is read by COPY in one snapshot; any other
+        connection whose hook is a common-sql ``DbApiHook`` (SQLite, MySQL, SQL Server, ...) is read best
+        effort: one query, rows written as JSON in Python (:mod:`~airflow_provider_dataeng.sql_source.dbapi`),
+        names as written, without partitions, chunks or delete detection.
     :param table: ``table`` or ``schema.table`` (unquoted names are folded to lower case as PostgreSQL
         does; double-quote a name to keep its case). Or:
     :param sql: a ``SELECT`` (templated) read as a subquery; its column names become the records' fields.
@@ -134,6 +137,9 @@ class SqlExtractOperator(BaseOperator):
                 "give either table= (a table or schema.table) or sql= (a SELECT), not both or neither"
             )
         self.table = parse_table(table) if table is not None else None
+        # As written: another database than PostgreSQL folds (or not) unquoted names itself.
+        self._table_written = table
+        self._columns_written = list(columns or ())
         if sql is not None and (not isinstance(sql, str) or not sql.strip()):
             raise ValueError(f"sql must be a non-empty SELECT statement, got {sql!r}")
         if columns is not None:
@@ -146,6 +152,7 @@ class SqlExtractOperator(BaseOperator):
             (watermark_column,) if isinstance(watermark_column, str) else tuple(watermark_column or ())
         )
         self.watermark_column = tuple(parse_column(c, param="watermark_column") for c in watermarks)
+        self._watermark_written = list(watermarks)
         self.lookback = _seconds("lookback", lookback)
         if mode == "incremental" and not self.watermark_column:
             raise ValueError(
@@ -230,6 +237,8 @@ class SqlExtractOperator(BaseOperator):
         check_destination_url(destination)
         source = query.Source(table=self.table, sql=self.sql, columns=self.columns)
         hook = SqlSourceHook(self.sql_conn_id)
+        if not hook.is_postgres:
+            return self._execute_dbapi(context, hook, destination)
         params: dict[str, Any] = {}
         predicates: list[str] = []
         extra: dict[str, Any] = {"source": self._source_name(), "mode": self.mode}
@@ -374,6 +383,12 @@ class SqlExtractOperator(BaseOperator):
             for each in sinks:
                 each.abort()
             raise
+        return self._finish(manifest, extra, context, progress)
+
+    def _finish(
+        self, manifest: dict[str, Any], extra: dict[str, Any], context: Context, progress: Any
+    ) -> dict[str, Any]:
+        """After the commit: log, emit the destination's asset, act on ``if_empty``."""
         progress.done(manifest)
         if self._destination_asset is not None and manifest["files"]:
             from airflow_provider_dataeng.assets import emit_asset
@@ -392,6 +407,64 @@ class SqlExtractOperator(BaseOperator):
         if not manifest["records"]:
             nothing_to_do(self.if_empty, self._no_rows(extra), self.log)
         return manifest
+
+    # -- any other DB-API database (best effort) ----------------------------------------------------------
+    def _execute_dbapi(self, context: Context, hook: Any, destination: str) -> dict[str, Any]:
+        """One query through the connection's DB-API hook, rows written as JSON in Python (see
+        :mod:`~airflow_provider_dataeng.sql_source.dbapi`); the same part files, manifest and window."""
+        from airflow_provider_dataeng.sql_source import dbapi
+        from airflow_provider_dataeng.sql_source.names import name_parts
+
+        for param, used in (
+            ("partition_by", self.partition_by is not None),
+            ("delete_detection", self.delete_detection),
+            ("max_concurrency", self.max_concurrency > 1),
+        ):
+            if used:
+                raise ValueError(
+                    f"{param} needs a PostgreSQL source (snapshots, COPY); sql_conn_id={self.sql_conn_id!r} is read "
+                    "through its DB-API hook, one query at a time"
+                )
+        extra: dict[str, Any] = {"source": self._source_name(), "mode": self.mode}
+        params: list[Any] = []
+        # the watermark as the database names it in the result (the last part of each name, as written)
+        marks_in_result = [name_parts(m, param="watermark_column")[-1][0] for m in self._watermark_written]
+        with hook.dbapi() as reader:
+
+            def render(text: str, param: str) -> str:
+                return dbapi.render_name(name_parts(text, param=param), reader.escape_word_format)
+
+            statement = dbapi.select(
+                table=render(self._table_written, "table") if self._table_written is not None else None,
+                sql=self.sql,
+                columns=[render(c, "columns") for c in self._columns_written],
+                watermark=[render(m, "watermark_column") for m in self._watermark_written],
+                placeholder=reader.placeholder,
+            )
+            if self.mode == "incremental":
+                start, end = self._window(context)
+                params = [start, end]
+                extra["window"] = {"column": list(self.watermark_column), "start": start, "end": end}
+            self.log.info(
+                "Reading %s through %s (best effort: one query)", extra["source"], type(reader.hook).__name__
+            )
+            sink = self._sink(destination, None)
+            sink.start()
+            progress = _Progress(self.log, self.progress_interval)
+            try:
+                for batch in reader.rows(statement, params, _BATCH_ROWS, marks_in_result):
+                    sink.write(batch)
+                    progress.add(len(batch), [sink])
+                extra["columns"] = reader.columns
+                if self.mode == "incremental":
+                    extra["watermark"] = reader.highest
+                if sink.records == 0 and self.if_empty == "fail":
+                    nothing_to_do("fail", self._no_rows(extra), self.log)
+                manifest = sink.commit(pages=0, extra=extra)
+            except BaseException:
+                sink.abort()
+                raise
+        return self._finish(manifest, extra, context, progress)
 
     # -- delete detection --------------------------------------------------------------------------------
     def _previous_keys(self, context: Context) -> str | None:
@@ -462,7 +535,7 @@ class SqlExtractOperator(BaseOperator):
         }
 
     # -- helpers -----------------------------------------------------------------------------------------
-    def _sink(self, destination: str, columns: list[Column]) -> Any:
+    def _sink(self, destination: str, columns: list[Column] | None) -> Any:
         from airflow_provider_dataeng.sinks import PartFileSink, s3_storage_options
         from airflow_provider_dataeng.sql_source.types import parquet_schema
 
@@ -474,7 +547,7 @@ class SqlExtractOperator(BaseOperator):
             max_records_per_file=self.max_records_per_file,
             storage_options=s3_storage_options(self.aws_conn_id) if scheme in S3_SCHEMES else {},
             compression_level=self.compression_level,
-            schema=parquet_schema(columns) if self.part_format == "parquet" else None,
+            schema=parquet_schema(columns) if self.part_format == "parquet" and columns is not None else None,
         )
 
     def _destination(self) -> str:

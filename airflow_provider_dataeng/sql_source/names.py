@@ -20,11 +20,16 @@ def quote_ident(name: str) -> str:
 
 
 def _parts(text: str, *, param: str) -> list[str]:
+    return [name.lower() if not quoted else name for name, quoted in name_parts(text, param=param)]
+
+
+def name_parts(text: str, *, param: str) -> list[tuple[str, bool]]:
+    """The checked parts of a dotted name as written, each with whether it was double-quoted."""
     if not isinstance(text, str) or not text:
         raise ValueError(
             f"{param} must be a non-empty name such as 'orders' or 'public.orders', got {text!r}"
         )
-    parts: list[str] = []
+    parts: list[tuple[str, bool]] = []
     pos = 0
     while True:
         if text.startswith('"', pos):
@@ -40,7 +45,7 @@ def _parts(text: str, *, param: str) -> list[str]:
                     continue
                 pos = close + 1
                 break
-            part = "".join(chars)
+            part, quoted = "".join(chars), True
             if not part or _CONTROL.search(part):
                 raise ValueError(
                     f"{param}={text!r}: a quoted name must be non-empty without control characters"
@@ -52,10 +57,10 @@ def _parts(text: str, *, param: str) -> list[str]:
                     f"{param}={text!r} is not a PostgreSQL name: use letters, digits, _ and $ (starting with a "
                     "letter or _), or double-quote a name that needs other characters or upper case"
                 )
-            part, pos = match.group().lower(), match.end()
+            part, quoted, pos = match.group(), False, match.end()
         if len(part) > MAX_LENGTH:
             raise ValueError(f"{param}={text!r}: PostgreSQL names are at most {MAX_LENGTH} characters")
-        parts.append(part)
+        parts.append((part, quoted))
         if pos == len(text):
             return parts
         if text[pos] != ".":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -249,9 +250,7 @@ class SqlExtractOperator(BaseOperator):
             extra["columns"] = {c.name: c.type.display for c in columns}
             if self.partition_by is not None:
                 key = columns_named(columns, [self.partition_by], param="partition_by")[0]
-                predicates.append(
-                    query.partition_predicate(key.name, key.type.name in ("int2", "int4", "int8"))
-                )
+                predicates.append(query.partition_predicate(key.name, key.type.name in query.INTEGER_TYPES))
                 params.update(
                     partitions=self.partitions, partition=_partition_index(self.partition, self.partitions)
                 )
@@ -277,74 +276,53 @@ class SqlExtractOperator(BaseOperator):
                     extra["source"],
                 )
             ranges = self._chunks(reader, source)
+            snapshot = None
             if len(ranges) > 1:
                 self.log.info(
                     "Reading %s in %d page ranges side by side in one snapshot", extra["source"], len(ranges)
                 )
                 snapshot = export_snapshot(reader)
             else:
-                snapshot = None
                 self.log.info("Reading %s in one stream", extra["source"])
-            manifest = self._land(
-                hook,
-                reader,
-                snapshot,
-                columns,
-                source,
-                ranges,
-                predicates,
-                params,
-                destination,
-                extra,
-                context,
-                application_name,
-                previous_keys,
-            )
-        if (
-            expected is not None and manifest["records"] != expected
-        ):  # the snapshot counted them: cannot differ
-            raise RuntimeError(f"landed {manifest['records']} rows, the window holds {expected}")
-        return manifest
+            plan = _Read(source, columns, predicates, params, ranges, extra, expected, snapshot)
+            return self._land(hook, reader, plan, destination, context, application_name, previous_keys)
 
     def _land(
         self,
         hook: Any,
         reader: SourceReader,
-        snapshot: str | None,
-        columns: list[Column],
-        source: Source,
-        ranges: list[tuple[int, int | None] | None],
-        predicates: list[str],
-        params: dict[str, Any],
+        plan: _Read,
         destination: str,
-        extra: dict[str, Any],
         context: Context,
         application_name: str,
-        previous_keys: str | None = None,
+        previous_keys: str | None,
     ) -> dict[str, Any]:
+        """Read the rows (in page ranges side by side when ``plan.ranges`` has several), the tombstones, and
+        commit; nothing is committed when anything fails."""
         from concurrent.futures import ThreadPoolExecutor
         from dataclasses import replace
 
         from airflow_provider_dataeng.sql_source import query
         from airflow_provider_dataeng.sql_source.types import parquet_schema
 
-        sinks = [self._sink(destination, columns) for _ in ranges]
+        ranges, extra = plan.ranges, plan.extra
+        sinks = [self._sink(destination, plan.columns) for _ in ranges]
         progress = _Progress(self.log, self.progress_interval)
         failed = threading.Event()
 
         def read(index: int, chunk_reader: SourceReader) -> None:
-            chunk = replace(source, tid_range=ranges[index])
-            statement = query.copy_rows(columns, chunk, predicates)
-            for batch in chunk_reader.copy_rows(statement, params, _BATCH_ROWS):
+            chunk = replace(plan.source, tid_range=ranges[index])
+            statement = query.copy_rows(plan.columns, chunk, plan.predicates)
+            for batch in chunk_reader.copy_rows(statement, plan.params, _BATCH_ROWS):
                 if failed.is_set():
                     return
                 sinks[index].write(batch)
                 progress.add(len(batch), sinks)
 
         def joined(index: int) -> None:
-            assert snapshot is not None
+            assert plan.snapshot is not None
             try:
-                with hook.joined(snapshot, application_name=application_name) as other:
+                with hook.joined(plan.snapshot, application_name=application_name) as other:
                     read(index, other)
             except BaseException:
                 failed.set()
@@ -370,14 +348,16 @@ class SqlExtractOperator(BaseOperator):
                         raise first
             sink = sinks[0]
             sink.absorb(sinks[1:])
-            if self.delete_detection:
-                extra.update(
-                    self._tombstones(reader, columns, source, predicates, params, sink, previous_keys)
+            if plan.expected is not None and sink.records != plan.expected:  # counted in the same snapshot
+                raise RuntimeError(
+                    f"read {sink.records} rows, the snapshot holds {plan.expected} in the window"
                 )
+            if self.delete_detection:
+                extra.update(self._tombstones(reader, plan, sink, previous_keys))
             if sink.records == 0 and self.if_empty == "fail":
                 nothing_to_do("fail", self._no_rows(extra), self.log)
             if self.part_format == "parquet":
-                extra["schema"] = parquet_schema(columns)
+                extra["schema"] = parquet_schema(plan.columns)
             manifest = sink.commit(pages=0, extra=extra)
         except BaseException:
             for each in sinks:
@@ -481,14 +461,7 @@ class SqlExtractOperator(BaseOperator):
         return str(keys["uri"])
 
     def _tombstones(
-        self,
-        reader: SourceReader,
-        columns: list[Column],
-        source: Source,
-        predicates: list[str],
-        params: dict[str, Any],
-        sink: Any,
-        previous_keys: str | None,
+        self, reader: SourceReader, plan: _Read, sink: Any, previous_keys: str | None
     ) -> dict[str, Any]:
         """Read this snapshot's keys (sorted, same transaction), keep them beside the part files and write a
         tombstone for each key of the previous snapshot they lack; returns the manifest's ``keys`` and
@@ -499,10 +472,10 @@ class SqlExtractOperator(BaseOperator):
         from airflow_provider_dataeng.sql_source import query
         from airflow_provider_dataeng.sql_source.deletes import KeyCodec, vanished
 
-        keys = columns_named(columns, self.key_columns, param="key_columns")
+        keys = columns_named(plan.columns, self.key_columns, param="key_columns")
         codec = KeyCodec([k.name for k in keys], [k.type.name in query.INTEGER_TYPES for k in keys])
-        statement = query.copy_keys(keys, source, predicates)
-        current = (row for batch in reader.copy_rows(statement, params, _BATCH_ROWS) for row in batch)
+        statement = query.copy_keys(keys, plan.source, plan.predicates)
+        current = (row for batch in reader.copy_rows(statement, plan.params, _BATCH_ROWS) for row in batch)
         writer = KeyFileWriter(sink.fs, sink.root)
         tombstones = 0
         try:
@@ -656,6 +629,22 @@ def _json_value(text: str) -> Any:
     import json
 
     return json.loads(text)
+
+
+@dataclass
+class _Read:
+    """What one PostgreSQL extract reads, decided in its snapshot: the statements' parts, the page ranges read
+    side by side (``[None]``: one stream) and the snapshot they share, the manifest's extra keys, and the row
+    count the snapshot holds (incremental)."""
+
+    source: Source
+    columns: list[Column]
+    predicates: list[str]
+    params: dict[str, Any]
+    ranges: list[tuple[int, int | None] | None]
+    extra: dict[str, Any]
+    expected: int | None
+    snapshot: str | None
 
 
 class _Progress:

@@ -306,7 +306,7 @@ class SqlExtractOperator(BaseOperator):
         from airflow_provider_dataeng.sql_source.types import parquet_schema
 
         ranges, extra = plan.ranges, plan.extra
-        sinks = [self._sink(destination, plan.columns) for _ in ranges]
+        sinks = self._sinks(destination, plan.columns, len(ranges))
         progress = _Progress(self.log, self.progress_interval)
         failed = threading.Event()
 
@@ -428,7 +428,7 @@ class SqlExtractOperator(BaseOperator):
             self.log.info(
                 "Reading %s through %s (best effort: one query)", extra["source"], type(reader.hook).__name__
             )
-            sink = self._sink(destination, None)
+            (sink,) = self._sinks(destination, None)
             sink.start()
             progress = _Progress(self.log, self.progress_interval)
             try:
@@ -508,20 +508,27 @@ class SqlExtractOperator(BaseOperator):
         }
 
     # -- helpers -----------------------------------------------------------------------------------------
-    def _sink(self, destination: str, columns: list[Column] | None) -> Any:
+    def _sinks(self, destination: str, columns: list[Column] | None, count: int = 1) -> list[Any]:
+        """``count`` part-file sinks of the destination (one per page range), sharing one set of storage
+        options (the AWS connection is looked up once)."""
         from airflow_provider_dataeng.sinks import PartFileSink, s3_storage_options
         from airflow_provider_dataeng.sql_source.types import parquet_schema
 
         scheme = destination.split("://", 1)[0]
-        return PartFileSink(
-            destination,
-            part_format=self.part_format,
-            compression=self.compression,
-            max_records_per_file=self.max_records_per_file,
-            storage_options=s3_storage_options(self.aws_conn_id) if scheme in S3_SCHEMES else {},
-            compression_level=self.compression_level,
-            schema=parquet_schema(columns) if self.part_format == "parquet" and columns is not None else None,
-        )
+        options = s3_storage_options(self.aws_conn_id) if scheme in S3_SCHEMES else {}
+        schema = parquet_schema(columns) if self.part_format == "parquet" and columns is not None else None
+        return [
+            PartFileSink(
+                destination,
+                part_format=self.part_format,
+                compression=self.compression,
+                max_records_per_file=self.max_records_per_file,
+                storage_options=dict(options),
+                compression_level=self.compression_level,
+                schema=schema,
+            )
+            for _ in range(count)
+        ]
 
     def _destination(self) -> str:
         if self.partition_by is None:

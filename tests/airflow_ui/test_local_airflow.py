@@ -144,7 +144,7 @@ def test_events_manual_run_without_a_logical_date_then_its_extract_cleared(
     assert run["state"] == "success", task_states(local_airflow, "events_microbatch", run_id)
     triggered = when(run["run_after"]).replace(microsecond=0)
     before = extract_windows(local_airflow, "events_microbatch", run_id)
-    since = latest_success_end(local_airflow, "events_microbatch", until=triggered, before=triggered)
+    since = latest_success_end(local_airflow, "events_microbatch", until=triggered, before=when(run["run_after"]))
     assert since is not None and since >= end
     assert (before["events"]["updated_since"], before["events"]["updated_before"]) == (
         ts(since),
@@ -197,7 +197,7 @@ def test_pipeline_manual_run_without_a_logical_date(
     assert run["state"] == "success", task_states(local_airflow, run["dag_id"], run["dag_run_id"])
     triggered = when(run["run_after"]).replace(microsecond=0)
     windows = extract_windows(local_airflow, "customer_data_pipeline", run["dag_run_id"])
-    since = latest_success_end(local_airflow, "customer_data_pipeline", until=triggered, before=triggered)
+    since = latest_success_end(local_airflow, "customer_data_pipeline", until=triggered, before=when(run["run_after"]))
     scheduled = started["customer_data_pipeline:scheduled"]
     assert since == when(scheduled["data_interval_end"])  # triggered after the scheduled run succeeded
     for endpoint, window in windows.items():

@@ -15,6 +15,7 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from airflow_provider_dataeng.hooks.sql_source import SourceReader
+from airflow_provider_dataeng.operators import sql_extract
 from airflow_provider_dataeng.operators.sql_extract import SqlExtractOperator
 from airflow_provider_dataeng.sinks import MANIFEST_NAME
 from tests.sql_extract.conftest import context, landed, pg_params, s3, s3_folder
@@ -125,12 +126,16 @@ def test_unknown_columns_are_named(events: str, local_stack: Any) -> None:
         extract(local_stack, run_context(), table=events, watermark_column="changed_at")
 
 
+WIDE_ROWS = 6000
+WIDE_INSERT = ("INSERT INTO {table} SELECT g, md5(g::text), (g % 1000) / 7.0, jsonb_build_object('g', g, 'tags', "
+               "jsonb_build_array('a', g % 3)) FROM generate_series({first}, {last}) g")
+
+
 @pytest.fixture(scope="module")
 def wide(pg: Any) -> str:
-    """20,000 rows over many pages, with a text key for hash partitions."""
+    """6,000 rows over many pages, with a text key for hash partitions."""
     pg("CREATE TABLE wide (id bigint PRIMARY KEY, code text NOT NULL, amount numeric(12,2), payload jsonb)")
-    pg("INSERT INTO wide SELECT g, md5(g::text), (g % 1000) / 7.0, jsonb_build_object('g', g, 'tags', "
-       "jsonb_build_array('a', g % 3)) FROM generate_series(1, 20000) g")
+    pg(WIDE_INSERT.format(table="wide", first=1, last=WIDE_ROWS))
     pg("ANALYZE wide")
     return f"{pg.schema}.wide"
 
@@ -146,24 +151,24 @@ def by_id(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def test_a_full_extract_read_in_chunks_is_the_table(wide: str, pg: Any, local_stack: Any) -> None:
-    one = extract(local_stack, table=wide, mode="full", max_records_per_file=3000)
-    chunked = extract(local_stack, table=wide, mode="full", max_concurrency=3, max_records_per_file=3000)
+    one = extract(local_stack, table=wide, mode="full", max_records_per_file=1000)
+    chunked = extract(local_stack, table=wide, mode="full", max_concurrency=3, max_records_per_file=1000)
     expected = table_records(pg, wide)
     assert by_id(landed(local_stack, one)) == expected
     assert by_id(landed(local_stack, chunked)) == expected
-    assert chunked["records"] == one["records"] == 20000
-    assert sum(f["records"] for f in chunked["files"]) == 20000
+    assert chunked["records"] == one["records"] == WIDE_ROWS
+    assert sum(f["records"] for f in chunked["files"]) == WIDE_ROWS
 
 
 def test_a_rerun_into_the_same_folder_leaves_one_copy(wide: str, local_stack: Any) -> None:
     folder = s3_folder(local_stack)
-    first = extract(local_stack, table=wide, mode="full", destination=folder, max_records_per_file=5000)
-    second = extract(local_stack, table=wide, mode="full", destination=folder, max_records_per_file=7000)
+    first = extract(local_stack, table=wide, mode="full", destination=folder, max_records_per_file=1500)
+    second = extract(local_stack, table=wide, mode="full", destination=folder, max_records_per_file=2500)
     fs = s3(local_stack)
     names = sorted(p.rsplit("/", 1)[1] for p in fs.ls(folder))
     assert names == [MANIFEST_NAME, "part-00000.jsonl.zst", "part-00001.jsonl.zst", "part-00002.jsonl.zst"]
     assert len(first["files"]) == 4 and len(second["files"]) == 3
-    assert Counter(r["id"] for r in landed(local_stack, second)) == Counter(range(1, 20001))
+    assert Counter(r["id"] for r in landed(local_stack, second)) == Counter(range(1, WIDE_ROWS + 1))
 
 
 @pytest.mark.parametrize("key", ["id", "code"])
@@ -172,8 +177,8 @@ def test_partitions_split_the_rows_once_each(wide: str, local_stack: Any, key: s
     manifests = [extract(local_stack, table=wide, mode="full", destination=folder, partition_by=key, partitions=3,
                          partition=str(i) if i == 2 else i) for i in range(3)]
     parts = [ids(local_stack, m) for m in manifests]
-    assert sorted(i for part in parts for i in part) == list(range(1, 20001))
-    assert all(len(part) > 5000 for part in parts)  # spread, not all in one
+    assert sorted(i for part in parts for i in part) == list(range(1, WIDE_ROWS + 1))
+    assert all(len(part) > WIDE_ROWS // 5 for part in parts)  # spread, not all in one
     assert [m["partition"] for m in manifests] == [{"by": key, "index": i, "count": 3} for i in range(3)]
     assert [m["destination"] for m in manifests] == [f"{folder}partition={i}/" for i in range(3)]
 
@@ -194,18 +199,18 @@ def test_rows_changed_during_the_extract_land_as_the_snapshot_saw_them(
             if number == 0 and not changed:
                 with psycopg.connect(**pg_params(), autocommit=True) as other:
                     other.execute(f"UPDATE {wide} SET code = 'changed' WHERE id % 2 = 0")
-                    other.execute(f"DELETE FROM {wide} WHERE id > 19000")
-                    other.execute(f"INSERT INTO {wide} VALUES (20001, 'new', 1, '{{}}')")
+                    other.execute(f"DELETE FROM {wide} WHERE id > {WIDE_ROWS - 1000}")
+                    other.execute(f"INSERT INTO {wide} VALUES ({WIDE_ROWS + 1}, 'new', 1, '{{}}')")
                 changed.append(True)
 
     monkeypatch.setattr(SourceReader, "copy_rows", copy_rows)
+    monkeypatch.setattr(sql_extract, "_BATCH_ROWS", 500)  # the change comes while both chunks have rows to read
     try:
         manifest = extract(local_stack, table=wide, mode="full", max_concurrency=2)
         assert changed and by_id(landed(local_stack, manifest)) == before
     finally:
-        pg(f"DELETE FROM {wide} WHERE id = 20001")
-        pg(f"INSERT INTO {wide} SELECT g, md5(g::text), (g % 1000) / 7.0, jsonb_build_object('g', g, 'tags', "
-           "jsonb_build_array('a', g % 3)) FROM generate_series(19001, 20000) g")
+        pg(f"DELETE FROM {wide} WHERE id = {WIDE_ROWS + 1}")
+        pg(WIDE_INSERT.format(table=wide, first=WIDE_ROWS - 999, last=WIDE_ROWS))
         pg(f"UPDATE {wide} SET code = md5(id::text) WHERE code = 'changed'")
 
 

@@ -8,6 +8,7 @@ whatever the table's size, and no value passes through a Python object.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Sequence
@@ -250,7 +251,7 @@ class SqlExtractOperator(BaseOperator):
             extra["columns"] = {c.name: c.type.display for c in columns}
             if self.partition_by is not None:
                 key = columns_named(columns, [self.partition_by], param="partition_by")[0]
-                predicates.append(query.partition_predicate(key.name, key.type.name in query.INTEGER_TYPES))
+                predicates.append(query.partition_predicate(key.name, key.type.is_integer))
                 params.update(
                     partitions=self.partitions, partition=_partition_index(self.partition, self.partitions)
                 )
@@ -265,7 +266,7 @@ class SqlExtractOperator(BaseOperator):
                     query.max_watermark(self.watermark_column, source, predicates), params
                 )[0]
                 extra["window"] = {"column": list(self.watermark_column), "start": start, "end": end}
-                extra["watermark"] = None if highest is None else _json_value(highest)
+                extra["watermark"] = None if highest is None else json.loads(highest)  # as landed
                 self.log.info(
                     "Reading %s rows with %s in [%s, %s) (lookback %ss) from %s",
                     expected,
@@ -473,7 +474,7 @@ class SqlExtractOperator(BaseOperator):
         from airflow_provider_dataeng.sql_source.deletes import KeyCodec, vanished
 
         keys = columns_named(plan.columns, self.key_columns, param="key_columns")
-        codec = KeyCodec([k.name for k in keys], [k.type.name in query.INTEGER_TYPES for k in keys])
+        codec = KeyCodec([k.name for k in keys], [k.type.is_integer for k in keys])
         statement = query.copy_keys(keys, plan.source, plan.predicates)
         current = (row for batch in reader.copy_rows(statement, plan.params, _BATCH_ROWS) for row in batch)
         writer = KeyFileWriter(sink.fs, sink.root)
@@ -630,12 +631,6 @@ def _timestamp(value: Any) -> datetime | None:
         except ValueError:
             return None
     return value if isinstance(value, datetime) and value.tzinfo is not None else None
-
-
-def _json_value(text: str) -> Any:
-    import json
-
-    return json.loads(text)
 
 
 @dataclass

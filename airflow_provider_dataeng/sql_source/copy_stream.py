@@ -32,7 +32,7 @@ class BinaryCopyRows:
         if self._header_done and not self._pending and len(piece) >= 6:  # the usual piece: exactly one row
             fields, size = _ROW_HEAD(piece)
             if fields == 1 and size == len(piece) - 6:
-                out.append(bytes(piece)[6:])
+                out.append(bytes(piece[6:]))  # one copy (the piece may be a view of libpq's buffer)
                 return
         data = bytes(piece)
         if self._pending:

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from airflow_provider_dataeng.sql_source.names import qualified, quote_ident
 from airflow_provider_dataeng.sql_source.types import Column
 
-INTEGER_TYPES = ("int2", "int4", "int8")
 _TRAILING = re.compile(r"[\s;]+$")
 _TYPE_TEXT = re.compile(r"^[A-Za-z0-9_ (),.\[\]\"]+$")
 # The session every extract reads in: the texts in the type table depend on these.
@@ -120,7 +119,7 @@ def copy_keys(keys: Sequence[Column], source: Source, predicates: Sequence[str] 
         ref = f"src.{quote_ident(column.name)}"
         expression = column.mapping.expression.format(c=ref)
         values.append(expression)
-        order.append(ref if column.type.name in INTEGER_TYPES else f'to_json({expression})::text COLLATE "C"')
+        order.append(ref if column.type.is_integer else f'to_json({expression})::text COLLATE "C"')
     return (
         f"COPY (SELECT json_build_array({', '.join(values)}) FROM {source.relation()}{where(predicates)} "
         f"ORDER BY {', '.join(order)}) TO STDOUT (FORMAT binary)"

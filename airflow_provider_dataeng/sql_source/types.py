@@ -40,7 +40,7 @@ from dataclasses import dataclass
 
 from airflow_provider_dataeng.sql_source.names import quote_ident
 
-_INTEGERS = ("int2", "int4", "int8", "oid")
+INTEGER_TYPES = ("int2", "int4", "int8")  # integers with arithmetic (partitions' modulo) and numeric order
 _FLOATS = ("float4", "float8")
 _SPECIAL_FLOATS = "CASE WHEN {c} = 'Infinity' THEN '\"inf\"'::json WHEN {c} = '-Infinity' THEN '\"-inf\"'::json ELSE to_json({c}) END"
 _DECIMAL_MAX_PRECISION = 38
@@ -58,6 +58,11 @@ class SourceType:
     precision: int | None = None
     scale: int | None = None
     display: str = ""
+
+    @property
+    def is_integer(self) -> bool:
+        """smallint, integer or bigint: partitioned by modulo, ordered by value."""
+        return self.name in INTEGER_TYPES
 
 
 @dataclass(frozen=True)
@@ -91,7 +96,7 @@ def mapping_for(source: SourceType) -> TypeMapping:
         return TypeMapping("{c}", "json", "ARRAY")
     if source.kind == "e":
         return TypeMapping("{c}", "string", "VARCHAR")
-    if name in _INTEGERS:
+    if source.is_integer or name == "oid":
         return TypeMapping("{c}", "int64", "NUMBER(38,0)")
     if name == "numeric":  # its text has only digits, sign, point, NaN and (14+) Infinity
         expression = "replace({c}::text, 'Infinity', 'inf')"

@@ -4,8 +4,8 @@ The connection comes from the postgres provider's ``PostgresHook`` (host, creden
 other libpq extras, IAM tokens), as psycopg 3. Every read of one extract happens in one
 ``REPEATABLE READ READ ONLY`` transaction; chunks read side by side join it through an exported snapshot
 (``pg_export_snapshot``, as ``pg_dump --jobs`` does), so they see the same rows. Rows arrive as the JSON
-texts PostgreSQL writes, in batches, through ``COPY ... TO STDOUT (FORMAT binary)``: the server streams, the
-worker holds one batch.
+texts PostgreSQL writes, in batches, through ``COPY ... TO STDOUT`` (one JSON line per row,
+:mod:`~airflow_provider_dataeng.sql_source.copy_stream`): the server streams, the worker holds one batch.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from airflow_provider_dataeng.sql_source import query
-from airflow_provider_dataeng.sql_source.copy_stream import BinaryCopyRows
+from airflow_provider_dataeng.sql_source.copy_stream import JsonLines
 from airflow_provider_dataeng.sql_source.types import Column, SourceType, mapping_for
 
 
@@ -62,12 +62,13 @@ class SourceReader:
         return columns
 
     def copy_rows(self, sql: str, params: Mapping[str, Any], batch_rows: int) -> Iterator[list[bytes]]:
-        """Run a ``COPY ... TO STDOUT (FORMAT binary)`` of one JSON column; yield its rows in batches.
+        """Run a ``COPY ... TO STDOUT`` of one JSON column; yield its rows in batches.
 
-        The rows are taken from libpq one by one (``PQgetCopyData``, non-blocking, waiting on the socket with
-        the GIL released): psycopg's ``Copy`` object costs about two microseconds of Python per row, more
-        than PostgreSQL spends writing it. The parameters are merged into the statement by psycopg itself
-        (``ClientCursor.mogrify``: COPY takes no bound parameters)."""
+        The pieces are taken from libpq as they come (``PQgetCopyData``, non-blocking, waiting on the socket
+        with the GIL released) and split into rows a batch at a time (:class:`JsonLines`): psycopg's ``Copy``
+        object costs about two microseconds of Python per row, more than PostgreSQL spends writing it. The
+        parameters are merged into the statement by psycopg itself (``ClientCursor.mogrify``: COPY takes no
+        bound parameters)."""
         import select
 
         import psycopg
@@ -76,20 +77,22 @@ class SourceReader:
         statement = ClientCursor(self.conn).mogrify(sql, dict(params))
         pgconn = self.conn.pgconn
         encoding = self.conn.info.encoding
-        reader = BinaryCopyRows()
-        batch: list[bytes] = []
+        lines = JsonLines()
+        pieces: list[Any] = []
         try:
             pgconn.send_query(statement.encode(encoding))  # psycopg raises when it cannot be sent
             result = _next_result(pgconn)
             if result is None or result.status != pq.ExecStatus.COPY_OUT:
                 _raise_result(result, encoding)
+            get_copy_data = pgconn.get_copy_data
             while True:
-                size, data = pgconn.get_copy_data(1)
+                size, data = get_copy_data(1)
                 if size > 0:
-                    reader.feed(data, batch)
-                    if len(batch) >= batch_rows:
-                        yield batch
-                        batch = []
+                    pieces.append(bytes(data))
+                    if len(pieces) >= batch_rows:
+                        batch, pieces = lines.feed(pieces), []
+                        if batch:
+                            yield batch
                 elif size == 0:
                     select.select([pgconn.socket], [], [], 1.0)
                     pgconn.consume_input()
@@ -99,7 +102,8 @@ class SourceReader:
                     raise psycopg.OperationalError(pgconn.get_error_message())
             # the server's verdict first (a connection cut off ends the COPY too), then the stream's own end
             _raise_result(_next_result(pgconn), encoding, expected=pq.ExecStatus.COMMAND_OK)
-            reader.close()
+            batch = lines.feed(pieces)
+            lines.close()
             if batch:
                 yield batch
             while _next_result(pgconn) is not None:  # drain, so the connection takes the next statement

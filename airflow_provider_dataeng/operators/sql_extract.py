@@ -317,7 +317,7 @@ class SqlExtractOperator(BaseOperator):
             for batch in chunk_reader.copy_rows(statement, plan.params, _BATCH_ROWS):
                 if failed.is_set():
                     return
-                sinks[index].write(batch)
+                sinks[index].write(batch, single_line=True)  # the COPY split them at line ends
                 progress.add(len(batch), sinks)
 
         def joined(index: int) -> None:

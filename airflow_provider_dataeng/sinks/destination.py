@@ -175,9 +175,10 @@ class PartFileSink:
             self.abort()
 
     # -- writing ---------------------------------------------------------------------------------
-    def write(self, records: Sequence[Any], *, page: int | None = None) -> None:
+    def write(self, records: Sequence[Any], *, page: int | None = None, single_line: bool = False) -> None:
         """Append one page of records (each the bytes of one JSON value, no newline). ``page`` numbers the
-        page in error messages (default: the count of ``write`` calls)."""
+        page in error messages (default: the count of ``write`` calls); ``single_line=True`` says no record holds
+        a line break (JSON that PostgreSQL wrote), so JSONL parts skip looking for one."""
         if not self._started:
             raise RuntimeError("call start() (or use the sink as a context manager) before write()")
         self._pages += 1
@@ -189,15 +190,15 @@ class PartFileSink:
             room = self.max_records_per_file - self._current_records
             chunk = records[offset : offset + room]
             self._current_records += len(chunk)
-            self._write_chunk(chunk, page, offset)
+            self._write_chunk(chunk, page, offset, single_line)
             offset += len(chunk)
             self.records += len(chunk)
             if self._current_records >= self.max_records_per_file:
                 self._close_part()
 
-    def _write_chunk(self, chunk: Sequence[Any], page: int, first: int) -> None:
+    def _write_chunk(self, chunk: Sequence[Any], page: int, first: int, single_line: bool = False) -> None:
         if self.part_format == "jsonl":
-            self._current.write(chunk)
+            self._current.write(chunk, single_line=single_line)
             return
         self._current.write(chunk, page=page, first=first)
         if self._current.pending >= self.parquet_batch_rows:

@@ -75,10 +75,12 @@ class JsonlPart:
         else:
             self._out = raw
 
-    def write(self, records: Sequence[Any]) -> None:
+    def write(self, records: Sequence[Any], *, single_line: bool = False) -> None:
+        """Append records as lines; a record with line breaks (pretty-printed JSON) is put on one line first,
+        unless the caller knows none has any (``single_line``)."""
         if records:
             data = b"\n".join(records)
-            if data.count(b"\n") >= len(records) or b"\r" in data:
+            if not single_line and (data.count(b"\n") >= len(records) or b"\r" in data):
                 data = b"\n".join(one_line(r) for r in records)
             self._out.write(data)
             self._out.write(b"\n")

@@ -2,7 +2,7 @@
 stream's framing (no I/O; the hook runs what these build).
 
 PostgreSQL writes each row's JSON itself (``row_to_json`` over per-type expressions, :mod:`.types`), and
-``COPY ... TO STDOUT (FORMAT binary)`` streams those texts with no per-value work in Python
+``COPY ... TO STDOUT`` streams those texts as JSON lines, with no per-value work in Python
 (:mod:`.copy_stream`); :mod:`.query` builds the statements, :mod:`.names` checks and quotes identifiers.
 """
 

@@ -14,17 +14,22 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from airflow_provider_dataeng.sql_source.copy_stream import COPY_OPTIONS
 from airflow_provider_dataeng.sql_source.names import qualified, quote_ident
 from airflow_provider_dataeng.sql_source.types import Column
 
 _TRAILING = re.compile(r"[\s;]+$")
 _TYPE_TEXT = re.compile(r"^[A-Za-z0-9_ (),.\[\]\"]+$")
-# The session every extract reads in: the texts in the type table depend on these.
+# The session every extract reads in: the texts in the type table depend on the first four. The last lets
+# PostgreSQL's parallel workers write the rows' JSON (most of an extract's server time): its default prices
+# handing a row to the leader above computing it, so large reads otherwise run in one process. The server's
+# own max_parallel_workers_per_gather still bounds it (0 turns it off).
 SESSION_SETTINGS = {
     "TimeZone": "UTC",
     "IntervalStyle": "iso_8601",
     "DateStyle": "ISO, YMD",
     "extra_float_digits": "1",
+    "parallel_tuple_cost": "0",
 }
 
 
@@ -105,10 +110,10 @@ def where(predicates: Sequence[str]) -> str:
 
 
 def copy_rows(columns: Sequence[Column], source: Source, predicates: Sequence[str] = ()) -> str:
-    """``COPY`` of each row as one JSON text (columns landed by the type table), binary framing."""
+    """``COPY`` of each row as one JSON text (columns landed by the type table), one line each."""
     items = ", ".join(column.select_item() for column in columns)
     inner = f"SELECT {items} FROM {source.relation()}{where(predicates)}"
-    return f"COPY (SELECT row_to_json(r.*) FROM ({inner}) AS r) TO STDOUT (FORMAT binary)"
+    return f"COPY (SELECT row_to_json(r.*) FROM ({inner}) AS r) TO STDOUT ({COPY_OPTIONS})"
 
 
 def copy_keys(keys: Sequence[Column], source: Source, predicates: Sequence[str] = ()) -> str:
@@ -122,7 +127,7 @@ def copy_keys(keys: Sequence[Column], source: Source, predicates: Sequence[str] 
         order.append(ref if column.type.is_integer else f'to_json({expression})::text COLLATE "C"')
     return (
         f"COPY (SELECT json_build_array({', '.join(values)}) FROM {source.relation()}{where(predicates)} "
-        f"ORDER BY {', '.join(order)}) TO STDOUT (FORMAT binary)"
+        f"ORDER BY {', '.join(order)}) TO STDOUT ({COPY_OPTIONS})"
     )
 
 

@@ -1,4 +1,4 @@
-"""The binary COPY framing: rows come out whole however the stream is cut into pieces."""
+"""The COPY framing: one JSON text per line; rows come out whole however the stream is cut into pieces."""
 
 from __future__ import annotations
 
@@ -6,51 +6,50 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from airflow_provider_dataeng.sql_source.copy_stream import BinaryCopyRows, CopyFormatError
+from airflow_provider_dataeng.sql_source.copy_stream import COPY_OPTIONS, CopyFormatError, JsonLines
 
-HEADER = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
-TRAILER = b"\xff\xff"
-
-
-def row(value: bytes) -> bytes:
-    return (1).to_bytes(2, "big") + len(value).to_bytes(4, "big") + value
+# what a JSON text can hold: anything but raw newlines (and raw control characters, JSON escapes them)
+JSON_TEXT = st.binary(min_size=1, max_size=40).map(lambda b: b.replace(b"\n", b"n").replace(b"\x02", b"q"))
 
 
-def read(pieces: list[bytes]) -> list[bytes]:
-    reader, out = BinaryCopyRows(), []
-    for piece in pieces:
-        reader.feed(memoryview(piece), out)
-    reader.close()
+def read(pieces: list[bytes], batch: int = 1) -> list[bytes]:
+    lines, out = JsonLines(), []
+    for i in range(0, len(pieces), batch):
+        out.extend(lines.feed([memoryview(p) for p in pieces[i : i + batch]]))
+    lines.close()
     return out
 
 
-def test_pieces_as_libpq_hands_them_over() -> None:
-    """Header with the first row, then one row per piece, then the trailer."""
-    values = [b'{"id":1}', b"", b'{"s":"\\\\ \\n"}']
-    assert read([HEADER + row(values[0]), row(values[1]), row(values[2]), TRAILER]) == values
+def test_pieces_as_postgresql_sends_them() -> None:
+    """One row per piece, each with its newline."""
+    values = [b'{"id":1}', b'{"s":"\\\\ \\n \\"q\\""}', "{\"é\":\"☃\"}".encode()]
+    assert read([v + b"\n" for v in values], batch=2) == values
 
 
-@given(st.lists(st.binary(max_size=40), max_size=20), st.lists(st.integers(min_value=1, max_value=30), min_size=1),
-       st.binary(max_size=8))
-def test_any_cut_of_the_stream_gives_the_same_rows(values: list[bytes], cuts: list[int], extension: bytes) -> None:
-    header = HEADER[:-4] + len(extension).to_bytes(4, "big") + extension
-    stream = header + b"".join(row(v) for v in values) + TRAILER
+def test_no_rows() -> None:
+    assert read([]) == []
+
+
+@given(st.lists(JSON_TEXT, max_size=20), st.lists(st.integers(min_value=1, max_value=30), min_size=1),
+       st.integers(min_value=1, max_value=5))
+def test_any_cut_of_the_stream_gives_the_same_rows(values: list[bytes], cuts: list[int], batch: int) -> None:
+    stream = b"".join(v + b"\n" for v in values)
     pieces, pos, i = [], 0, 0
     while pos < len(stream):
         size = cuts[i % len(cuts)]
         pieces.append(stream[pos : pos + size])
         pos, i = pos + size, i + 1
-    assert read(pieces) == values
+    assert read(pieces, batch) == values
 
 
 @pytest.mark.parametrize(("pieces", "message"), [
-    ([b"COPY text\n" + b"x" * 20], "does not start with the binary COPY signature"),
-    ([HEADER + (2).to_bytes(2, "big")], "a row has 2 columns"),
-    ([HEADER + (1).to_bytes(2, "big") + (-1).to_bytes(4, "big", signed=True)], "a row's JSON is NULL"),
-    ([HEADER + row(b"abc")[:-1]], "ended inside a row"),
-    ([HEADER + row(b"abc")], "ended inside a row"),
-    ([HEADER + TRAILER + row(b"x")], "data after the end"),
+    ([b'{"a":1}\n', b'\x02{"a":\x01}\x02\n'], "quoted a row"),
+    ([b'{"a":1}\n', b'{"a":'], "ended inside a row"),
 ])
 def test_broken_streams(pieces: list[bytes], message: str) -> None:
     with pytest.raises(CopyFormatError, match=message):
         read(pieces)
+
+
+def test_the_delimiter_and_quote_are_characters_json_escapes() -> None:
+    assert COPY_OPTIONS == "FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02'"

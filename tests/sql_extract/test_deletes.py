@@ -78,7 +78,8 @@ def test_keys_statement() -> None:
             Column("id", SourceType("int8"), mapping_for(SourceType("int8")))]
     assert query.copy_keys(keys, query.Source(table=("people",))) == (
         'COPY (SELECT json_build_array(src."region", src."id") FROM (SELECT * FROM "people") AS src '
-        'ORDER BY to_json(src."region")::text COLLATE "C", src."id") TO STDOUT (FORMAT binary)'
+        'ORDER BY to_json(src."region")::text COLLATE "C", src."id")'
+        " TO STDOUT (FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02')"
     )
 
 

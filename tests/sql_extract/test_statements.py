@@ -39,7 +39,8 @@ def test_copy_of_a_table_with_every_kind_of_expression() -> None:
         'src."doc"::jsonb AS "doc", '
         "encode(src.\"blob\", 'hex') AS \"blob\", "
         'src."at" AS "at" '
-        'FROM (SELECT * FROM "public"."orders") AS src) AS r) TO STDOUT (FORMAT binary)'
+        'FROM (SELECT * FROM "public"."orders") AS src) AS r)'
+        " TO STDOUT (FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02')"
     )
     parses(statement)
 
@@ -55,7 +56,7 @@ def test_incremental_partitioned_chunk_of_chosen_columns() -> None:
         '(src."updated_at" >= CAST(%(window_start)s AS timestamp with time zone) AND '
         'src."updated_at" < CAST(%(window_end)s AS timestamp with time zone)) AND '
         '(coalesce(((src."id" %% %(partitions)s) + %(partitions)s) %% %(partitions)s, 0) = %(partition)s)) AS r) '
-        "TO STDOUT (FORMAT binary)"
+        "TO STDOUT (FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02')"
     )
     parses(statement)
 

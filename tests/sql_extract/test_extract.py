@@ -171,6 +171,41 @@ def test_a_rerun_into_the_same_folder_leaves_one_copy(wide: str, local_stack: An
     assert Counter(r["id"] for r in landed(local_stack, second)) == Counter(range(1, WIDE_ROWS + 1))
 
 
+def test_reads_in_parallel_plans_land_the_table(wide: str, pg: Any, local_stack: Any,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The extract's session lets PostgreSQL's parallel workers write the rows (``parallel_tuple_cost = 0``);
+    a role whose settings make every scan parallel reads the table (in one stream and in page ranges) and its
+    keys (sorted under a Gather Merge) exactly as a serial plan does."""
+    from airflow_provider_dataeng.sinks.key_file import read_keys
+    from airflow_provider_dataeng.sinks.storage import s3_storage_options
+
+    role = f"parallel_{uuid.uuid4().hex[:8]}"
+    pg(f"CREATE ROLE {role} LOGIN PASSWORD 'parallel'")
+    pg(f"GRANT USAGE ON SCHEMA {pg.schema} TO {role}")
+    pg(f"GRANT SELECT ON {wide} TO {role}")
+    for setting in ("parallel_setup_cost", "min_parallel_table_scan_size", "min_parallel_index_scan_size"):
+        pg(f"ALTER ROLE {role} SET {setting} = 0")
+    params = pg_params()
+    monkeypatch.setenv("AIRFLOW_CONN_PG_PARALLEL", json.dumps({
+        "conn_type": "postgres", "host": params["host"], "port": params["port"], "schema": params["dbname"],
+        "login": role, "password": "parallel"}))
+    import psycopg
+
+    with psycopg.connect(**{**params, "user": role, "password": "parallel"}) as conn:
+        conn.execute("SET parallel_tuple_cost = 0")
+        plan = [r[0] for r in conn.execute(f"EXPLAIN SELECT row_to_json(w.*) FROM {wide} AS w")]
+    assert "Gather" in plan[0]  # the setting does what the extract relies on
+
+    expected = table_records(pg, wide)
+    one = extract(local_stack, table=wide, mode="full", sql_conn_id="pg_parallel", key_columns="id",
+                  delete_detection=True)
+    chunked = extract(local_stack, table=wide, mode="full", sql_conn_id="pg_parallel", max_concurrency=2)
+    assert by_id(landed(local_stack, one)) == expected
+    assert by_id(landed(local_stack, chunked)) == expected
+    keys = [json.loads(k) for k in read_keys(one["keys"]["uri"], s3_storage_options("aws_default"))]
+    assert keys == [[i] for i in range(1, WIDE_ROWS + 1)]
+
+
 @pytest.mark.parametrize("key", ["id", "code"])
 def test_partitions_split_the_rows_once_each(wide: str, local_stack: Any, key: str) -> None:
     folder = s3_folder(local_stack)

@@ -300,6 +300,7 @@ class QualityGateOperator(BaseOperator):
                 compiler.Query(history.create_table_sql(self.results_table, dialect), None, "history:create"),
                 "history",
             )
+            _add_details_column(session, self.results_table, dialect)
             for check in checks:
                 if isinstance(check, RowCountAnomaly):
                     past = history.count_history_sql(
@@ -342,6 +343,16 @@ class QualityGateOperator(BaseOperator):
                     "history",
                 )
         return results
+
+
+def _add_details_column(session: SqlSession, results_table: str, dialect: Dialect) -> None:
+    """A results table made before ``DETAILS`` existed gets the column (a no-op where it is there)."""
+    statement = history.add_details_sql(results_table, dialect)
+    if statement is None:  # SQLite: add it only when missing
+        if _fetch(session, history.missing_details_sql(results_table, dialect), "history")[0][0][0]:
+            return
+        statement = history.add_details_plain_sql(results_table, dialect)
+    _fetch(session, compiler.Query(statement, None, "history:upgrade"), "history")
 
 
 def _parse_as_of(value: str | datetime) -> datetime:

@@ -3,7 +3,9 @@
 A result's shape stays close to common-sql's ``SQLCheckResult`` (``name``, ``check_type``, ``success``,
 ``severity``, ``column``, ``table``, ``expected``, ``actual``, ``content``, ``description``) and adds
 ``columns``, ``observed`` (the JSON value), ``threshold``, ``status`` (``pass``/``warn``/``fail``),
-``note`` and ``failing_rows``.
+``note``, ``failing_rows`` and ``details`` (what the verdict was measured against, as numbers: an anomaly's
+mean, standard deviation and band, a freshness check's limits), kept in the results table for the
+data-health page.
 """
 
 from __future__ import annotations
@@ -40,13 +42,16 @@ class CheckResult:
     note: str = ""
     content: str | None = None
     failing_rows: list[dict[str, Any]] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
 
     @property
     def success(self) -> bool:
         return self.status == "pass"
 
     def to_dict(self) -> dict[str, Any]:
+        """The result as the gate returns it (XCom); ``details`` stays in the results table."""
         data = asdict(self)
+        del data["details"]
         data.update(
             success=self.success,
             column=self.columns[0] if len(self.columns) == 1 else None,
@@ -130,6 +135,7 @@ def evaluate(
         )
         result.note = verdict.note
         result.status = "pass" if verdict.passed else _failed_status(check)
+        result.details = _band(verdict, check)
     elif isinstance(check, CustomSql):
         result.observed = jsonable(observed)
         result.threshold = f"= {check.expect!r}"
@@ -139,6 +145,28 @@ def evaluate(
         result.threshold = "= 0"
         result.status = "pass" if result.observed == 0 else _failed_status(check)
     return result
+
+
+def _band(verdict: Any, check: RowCountAnomaly) -> dict[str, Any]:
+    """An anomaly verdict's numbers: history size, mean and standard deviation, z-score, change, and the band
+    ``mean +- max_zscore * stdev`` the count had to stay in (when the check has a z-score limit)."""
+    details: dict[str, Any] = {
+        "history": verdict.history_size,
+        "min_history": check.min_history,
+        "max_zscore": check.max_zscore,
+        "max_pct_change": check.max_pct_change,
+    }
+    if verdict.mean is None or verdict.stdev is None:
+        return details
+    details.update(
+        mean=verdict.mean, stdev=verdict.stdev, zscore=verdict.zscore, pct_change=verdict.pct_change
+    )
+    if check.max_zscore is not None:
+        details.update(
+            lower=verdict.mean - check.max_zscore * verdict.stdev,
+            upper=verdict.mean + check.max_zscore * verdict.stdev,
+        )
+    return {k: jsonable(v) for k, v in details.items()}
 
 
 def _limits(*limits: tuple[str, Any]) -> str:
@@ -159,6 +187,7 @@ def _freshness(check: Freshness, observed: Any, now: datetime, result: CheckResu
     if check.error_after is not None:
         limits.append(f"{check.severity} > {_seconds(check.error_after)}")
     result.threshold = "age " + ", ".join(limits)
+    result.details = {"warn_after": check.warn_after, "error_after": check.error_after}
     newest = to_utc(observed)
     if newest is None:
         result.status = _failed_status(check)
@@ -166,6 +195,7 @@ def _freshness(check: Freshness, observed: Any, now: datetime, result: CheckResu
         return
     age = round((now - newest).total_seconds(), 3)
     result.observed = age
+    result.details["newest"] = newest.isoformat()
     result.note = f"newest {check.column} = {newest.isoformat()}"
     if age < 0:
         result.note += " (in the future)"

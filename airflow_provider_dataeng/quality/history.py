@@ -1,5 +1,9 @@
 """The results table: DDL, idempotent append, and the count history ``row_count_anomaly`` reads.
 
+``DETAILS`` holds a JSON object per row: the result's ``details`` (an anomaly's band, a freshness check's
+limits) and its ``failing_rows`` sample, for the data-health page. Tables created before it existed get the
+column on the gate's next run (:func:`add_details_sql`).
+
 One row per check per run. Re-running a task for the same run replaces that run's rows (DELETE then
 INSERT), so the table's final state does not depend on how many times a run was retried.
 """
@@ -15,6 +19,7 @@ from typing import Any
 from airflow_provider_dataeng.quality.compiler import Query
 from airflow_provider_dataeng.quality.dialects import Dialect
 from airflow_provider_dataeng.quality.evaluate import CheckResult, jsonable
+from airflow_provider_dataeng.sql.identifiers import parse_object_name
 
 #: (column, kind) of the results table; kinds map to the dialect's types.
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -33,6 +38,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("STATUS", "text"),
     ("SEVERITY", "text"),
     ("NOTE", "text"),
+    ("DETAILS", "text"),
 )
 
 
@@ -54,6 +60,30 @@ def create_table_sql(results_table: str, dialect: Dialect) -> str:
     types = {"text": dialect.text_type, "timestamp": dialect.timestamp_type, "float": dialect.float_type}
     columns = ",\n".join(f"  {_c(dialect, name)} {types[kind]}" for name, kind in COLUMNS)
     return f"CREATE TABLE IF NOT EXISTS {dialect.table(results_table, param='results_table')} (\n{columns}\n)"
+
+
+def add_details_sql(results_table: str, dialect: Dialect) -> str | None:
+    """Add ``DETAILS`` to a results table made before it existed (a no-op where it is there). SQLite has no
+    ``ADD COLUMN IF NOT EXISTS``: its tables are upgraded by :func:`missing_details_sql`'s answer."""
+    if dialect.name == "sqlite":
+        return None
+    table = dialect.table(results_table, param="results_table")
+    return f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {_c(dialect, 'DETAILS')} {dialect.text_type}"
+
+
+def add_details_plain_sql(results_table: str, dialect: Dialect) -> str:
+    """``ADD COLUMN`` without ``IF NOT EXISTS`` (SQLite, after :func:`missing_details_sql` found it missing)."""
+    table = dialect.table(results_table, param="results_table")
+    return f"ALTER TABLE {table} ADD COLUMN {_c(dialect, 'DETAILS')} {dialect.text_type}"
+
+
+def missing_details_sql(results_table: str, dialect: Dialect) -> Query:
+    """SQLite only: how many ``DETAILS`` columns the results table has (0 or 1)."""
+    params = {"table_name": parse_object_name(results_table, param="results_table").name}
+    sql = (
+        f"SELECT COUNT(*) FROM pragma_table_info({dialect.placeholder('table_name')}) WHERE name = 'DETAILS'"
+    )
+    return Query(sql, params, "history:upgrade")
 
 
 def _run_filter(dialect: Dialect, ids: RunIds, params: dict[str, Any]) -> str:
@@ -79,6 +109,13 @@ def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value)
+
+
+def _details(result: CheckResult) -> str | None:
+    details = dict(result.details)
+    if result.failing_rows:
+        details["failing_rows"] = result.failing_rows
+    return json.dumps(details, sort_keys=True, default=str) if details else None
 
 
 def insert_results_sql(
@@ -107,6 +144,7 @@ def insert_results_sql(
             "STATUS": r.status,
             "SEVERITY": r.severity,
             "NOTE": r.note or None,
+            "DETAILS": _details(r),
         }
         placeholders = []
         for j, (name, _) in enumerate(COLUMNS):

@@ -24,10 +24,13 @@ from airflow_provider_dataeng.quality.dialects import POSTGRES, SNOWFLAKE, SQLIT
 from airflow_provider_dataeng.quality.evaluate import CheckResult
 from airflow_provider_dataeng.quality.history import (
     RunIds,
+    add_details_plain_sql,
+    add_details_sql,
     count_history_sql,
     create_table_sql,
     delete_run_sql,
     insert_results_sql,
+    missing_details_sql,
 )
 
 CHECKS = [
@@ -173,8 +176,11 @@ def test_history_statements_snowflake() -> None:
         '  "RUN_ID" VARCHAR,\n  "LOGICAL_DATE" TIMESTAMP_NTZ,\n  "CHECKED_AT" TIMESTAMP_NTZ,\n'
         '  "TABLE_NAME" VARCHAR,\n  "CHECK_NAME" VARCHAR,\n  "CHECK_TYPE" VARCHAR,\n  "COLUMN_NAMES" VARCHAR,\n'
         '  "OBSERVED" VARCHAR,\n  "OBSERVED_NUMBER" FLOAT,\n  "THRESHOLD" VARCHAR,\n  "STATUS" VARCHAR,\n'
-        '  "SEVERITY" VARCHAR,\n  "NOTE" VARCHAR\n)'
+        '  "SEVERITY" VARCHAR,\n  "NOTE" VARCHAR,\n  "DETAILS" VARCHAR\n)'
     )
+    upgrade = add_details_sql("audit.quality_results", SNOWFLAKE)
+    assert upgrade == 'ALTER TABLE "AUDIT"."QUALITY_RESULTS" ADD COLUMN IF NOT EXISTS "DETAILS" VARCHAR'
+    sqlglot.parse_one(upgrade, read="snowflake")
     delete = delete_run_sql("audit.quality_results", "raw.orders", IDS, SNOWFLAKE)
     assert delete.sql == (
         'DELETE FROM "AUDIT"."QUALITY_RESULTS"\nWHERE "DAG_ID" = %(dag_id)s AND "TASK_ID" = %(task_id)s AND '
@@ -194,13 +200,17 @@ def test_history_statements_snowflake() -> None:
     assert insert.sql.splitlines()[0] == (
         'INSERT INTO "AUDIT"."QUALITY_RESULTS" ("DAG_ID", "TASK_ID", "RUN_ID", "LOGICAL_DATE", "CHECKED_AT", '
         '"TABLE_NAME", "CHECK_NAME", "CHECK_TYPE", "COLUMN_NAMES", "OBSERVED", "OBSERVED_NUMBER", "THRESHOLD", '
-        '"STATUS", "SEVERITY", "NOTE")'
+        '"STATUS", "SEVERITY", "NOTE", "DETAILS")'
     )
-    assert insert.sql.splitlines()[2] == "  (" + ", ".join(f"%(v0_{j})s" for j in range(15)) + "),"
-    assert [insert.params[f"v0_{j}"] for j in range(15)] == [
+    assert insert.sql.splitlines()[2] == "  (" + ", ".join(f"%(v0_{j})s" for j in range(16)) + "),"
+    assert [insert.params[f"v0_{j}"] for j in range(16)] == [
         "dag", "gate", "scheduled__2026-01-01", datetime(2026, 1, 1), datetime(2026, 1, 1), "raw.orders",
-        "row_count", "row_count", None, "4", 4.0, ">= 1", "pass", "error", None,
+        "row_count", "row_count", None, "4", 4.0, ">= 1", "pass", "error", None, None,
     ]
+    failed = CheckResult("unique_id", "unique", "raw.orders", ["id"], "error", "fail", 1, "= 0",
+                         failing_rows=[{"id": 7, "n": 2}])
+    insert = insert_results_sql("audit.quality_results", [failed], IDS, IDS.logical_date, SNOWFLAKE)
+    assert insert.params["v0_15"] == '{"failing_rows": [{"id": 7, "n": 2}]}'
     for q in (delete, history, insert):
         parses(q.sql, {k: str(v) for k, v in q.params.items()}, SNOWFLAKE)
     sqlglot.parse_one(ddl, read="snowflake")
@@ -212,6 +222,11 @@ def test_history_statements_sqlite_bind_text_timestamps() -> None:
     assert insert.params["v0_3"] == "2026-01-01 00:00:00"
     assert ":v0_0" in insert.sql
     sqlglot.parse_one(create_table_sql("quality_results", SQLITE), read="sqlite")
+    assert add_details_sql("quality_results", SQLITE) is None  # no ADD COLUMN IF NOT EXISTS: asked first
+    assert missing_details_sql("quality_results", SQLITE).sql == (
+        "SELECT COUNT(*) FROM pragma_table_info(:table_name) WHERE name = 'DETAILS'"
+    )
+    assert add_details_plain_sql("quality_results", SQLITE) == 'ALTER TABLE "QUALITY_RESULTS" ADD COLUMN "DETAILS" TEXT'
 
 
 def test_unknown_connection_type_is_refused() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import statistics
 from datetime import timedelta
 from typing import Any
 
@@ -128,7 +129,14 @@ def test_anomaly_normal_day_passes(conn_id: str) -> None:
     (result,) = out["results"]
     assert (result["status"], result["observed"], result["threshold"]) == ("pass", 101, "|z-score| <= 3")
     assert result["note"] == "mean 100.4, stdev 1.7 over 7 runs; z-score 0.33, change from last +1.0%"
-    assert out["queries"] == {"checks": 1, "history": 4}  # create-if-missing, read history, delete, insert
+    # create-if-missing, add DETAILS if missing (SQLite: ask first), read history, delete, insert
+    assert out["queries"] == {"checks": 1, "history": 5}
+    (details,) = records(conn_id, f'SELECT "DETAILS" FROM "{results}" WHERE "RUN_ID" = \'today\'')[0]
+    band = json.loads(details)
+    mean, stdev = statistics.fmean(HISTORY), statistics.stdev(HISTORY)
+    assert band == {"history": 7, "min_history": 5, "max_zscore": 3.0, "max_pct_change": None, "mean": mean,
+                    "stdev": stdev, "zscore": (101 - mean) / stdev, "pct_change": 1.0,
+                    "lower": mean - 3 * stdev, "upper": mean + 3 * stdev}
 
 
 def test_anomaly_spike_is_flagged(conn_id: str) -> None:
@@ -174,6 +182,24 @@ def test_anomaly_ignores_later_dates_and_its_own_run(conn_id: str) -> None:
     (result,) = out["results"]
     # history seen: days 3..7 only (98, 101, 99, 100, 103); run_2's own row (day 2) is excluded
     assert result["note"] == "mean 100.2, stdev 1.9 over 5 runs; z-score -0.10, change from last +2.0%"
+
+
+def test_a_results_table_from_before_details_gets_the_column(conn_id: str) -> None:
+    """Tables made by earlier versions (no DETAILS) are upgraded on the next run, their rows kept; a failed
+    check's sample rows land in DETAILS."""
+    table = f"OLD_RESULTS_{next(_names)}"
+    columns = ", ".join(f'"{c}" {"FLOAT" if c == "OBSERVED_NUMBER" else "VARCHAR"}' for c in (
+        "DAG_ID", "TASK_ID", "RUN_ID", "LOGICAL_DATE", "CHECKED_AT", "TABLE_NAME", "CHECK_NAME", "CHECK_TYPE",
+        "COLUMN_NAMES", "OBSERVED", "OBSERVED_NUMBER", "THRESHOLD", "STATUS", "SEVERITY", "NOTE"))
+    run(conn_id, f'CREATE TABLE "{table}" ({columns})',
+        f'INSERT INTO "{table}" ("RUN_ID", "CHECK_NAME", "STATUS") VALUES (\'old\', \'not_null(email)\', \'pass\')')
+    for _ in range(2):  # the second run finds the column there
+        QualityGateOperator(task_id="gate", snowflake_conn_id=conn_id, table="BAD_ORDERS", results_table=table,
+                            checks=[not_null("email")], fail_on="never").execute(context(run_id="new"))
+    rows = records(conn_id, f'SELECT "RUN_ID", "STATUS", "DETAILS" FROM "{table}" ORDER BY "RUN_ID"')
+    assert [r[:2] for r in rows] == [("new", "fail"), ("old", "pass")] and rows[1][2] is None
+    sample = [{k.lower(): v for k, v in r.items()} for r in json.loads(rows[0][2])["failing_rows"]]
+    assert [(r["id"], r["email"], r["status"]) for r in sample] == [(2, None, "lost"), (4, None, "bogus")]
 
 
 def test_results_json_is_serializable(conn_id: str) -> None:

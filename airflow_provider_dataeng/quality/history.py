@@ -183,3 +183,24 @@ def count_history_sql(
         f"LIMIT {int(lookback)}"
     )
     return Query(sql, params, f"history:{check_name}")
+
+
+def recent_results_sql(
+    results_table: str, dialect: Dialect, *, since: datetime, limit: int, table: str | None = None
+) -> Query:
+    """Every column of the rows checked since ``since`` (of one gated ``table``, or all), newest first, at
+    most ``limit`` rows: what the data-health pages read, bounded in time and size."""
+    params: dict[str, Any] = {"since": dialect.bind_timestamp(since)}
+    conditions = [f"{_c(dialect, 'CHECKED_AT')} >= {dialect.placeholder('since')}"]
+    if table is not None:
+        params["table_name"] = table
+        conditions.append(f"{_c(dialect, 'TABLE_NAME')} = {dialect.placeholder('table_name')}")
+    columns = ", ".join(_c(dialect, name) for name, _ in COLUMNS)
+    sql = (
+        f"SELECT {columns}\n"
+        f"FROM {dialect.table(results_table, param='results_table')}\n"
+        f"WHERE " + "\n  AND ".join(conditions) + "\n"
+        f"ORDER BY {_c(dialect, 'CHECKED_AT')} DESC\n"
+        f"LIMIT {int(limit)}"
+    )
+    return Query(sql, params, "health:results")

@@ -7,8 +7,10 @@ report); ``ui`` is the Airflow UI's root for links to DAG runs and task logs (``
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
+import re
 import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -69,8 +71,18 @@ def _page(title: str, body: Iterable[str]) -> str:
     )
 
 
-def table_href(base: str, table: str, days: int) -> str:
+def table_href(base: str, table: str, days: int, static: bool = False) -> str:
+    """A table's page: served (``/table/<name>?days=``) or a file of the static report."""
+    if static:
+        return f"{base}/{report_file(table)}"
     return f"{base}/table/{urllib.parse.quote(table, safe='')}?days={int(days)}"
+
+
+def report_file(table: str) -> str:
+    """A table page's file name in the static report: the name's safe characters and a short hash (two names
+    that differ only in unsafe characters get different files)."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", table)[:80]
+    return f"table-{safe}-{hashlib.sha1(table.encode()).hexdigest()[:8]}.html"
 
 
 def run_href(ui: str, dag_id: str, run_id: str) -> str:
@@ -113,9 +125,12 @@ def overview_page(
     schemas: Sequence[str],
     notices: Sequence[str] = (),
     static: bool = False,
+    generated: str = "",
 ) -> str:
     """Every gated table: last status, failing and warning checks, freshness, last rows, row-count trend."""
     body = ["<h1>Data health</h1>", *notices]
+    if static:
+        body.append(f'<p class="muted">Last {int(filters.days)} days; written {esc(generated)}.</p>')
     if not static:
         body.append(_filters_form(filters, dag_ids, schemas))
     if not summaries:
@@ -125,7 +140,7 @@ def overview_page(
             "<table><thead><tr><th>Table</th><th>Status</th><th>Failing</th><th>Warning</th><th>Freshness</th>"
             "<th>Last rows</th><th>Row count</th><th>Runs</th><th>Last run</th></tr></thead><tbody>"
         )
-        body.extend(_overview_row(s, base=base, ui=ui, days=filters.days) for s in summaries)
+        body.extend(_overview_row(s, base=base, ui=ui, days=filters.days, static=static) for s in summaries)
         body.append("</tbody></table>")
     return _page("Data health", body)
 
@@ -151,13 +166,13 @@ def _filters_form(filters: Filters, dag_ids: Sequence[str], schemas: Sequence[st
     )
 
 
-def _overview_row(summary: TableSummary, *, base: str, ui: str, days: int) -> str:
+def _overview_row(summary: TableSummary, *, base: str, ui: str, days: int, static: bool) -> str:
     last = summary.last
     failing = ", ".join(last.named("fail") + last.named("error")) or "-"
     warning = ", ".join(last.named("warn")) or "-"
     rows = "; ".join(f"{esc(e.kind)} {e.rows:,}" for e in summary.last_rows) or "-"
     return (
-        f'<tr data-table="{esc(summary.table)}"><td><a href="{esc(table_href(base, summary.table, days))}">'
+        f'<tr data-table="{esc(summary.table)}"><td><a href="{esc(table_href(base, summary.table, days, static))}">'
         f"{esc(summary.table)}</a></td><td>{status_badge(summary.status)}</td>"
         f"<td>{esc(failing)}</td><td>{esc(warning)}</td><td>{_freshness_cell(summary.freshness)}</td>"
         f"<td>{rows}</td><td>{svg.sparkline(summary.counts)}</td><td>{summary.runs}</td>"

@@ -112,3 +112,24 @@ class DataHealthHook:
 def _first_line(err: BaseException) -> str:
     text = str(err).strip() or type(err).__name__
     return text.splitlines()[0][:300]
+
+
+def write_report(
+    files: dict[str, str], destination: str, storage_options: dict[str, object] | None = None
+) -> list[str]:
+    """Write the report's files under ``destination`` (a local folder or an fsspec URL such as
+    ``s3://bucket/reports/``), the index last so a reader never finds it linking to a missing page; returns
+    the URLs written."""
+    from fsspec.core import url_to_fs
+
+    fs, root = url_to_fs(destination, **dict(storage_options or {}))
+    root = root.rstrip("/")
+    fs.makedirs(root, exist_ok=True)
+    protocols = (fs.protocol,) if isinstance(fs.protocol, str) else tuple(fs.protocol)
+    headers = {"ContentType": "text/html; charset=utf-8"} if {"s3", "s3a"} & set(protocols) else {}
+    written = []
+    for name in sorted(files, key=lambda n: n == "index.html"):
+        path = f"{root}/{name}"
+        fs.pipe_file(path, files[name].encode("utf-8"), **headers)
+        written.append(fs.unstrip_protocol(path))
+    return written

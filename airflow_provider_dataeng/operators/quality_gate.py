@@ -9,7 +9,7 @@ not fix itself) when an error-severity check fails.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -66,8 +66,14 @@ class QualityGateOperator(BaseOperator):
     :param role: Snowflake only: the role for this task's session (default: the connection's); templated.
     :param query_tag: Snowflake only: extra keys for the session's JSON ``QUERY_TAG`` (which always holds
         ``dag_id``, ``task_id``, ``run_id``, ``try_number`` and ``map_index``); templated.
+    :param report_destination: after the results are written, the data-health pages of the results table
+        (every gated table, the last ``report_days`` days) as static HTML under this folder or URL (e.g.
+        ``s3://bucket/health/{{ ds }}/``); written also when the gate fails. Needs ``results_table``; templated.
+    :param report_days: days of history in the report (1-365, default 30).
+    :param aws_conn_id: the AWS connection for an ``s3://`` ``report_destination``.
     :returns: ``{"table", "passed", "summary", "queries", "statements", "results": [...]}`` (``queries``:
-        statements by purpose; ``statements``: every statement sent, transaction control included). Also
+        statements by purpose; ``statements``: every statement sent, transaction control included), and
+        ``"report"`` (the index page's URL) with ``report_destination``. Also
         pushed to XCom under ``quality_results`` before a failure is raised.
     """
 
@@ -80,6 +86,7 @@ class QualityGateOperator(BaseOperator):
         "warehouse",
         "role",
         "query_tag",
+        "report_destination",
     )
     template_fields_renderers = {"where": "sql"}
     ui_color = "#f6d7a7"
@@ -99,10 +106,22 @@ class QualityGateOperator(BaseOperator):
         warehouse: str | None = None,
         role: str | None = None,
         query_tag: dict[str, Any] | None = None,
+        report_destination: str | None = None,
+        report_days: int = 30,
+        aws_conn_id: str | None = "aws_default",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         check_session_args(warehouse=warehouse, role=role, query_tag=query_tag)
+        if report_destination is not None and results_table is None:
+            raise ValueError(
+                "report_destination needs results_table= (the report draws the history the gate keeps there)"
+            )
+        if not isinstance(report_days, int) or isinstance(report_days, bool) or not 1 <= report_days <= 365:
+            raise ValueError(f"report_days must be a whole number of days from 1 to 365, got {report_days!r}")
+        self.report_destination = report_destination
+        self.report_days = report_days
+        self.aws_conn_id = aws_conn_id
         self.warehouse = warehouse
         self.role = role
         self.query_tag = query_tag
@@ -213,6 +232,8 @@ class QualityGateOperator(BaseOperator):
                 self.log.warning(
                     "Check %s warned: observed %s, threshold %s %s", r.name, r.observed, r.threshold, r.note
                 )
+        if self.report_destination:
+            output["report"] = self._write_report()
         blocking = self._blocking(results)
         if blocking:
             ti.xcom_push(key="quality_results", value=output)
@@ -221,6 +242,24 @@ class QualityGateOperator(BaseOperator):
                 f"(fail_on={self.fail_on!r})\n{format_table(blocking)}"
             )
         return output
+
+    def _write_report(self) -> str:
+        """The data-health pages of the results table as static HTML under ``report_destination`` (the
+        pipeline counts from asset events are left out: a task does not read Airflow's database)."""
+        from airflow_provider_dataeng.health.report import report_files
+        from airflow_provider_dataeng.hooks.health import DataHealthHook, write_report
+        from airflow_provider_dataeng.sinks.storage import s3_storage_options
+
+        assert self.results_table is not None and self.report_destination is not None
+        now = _utcnow()
+        hook = DataHealthHook(self.snowflake_conn_id, self.results_table)
+        results = hook.results(since=now - timedelta(days=self.report_days), limit=20_000)
+        files = report_files(results, ui="", days=self.report_days, generated_at=now)
+        scheme = self.report_destination.split("://", 1)[0] if "://" in self.report_destination else ""
+        options = s3_storage_options(self.aws_conn_id) if scheme in ("s3", "s3a") else {}
+        written = write_report(files, self.report_destination, options)
+        self.log.info("Data-health report (%d tables) written to %s", len(files) - 1, written[-1])
+        return written[-1]
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """OpenLineage: the checked table as an input with one data-quality assertion per check, and the check

@@ -110,11 +110,16 @@ def test_the_provider_requires_no_stand_in_outside_its_local_extra(wheels: dict[
     assert {extra for r in local for extra in _extras(r)} == {"local", "dev"}
 
 
-def test_the_provider_installs_only_its_deploy_command(wheels: dict[str, Path]) -> None:
-    """`dataeng-dbt` (writes the dbt manifest DAGs render from) is the provider's one command; none of the stack's."""
+def test_the_provider_installs_only_its_own_commands(wheels: dict[str, Path]) -> None:
+    """`dataeng-dbt` (writes the dbt manifest DAGs render from) and `dataeng-report` (the data-health pages as
+    static HTML) are the provider's commands; none of the stack's."""
     entry_points = _read(wheels[PROVIDER])["entry_points"]
     assert "dataeng-local" not in entry_points and "dataeng_local" not in entry_points
-    assert "[console_scripts]\ndataeng-dbt = airflow_provider_dataeng.cli:main\n\n" in entry_points
+    assert (
+        "[console_scripts]\ndataeng-dbt = airflow_provider_dataeng.cli:main\n"
+        "dataeng-report = airflow_provider_dataeng.report_cli:main\n\n"
+    ) in entry_points
+    assert "[airflow.plugins]\ndataeng_data_health = airflow_provider_dataeng.plugins.data_health:DataHealthPlugin\n" in entry_points
     assert "[pytest11]" not in entry_points
     assert "[apache_airflow_provider]" in entry_points
 

@@ -102,10 +102,14 @@ def test_wheel_metadata_is_the_projects(dist: dict[str, Path]) -> None:
         "[apache_airflow_provider]\nprovider_info = airflow_provider_dataeng:get_provider_info\n"
         in entry_points
     )
-    # one command, the deploy-time `dataeng-dbt`; `dataeng-local` comes with the local stack's own
-    # distribution (test_local_stack_split.py)
+    # two commands, the deploy-time `dataeng-dbt` and `dataeng-report`; `dataeng-local` comes with the local
+    # stack's own distribution (test_local_stack_split.py); the UI plugin by Airflow's plugin entry point
     assert entry_points.count("[console_scripts]") == 1
-    assert "[console_scripts]\ndataeng-dbt = airflow_provider_dataeng.cli:main\n\n" in entry_points
+    assert (
+        "[console_scripts]\ndataeng-dbt = airflow_provider_dataeng.cli:main\n"
+        "dataeng-report = airflow_provider_dataeng.report_cli:main\n\n"
+    ) in entry_points
+    assert "[airflow.plugins]\ndataeng_data_health = " in entry_points
 
 
 def test_wheel_holds_the_package_and_nothing_else(dist: dict[str, Path]) -> None:

@@ -206,3 +206,28 @@ def test_results_json_is_serializable(conn_id: str) -> None:
     table, results = prepare(conn_id, 3, [])
     out = anomaly_gate(conn_id, table, results).execute(context())
     assert json.loads(json.dumps(out)) == out
+
+
+def test_the_gate_writes_the_data_health_report_even_when_it_fails(conn_id: str, tmp_path: Any) -> None:
+    table = f"REPORT_RESULTS_{next(_names)}"
+    gate = QualityGateOperator(task_id="gate", snowflake_conn_id=conn_id, table="BAD_ORDERS", results_table=table,
+                               checks=[not_null("email"), row_count(min=1)], report_destination=str(tmp_path / "r"))
+    ctx = context(run_id="run_1")
+    with pytest.raises(AirflowFailException):
+        gate.execute(ctx)
+    out = ctx["ti"].xcom["quality_results"]
+    files = sorted(p.name for p in (tmp_path / "r").iterdir())
+    assert out["report"].endswith("/r/index.html") and "index.html" in files and len(files) == 2
+    index = (tmp_path / "r" / "index.html").read_text()
+    assert '<tr data-table="BAD_ORDERS">' in index and ">fail</span>" in index
+    page = (tmp_path / "r" / next(f for f in files if f.startswith("table-"))).read_text()
+    assert "Failing rows of not_null(email)" in page and '<a href="./index.html">' in page
+
+
+def test_report_destination_needs_a_results_table() -> None:
+    with pytest.raises(ValueError, match="report_destination needs results_table="):
+        QualityGateOperator(task_id="gate", snowflake_conn_id="x", table="T", checks=[row_count(min=1)],
+                            report_destination="s3://bucket/health/")
+    with pytest.raises(ValueError, match="report_days must be"):
+        QualityGateOperator(task_id="gate", snowflake_conn_id="x", table="T", checks=[row_count(min=1)],
+                            results_table="R", report_destination="/tmp/r", report_days=0)

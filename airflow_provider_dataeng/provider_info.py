@@ -22,6 +22,28 @@ def provider_info() -> dict[str, Any]:
             "object storage, verified COPY INTO loads, stream MERGE (CDC), dbt runs and quality gates."
         ),
         "versions": [__version__],
+        "config": {
+            "dataeng": {
+                "description": "The data-health page in the Airflow UI (and dataeng-report): where the quality "
+                "gates' results are.",
+                "options": {
+                    "health_conn_id": _config_option(
+                        "string",
+                        "The connection the quality gates write their results with.",
+                        "snowflake_default",
+                    ),
+                    "health_results_table": _config_option(
+                        "string", "The quality gates' results_table.", "AUDIT.QUALITY_RESULTS"
+                    ),
+                    "health_row_limit": _config_option(
+                        "integer", "At most this many result rows per page (newest first).", "20000"
+                    ),
+                    "health_cache_seconds": _config_option(
+                        "integer", "How long the pages keep what they read, in seconds.", "30"
+                    ),
+                },
+            }
+        },
         "integrations": [
             {"integration-name": "dbt", "external-doc-url": "https://docs.getdbt.com/", "tags": ["software"]},
             {
@@ -173,3 +195,14 @@ REST_API_CONNECTION_TYPE: dict[str, Any] = {
         ),
     },
 }
+
+
+def _config_option(kind: str, description: str, default: str) -> dict[str, Any]:
+    """One option of the provider's configuration section (Airflow's schema requires every key)."""
+    return {
+        "description": description,
+        "version_added": "0.1.0",
+        "type": kind,
+        "example": default,
+        "default": default,
+    }

@@ -152,6 +152,7 @@ def test_strict_build_writes_every_nav_page(site: Path) -> None:
                 "dbt-selection",
                 "dbt-task-group",
                 "quality-gate",
+                "data-health",
                 "snowflake-sessions",
                 "lineage",
                 "assets",

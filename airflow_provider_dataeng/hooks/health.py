@@ -70,6 +70,27 @@ class DataHealthHook:
             session.close()
         return [result_from_row(row) for row in rows]
 
+    def snowsight_url(self, table: str) -> str | None:
+        """The gated table's Snowsight page, when the connection is Snowflake and its account says where
+        Snowsight shows it; never raises (a link is a convenience)."""
+        try:
+            from airflow.sdk import BaseHook
+
+            from airflow_provider_dataeng.lineage import qualify, snowflake_context
+            from airflow_provider_dataeng.links import snowsight_table_url
+            from airflow_provider_dataeng.sql.identifiers import parse_object_name
+
+            if (BaseHook.get_connection(self.conn_id).conn_type or "").lower() != "snowflake":
+                return None
+            sf = snowflake_context(self.conn_id)
+            parts = qualify(
+                parse_object_name(table, param="table").parts, database=sf.database, schema=sf.schema
+            )
+            return snowsight_table_url(sf.account, parts)
+        except Exception:  # noqa: BLE001
+            log.debug("no Snowsight link for %s", table, exc_info=True)
+            return None
+
     @staticmethod
     def asset_events(*, dag_ids: Collection[str], since: datetime, limit: int) -> list[AssetEvent]:
         """Asset events the runs of ``dag_ids`` emitted since ``since``, newest first, at most ``limit``."""

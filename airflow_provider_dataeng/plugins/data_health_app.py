@@ -23,6 +23,7 @@ from airflow.api_fastapi.core_api.security import get_user
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
+from airflow_provider_dataeng.hooks.health import DataHealthHook, HealthSourceError
 from airflow_provider_dataeng.plugins.data_health import URL_PREFIX
 
 DEFAULT_CONN_ID = "snowflake_default"
@@ -143,7 +144,11 @@ def table_page(
     read = read_results(settings, days=days, dags=dags, table=table)
     base, ui = paths(request)
     history = shape.table_history(table, read.results, read.events)
-    return HTMLResponse(pages.table_page(history, base=base, ui=ui, days=days, notices=read.notices))
+    hook = DataHealthHook(settings.conn_id, settings.results_table)
+    snowsight = CACHE.get(("snowsight", settings.conn_id, table), 300, lambda: hook.snowsight_url(table))
+    return HTMLResponse(
+        pages.table_page(history, base=base, ui=ui, days=days, notices=read.notices, snowsight=snowsight)
+    )
 
 
 @router.get("/api/tables")
@@ -200,7 +205,6 @@ def read_results(
 ) -> Read:
     """The window's results and events; a source that fails becomes a notice, the page still renders."""
     from airflow_provider_dataeng.health import pages
-    from airflow_provider_dataeng.hooks.health import DataHealthHook, HealthSourceError
 
     read = Read()
     now = datetime.now(timezone.utc)

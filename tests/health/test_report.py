@@ -60,3 +60,18 @@ def test_the_command_names_a_connection_it_cannot_use(tmp_path: Path, monkeypatc
     assert "'report_broken'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         report_cli.main(["--out", str(tmp_path), "--days", "0"])
+
+
+def test_the_snowsight_link_of_a_gated_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow_provider_dataeng.hooks.health import DataHealthHook
+
+    monkeypatch.setenv("AIRFLOW_CONN_HEALTH_SF", json.dumps({
+        "conn_type": "snowflake", "login": "u", "password": "p",
+        "extra": {"account": "dataeng-local", "database": "DEMO", "schema": "PUBLIC"}}))
+    monkeypatch.setenv("AIRFLOW_CONN_HEALTH_LITE", json.dumps({"conn_type": "sqlite", "host": "/tmp/x.db"}))
+    hook = DataHealthHook("health_sf", "AUDIT.QUALITY_RESULTS")
+    assert hook.snowsight_url("STAGING.ORDERS") == (
+        "https://app.snowflake.com/dataeng/local/#/data/databases/DEMO/schemas/STAGING/table/ORDERS"
+    )
+    assert hook.snowsight_url("a.b.c.d") is None  # not a table name: no link, no error
+    assert DataHealthHook("health_lite", "Q").snowsight_url("T") is None

@@ -39,6 +39,7 @@ class DataHealthPlugin(AirflowPlugin):
             "href": f"{URL_PREFIX}/",
             "url_route": "data-health",
             "destination": "nav",
-            "category": "browse",
+            "nav_top_level": True,
+            "icon": f"{URL_PREFIX}/icon.svg",
         }
     ]

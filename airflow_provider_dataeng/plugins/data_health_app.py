@@ -21,7 +21,7 @@ from airflow.api_fastapi.app import get_auth_manager
 from airflow.api_fastapi.auth.managers.models.resource_details import AccessView
 from airflow.api_fastapi.core_api.security import get_user
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from airflow_provider_dataeng.hooks.health import DataHealthHook, HealthSourceError
 from airflow_provider_dataeng.plugins.data_health import URL_PREFIX
@@ -149,6 +149,18 @@ def table_page(
     return HTMLResponse(
         pages.table_page(history, base=base, ui=ui, days=days, notices=read.notices, snowsight=snowsight)
     )
+
+
+ICON = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" fill="none" stroke="#4a5568" '
+    'stroke-width="2" stroke-linecap="round" stroke-linejoin="round"><path d="M3 12h4l3-8 4 16 3-8h4"/></svg>'
+)
+
+
+@router.get("/icon.svg")
+def icon() -> Response:
+    """The nav entry's icon (a pulse line); public, like the UI's own static files."""
+    return Response(ICON, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
 
 
 @router.get("/api/tables")

@@ -17,7 +17,7 @@ import re
 import time
 import urllib.parse
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import psutil
 import pytest
@@ -30,10 +30,10 @@ from tests.airflow_ui.conftest import (
     task_states,
     wait_for_run,
 )
-from tests.airflow_ui.runs import runs, trigger, unpause
+from tests.airflow_ui.runs import clear_tasks, runs, trigger, unpause
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Locator, Page
+    from playwright.sync_api import FrameLocator, Locator, Page
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(1800)]
 
@@ -231,6 +231,100 @@ def test_load_task_has_the_snowsight_link(
     link = ui.get_by_role("link", name="Snowsight table")
     expect(link).to_have_attribute("href", SNOWSIGHT_RAW_CUSTOMERS)
     screenshot(ui, screenshots / "ui-link.png")
+
+
+# -- data health ---------------------------------------------------------------------------------------------
+def runner_sql(airflow: RunningAirflow, sql: str) -> list[tuple[Any, ...]]:
+    """One statement on the runner's Snowflake stand-in (the stack the DAGs write), as the DAGs connect."""
+    import snowflake.connector
+
+    conn = snowflake.connector.connect(host="127.0.0.1", port=airflow.ports["snowflake"], protocol="http",
+                                       account="fakesnow", user="local", password="local", database="DEMO",
+                                       schema="PUBLIC")
+    try:
+        return list(conn.cursor().execute(sql).fetchall())
+    finally:
+        conn.close()
+
+
+def gate_runs(airflow: RunningAirflow) -> dict[str, int]:
+    """Gate runs per gated table in the results table the example gates write (every run of the module)."""
+    rows = runner_sql(airflow, "SELECT TABLE_NAME, COUNT(DISTINCT DAG_ID || '|' || TASK_ID || '|' || RUN_ID) "
+                               "FROM AUDIT.QUALITY_RESULTS GROUP BY TABLE_NAME")
+    return {str(table): int(runs) for table, runs in rows}
+
+
+def data_health(ui: Page, local_airflow: RunningAirflow) -> FrameLocator:
+    """The Data health page from the nav entry; the frame the UI shows it in."""
+    from playwright.sync_api import expect
+
+    ui.goto("/")
+    ui.get_by_role("link", name="Data health").click()
+    expect(ui).to_have_url(f"{local_airflow.url}/plugin/data-health")
+    frame = ui.frame_locator("iframe")
+    expect(frame.get_by_role("heading", name="Data health", exact=True)).to_be_visible()
+    return frame
+
+
+def test_data_health_lists_the_gated_tables_with_their_runs(
+    ui: Page, local_airflow: RunningAirflow, run_id: str, screenshots: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    expected = gate_runs(local_airflow)
+    # the pipeline's two marts (the module's scheduled, manual and triggered runs) and the other DAGs' tables
+    assert expected["ANALYTICS.FCT_SALES"] >= 3 and expected["ANALYTICS.DIM_CUSTOMER"] >= 3, expected
+    frame = data_health(ui, local_airflow)
+    rows = frame.locator("tr[data-table]")
+    expect(rows).to_have_count(len(expected))
+    for table, count in expected.items():
+        cells = frame.locator(f'tr[data-table="{table}"] td')
+        expect(cells.nth(0)).to_have_text(table)
+        expect(cells.nth(7)).to_have_text(str(count))
+    expect(frame.locator('tr[data-table="ANALYTICS.FCT_SALES"] .status').first).to_have_text("pass")
+    screenshot(ui, screenshots / "data-health-overview.png")
+
+
+def test_data_health_shows_a_failed_gate_red_with_its_failing_rows(
+    ui: Page, local_airflow: RunningAirflow, run_id: str, screenshots: Path
+) -> None:
+    """The corrupted-row scenario of tests/pipeline: a duplicated order fails the sales gate (cleared and run
+    again by the scheduler). Five earlier runs with counts near today's are seeded first, so the anomaly check
+    has the history it needs for a band (the module's own runs are too few)."""
+    from playwright.sync_api import expect
+
+    count = int(runner_sql(local_airflow, "SELECT COUNT(*) FROM ANALYTICS.FCT_SALES")[0][0])
+    for day, delta in enumerate((0, 2, -1, 1, 0), start=1):
+        runner_sql(local_airflow, (
+            "INSERT INTO AUDIT.QUALITY_RESULTS (DAG_ID, TASK_ID, RUN_ID, LOGICAL_DATE, CHECKED_AT, TABLE_NAME, "
+            "CHECK_NAME, CHECK_TYPE, OBSERVED, OBSERVED_NUMBER, THRESHOLD, STATUS, SEVERITY) VALUES "
+            f"('{DAG_ID}', 'quality_fct_sales', 'seeded__2020-01-0{day}', '2020-01-0{day} 00:00:00', "
+            f"CURRENT_TIMESTAMP(), 'ANALYTICS.FCT_SALES', 'row_count_anomaly', 'row_count_anomaly', "
+            f"'{count + delta}', {count + delta}, '|z-score| <= 3', 'pass', 'error')"
+        ))
+    runner_sql(local_airflow, "INSERT INTO ANALYTICS.FCT_SALES SELECT * FROM ANALYTICS.FCT_SALES ORDER BY ORDER_ID LIMIT 1")
+    clear_tasks(local_airflow, DAG_ID, run_id, ["quality_fct_sales"])
+    run = wait_for_run(local_airflow, DAG_ID, run_id, timeout=RUN_TIMEOUT)
+    assert run["state"] == "failed" and task_states(local_airflow, DAG_ID, run_id)["quality_fct_sales"] == "failed"
+    sales_runs = gate_runs(local_airflow)["ANALYTICS.FCT_SALES"]
+
+    frame = data_health(ui, local_airflow)
+    row = frame.locator('tr[data-table="ANALYTICS.FCT_SALES"]')
+    expect(row.locator(".status").first).to_have_text("fail")
+    expect(row.locator("td").nth(2)).to_have_text("unique(ORDER_ID)")
+    expect(frame.locator("tr[data-table]").first).to_have_attribute("data-table", "ANALYTICS.FCT_SALES")  # worst first
+    row.get_by_role("link", name="ANALYTICS.FCT_SALES", exact=True).click()
+    expect(frame.get_by_role("heading", name="ANALYTICS.FCT_SALES", exact=True)).to_be_visible()
+    chart = frame.locator('svg[aria-label="ANALYTICS.FCT_SALES row count"]')
+    expect(chart.locator("circle.point")).to_have_count(sales_runs)  # one point per run
+    expect(chart.locator("polygon.band")).to_have_count(1)  # the band of the run that had the history
+    expect(chart.locator("circle.tripped")).to_have_count(0)  # one more row is no anomaly
+    expect(frame.get_by_role("heading", name="Failing rows of unique(ORDER_ID)")).to_be_visible()
+    expect(frame.locator("table.sample th").first).to_have_text("ORDER_ID")
+    expect(frame.get_by_role("link", name="Open in Snowsight")).to_have_attribute(
+        "href", "https://app.snowflake.com/dataeng/local/#/data/databases/DEMO/schemas/ANALYTICS/table/FCT_SALES"
+    )
+    screenshot(ui, screenshots / "data-health-table.png")
 
 
 # -- stopping --------------------------------------------------------------------------------------------------

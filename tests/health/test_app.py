@@ -127,9 +127,10 @@ def test_anonymous_callers_are_refused(api: Any) -> None:
 def test_the_plugin_registers_its_nav_entry(api: Any) -> None:
     response = api.get("/api/v2/plugins", headers={"Authorization": f"Bearer {token(api, 'admin')}"})
     plugin = next(p for p in response.json()["plugins"] if p["name"] == "dataeng_data_health")
-    assert [(v["name"], v["href"], v["url_route"], v["destination"]) for v in plugin["external_views"]] == [
-        ("Data health", "/data-health/", "data-health", "nav")
-    ]
+    assert [(v["name"], v["href"], v["url_route"], v["destination"], v["nav_top_level"])
+            for v in plugin["external_views"]] == [("Data health", "/data-health/", "data-health", "nav", True)]
+    icon = api.get("/data-health/icon.svg")
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/svg+xml"
     assert [a["url_prefix"] for a in plugin["fastapi_apps"]] == ["/data-health"]
 
 

@@ -326,7 +326,7 @@ def _runs_table(history: TableHistory, ui: str) -> str:
         "<h2>Runs</h2><table><thead><tr><th>Run</th><th>Status</th><th>Pipeline counts</th></tr></thead><tbody>"
     ]
     for run in reversed(history.runs):
-        events = history.events.get((run.dag_id, run.run_id), [])
+        events = [e for e in history.events.get((run.dag_id, run.run_id), []) if e.kind != "other"]
         counts = "; ".join(_event_text(e) for e in events) or '<span class="muted">-</span>'
         parts.append(
             f'<tr><td><a href="{esc(run_href(ui, run.dag_id, run.run_id))}" target="_top">{esc(_when(run.at))}</a>'

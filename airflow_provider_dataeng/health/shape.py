@@ -60,8 +60,11 @@ class AssetEvent:
     @property
     def rows(self) -> int | None:
         """The rows the event reports: a merge's inserted + updated + deleted, a load's rows loaded, an
-        extract's records, a dbt model's rows affected."""
+        extract's records, a dbt model's rows affected (incremental models only: a table or view build
+        reports its CREATE statement, not rows)."""
         extra = self.extra
+        if extra.get("materialized") in ("table", "view"):  # dbt's count of a CREATE (Snowflake says 1)
+            return None
         if any(k in extra for k in ("inserted", "updated", "deleted")):
             return sum(_int(extra.get(k)) for k in ("inserted", "updated", "deleted"))
         for key in ("rows_loaded", "records", "rows_affected"):
@@ -139,7 +142,7 @@ class TableSummary:
     last: Run
     freshness: Freshness | None
     counts: list[float | None]
-    last_rows: list[AssetEvent] = field(default_factory=list)
+    last_rows: list[AssetEvent] = field(default_factory=list)  # the last run's events of this table
 
     @property
     def status(self) -> str:
@@ -347,10 +350,22 @@ def overview(
                 last=last,
                 freshness=fresh[0] if fresh else None,
                 counts=[p.value for p in count_points(runs, check)],
-                last_rows=[e for e in grouped.get((last.dag_id, last.run_id), []) if e.rows is not None],
+                last_rows=[
+                    e
+                    for e in grouped.get((last.dag_id, last.run_id), [])
+                    if e.rows is not None and same_table(e.asset, table)
+                ],
             )
         )
     return sorted(summaries, key=lambda s: (-STATUS_RANK.get(s.status, 3), s.table))
+
+
+def same_table(asset: str, table: str) -> bool:
+    """Whether an asset named ``db.schema.table`` is the gated ``table`` (``schema.table`` or
+    ``db.schema.table`` as the gate wrote it; names compared without quotes, ignoring case)."""
+    asset_parts = [p.strip('"').upper() for p in asset.split(".")]
+    table_parts = [p.strip('"').upper() for p in table.split(".")]
+    return len(table_parts) <= len(asset_parts) and asset_parts[-len(table_parts) :] == table_parts
 
 
 def table_history(table: str, results: Iterable[Result], events: Iterable[AssetEvent] = ()) -> TableHistory:

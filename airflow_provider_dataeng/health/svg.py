@@ -340,8 +340,13 @@ def _grid(ticks: Sequence[float], y: _Scale, width: int) -> list[str]:
 
 
 def _xlabels(points: Sequence[Point], xs: Sequence[float], height: int) -> list[str]:
-    """``text.xlabel`` under at most 6 evenly chosen points, always the first and the last."""
-    indices = _xlabel_indices(len(points))
+    """``text.xlabel`` under at most 6 evenly chosen points, always the first and the last, and no more
+    than fit side by side (about 6.5 px per character of the longest label, and as much again between
+    labels: the chosen points are not evenly spaced when the points do not divide evenly)."""
+    longest = max(len(p.label) for p in points)
+    span = (xs[-1] - xs[0]) if len(xs) > 1 else 0.0
+    fit = int(span // (2 * longest * 6.5 + 16)) + 1
+    indices = _xlabel_indices(len(points), max(2, min(_MAX_XLABELS, fit)))
     out = []
     for i in indices:
         if len(points) == 1:

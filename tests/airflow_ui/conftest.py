@@ -196,7 +196,7 @@ def runner_argv(*args: str) -> list[str]:
 
 def start_runner(dir: Path, *extra: str) -> RunningAirflow:
     """``dataeng-local airflow`` on free ports with new DAGs paused; returns once Airflow is healthy."""
-    ports = {name: free_port() for name in ("airflow", "snowflake", "s3", "api")}
+    ports = {name: free_port() for name in ("airflow", "snowflake", "s3", "api", "postgres")}
     output = dir / "runner.out"
     dir.mkdir(parents=True, exist_ok=True)
     argv = runner_argv(
@@ -210,6 +210,8 @@ def start_runner(dir: Path, *extra: str) -> RunningAirflow:
         str(ports["s3"]),
         "--api-port",
         str(ports["api"]),
+        "--postgres-port",
+        str(ports["postgres"]),
         "--dags-paused",  # each test decides what runs
         *extra,
     )

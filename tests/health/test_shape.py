@@ -24,8 +24,9 @@ def test_overview_lists_each_table_worst_first_with_its_last_run() -> None:
     assert orders.counts == COUNTS and customers.counts == [10.0, 12.0]
     assert orders.freshness == shape.Freshness(DAY0.replace(day=3), 60.0, 3600.0, 86400.0, "pass")
     assert customers.freshness is None
-    # the last run's pipeline counts: its load then its merge (events of other runs and DAGs left out)
-    assert [(e.kind, e.rows) for e in orders.last_rows] == [("load", 60), ("merge", 60)]
+    # the rows the last run merged into the table (its load into RAW, other runs and DAGs left out)
+    assert [(e.kind, e.rows, e.asset) for e in orders.last_rows] == [("merge", 60, "SHOP.STAGING.ORDERS")]
+    assert customers.last_rows == []
 
 
 def test_overview_filters_by_dag_and_schema() -> None:
@@ -100,4 +101,17 @@ def test_event_rows_and_kinds() -> None:
     odd = shape.AssetEvent("d", "r", "t", "a", DAY0, {"files": 2, "records": 10, "bytes": 5})
     dbt = shape.AssetEvent("d", "r", "t", "a", DAY0, {"rows_affected": 3})
     other = shape.AssetEvent("d", "r", "t", "a", DAY0, {"flag": True})
-    assert [(e.kind, e.rows) for e in (odd, dbt, other)] == [("extract", 10), ("dbt", 3), ("other", None)]
+    built = shape.AssetEvent("d", "r", "t", "a", DAY0, {"rows_affected": 1, "materialized": "table"})
+    assert [(e.kind, e.rows) for e in (odd, dbt, other, built)] == [
+        ("extract", 10), ("dbt", 3), ("other", None), ("dbt", None)
+    ]
+
+
+@pytest.mark.parametrize(("asset", "table", "same"), [
+    ("DEMO.STAGING.ORDERS", "STAGING.ORDERS", True), ("DEMO.STAGING.ORDERS", "staging.orders", True),
+    ("DEMO.STAGING.ORDERS", '"STAGING"."ORDERS"', True), ("DEMO.STAGING.ORDERS", "DEMO.STAGING.ORDERS", True),
+    ("DEMO.RAW.ORDERS", "STAGING.ORDERS", False), ("DEMO.STAGING.ORDERS_2", "STAGING.ORDERS", False),
+    ("ORDERS", "STAGING.ORDERS", False),
+])
+def test_an_asset_is_the_gated_table(asset: str, table: str, same: bool) -> None:
+    assert shape.same_table(asset, table) is same

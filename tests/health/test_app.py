@@ -190,3 +190,21 @@ def test_no_results_table_explains_how_to_turn_results_on(api: Any, monkeypatch:
     response = get(api, "/data-health/")
     assert response.status_code == 200
     assert "No quality results yet" in response.text and "results_table=" in response.text
+
+
+def test_only_the_dags_a_user_may_read_are_shown(api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pages ask the auth manager which DAGs' results the user may see (here: an auth manager whose
+    users read the DAG "shop" only)."""
+    from airflow.api_fastapi.app import create_app, init_auth_manager, purge_cached_app
+    from fastapi.testclient import TestClient
+
+    monkeypatch.setenv("AIRFLOW__CORE__AUTH_MANAGER", "tests.health.auth.ShopOnlyAuthManager")
+    purge_cached_app()
+    try:
+        restricted = TestClient(create_app())
+        tables = get(restricted, "/data-health/api/tables?days=365").json()["tables"]
+        assert [t["table"] for t in tables] == ["STAGING.ORDERS"]  # ANALYTICS.DIM_CUSTOMER is the DAG "marts"
+    finally:
+        monkeypatch.undo()
+        purge_cached_app()
+        init_auth_manager()  # the module's app asks the auth manager of the environment it was built in

@@ -75,3 +75,23 @@ def test_the_snowsight_link_of_a_gated_table(monkeypatch: pytest.MonkeyPatch) ->
     )
     assert hook.snowsight_url("a.b.c.d") is None  # not a table name: no link, no error
     assert DataHealthHook("health_lite", "Q").snowsight_url("T") is None
+
+
+def test_a_table_page_draws_only_its_newest_runs() -> None:
+    """A gate every few minutes makes thousands of runs: the page draws the newest ones and says so."""
+    from datetime import timedelta
+
+    from airflow_provider_dataeng.health import pages
+    from airflow_provider_dataeng.health.shape import table_history
+    from tests.health.results import result
+
+    rows = [result(0, "row_count_anomaly", "row_count_anomaly", "pass", 100 + i) for i in range(600)]
+    rows = [r.__class__(**{**r.__dict__, "run_id": f"run_{i:04d}", "logical_date": r.at + timedelta(minutes=i)})
+            for i, r in enumerate(rows)]
+    page = pages.table_page(table_history("STAGING.ORDERS", rows), base="/data-health", ui="", days=30)
+    assert "600 runs in this range" in page
+    assert page.count('class="point') == pages.MAX_CHART_RUNS
+    assert page.count('<rect class="cell') == pages.MAX_TIMELINE_RUNS
+    assert page.count("<tr><td><a href=") == pages.MAX_RUN_ROWS
+    assert "(the newest 500 of 600 runs)" in page and "(the newest 100 of 600 runs)" in page
+    assert "run_0599" in page and "run_0000" not in page  # the newest are the ones drawn

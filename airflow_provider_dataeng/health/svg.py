@@ -121,9 +121,10 @@ def _safe_href(href: str | None) -> str | None:
 
 
 def _link(element: str, href: str | None) -> str:
-    """Wrap an element in ``<a href>`` when it has a (safe) link."""
+    """Wrap an element in ``<a href>`` when it has a (safe) link; it opens in the whole window (the page is
+    shown in the Airflow UI's frame, the links lead to the UI's own pages)."""
     safe = _safe_href(href)
-    return f'<a href="{_esc(safe)}">{element}</a>' if safe else element
+    return f'<a href="{_esc(safe)}" target="_top">{element}</a>' if safe else element
 
 
 def _svg(width: int, height: int, label: str, body: Iterable[str], title: str | None = None) -> str:

@@ -165,6 +165,8 @@ def test_the_table_page_draws_one_point_per_run_and_the_band(api: Any) -> None:
     points = [e for e in count_chart.iter() if "point" in (e.get("class") or "").split()]
     assert len(points) == 3 and ["tripped" in (p.get("class") or "") for p in points] == [False, False, True]
     assert len([e for e in count_chart.iter() if e.get("class") == "band"]) == 1
+    # a dot leads to its run, in the whole window (the page is in the UI's frame)
+    assert '<a href="/dags/shop/runs/scheduled__2026-01-03" target="_top"><circle class="point tripped"' in response.text
     assert "Failing rows of unique(id)" in response.text and "<td>7</td><td>2</td>" in response.text
     assert "merge_orders: merge 60 rows" in response.text
 

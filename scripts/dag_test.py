@@ -9,12 +9,13 @@ the `airflow dags test` exit code (1 when a task failed).
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from airflow_env import airflow_env
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / ".dataeng-local" / "dag-test"
@@ -29,15 +30,7 @@ def main(dag_id: str, run_after: str) -> int:
     home.mkdir(parents=True)
     ports = {"snowflake": free_port(), "s3": free_port(), "demo_api": free_port()}
     with LocalStack(dir=WORK / "stack", ports=ports) as stack:
-        env = {
-            **os.environ,
-            **stack.env,
-            "AIRFLOW_HOME": str(home),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
-        }
+        env = airflow_env(home, stack.env)
         airflow = [sys.executable, "-m", "airflow"]
         migrate = subprocess.run([*airflow, "db", "migrate"], env=env, capture_output=True, text=True)
         if migrate.returncode != 0:

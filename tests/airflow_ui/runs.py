@@ -11,11 +11,9 @@ from typing import Any
 
 from dataeng_local.demo_api.config import DEFAULT_TOKEN
 from tests.airflow_ui.conftest import RunningAirflow, quote, task_instance, xcom
+from tests.example_dags import EXAMPLE_DAGS
 
 INITIAL = "1970-01-01T00:00:00+00:00"  # customer_data_pipeline's params.initial_updated_since
-EXAMPLE_DAGS = (
-    "customer_data_pipeline", "customer_marts", "customer_reporting", "events_microbatch", "shop_database_pipeline",
-)
 # (dag, extract task, map index) -> the endpoint it reads
 EXTRACTS = {
     "customer_data_pipeline": [("extract", 0, "customers"), ("extract", 1, "orders")],

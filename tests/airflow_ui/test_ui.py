@@ -31,6 +31,7 @@ from tests.airflow_ui.conftest import (
     wait_for_run,
 )
 from tests.airflow_ui.runs import clear_tasks, runs, trigger, unpause
+from tests.example_dags import EXAMPLE_DAGS
 
 if TYPE_CHECKING:
     from playwright.sync_api import FrameLocator, Locator, Page
@@ -38,9 +39,6 @@ if TYPE_CHECKING:
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 DAG_ID = "customer_data_pipeline"
-EXAMPLE_DAGS = (
-    "customer_data_pipeline", "customer_marts", "customer_reporting", "events_microbatch", "shop_database_pipeline",
-)
 TASKS = (
     "create_tables",
     "extract",

@@ -25,6 +25,7 @@ from packaging.requirements import Requirement
 
 import airflow_provider_dataeng
 from tests.conftest import DAGS_FOLDER, ROOT
+from tests.example_dags import EXAMPLE_DAGS
 from tests.packaging.conftest import clean_env, run
 
 pytestmark = pytest.mark.slow
@@ -32,9 +33,6 @@ pytestmark = pytest.mark.slow
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 NAME, DIST = "airflow-provider-dataeng", "airflow_provider_dataeng"
 VERSION = airflow_provider_dataeng.__version__
-EXAMPLE_DAGS = {
-    "customer_data_pipeline", "customer_marts", "customer_reporting", "events_microbatch", "shop_database_pipeline",
-}
 
 
 @pytest.fixture(scope="module")

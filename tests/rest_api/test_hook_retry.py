@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import time
 from email.utils import formatdate
 
@@ -41,7 +42,10 @@ def test_429_with_retry_after_http_date(server, hook, logs) -> None:
     result, elapsed = timed(hook)
     assert result == [[{"id": 1}]]
     assert 0.9 <= elapsed < 2.5  # the date has one-second resolution; the cap (2 s) bounds the wait
-    assert "HTTP 429 (Retry-After: 1" in logs()
+    # the date is fixed when the route is defined: the hint is what is left of its 2 s when the request is
+    # answered (under load, well below 1 s; the floor then makes the wait 1 s)
+    hint = re.search(r"HTTP 429 \(Retry-After: ([0-9.e+-]+)s\)", logs())
+    assert hint is not None and 0 <= float(hint[1]) <= 2.0
 
 
 def test_x_ratelimit_reset_epoch_is_honoured(server, hook, logs) -> None:

@@ -50,16 +50,22 @@ def snowsight_table_url(account: str, table: Sequence[str]) -> str | None:
     return f"{SNOWSIGHT}/{path}/#/data/databases/{database}/schemas/{schema}/table/{name}"
 
 
+def connection_table_url(conn_id: str, table: Sequence[str]) -> str | None:
+    """The Snowsight page of ``table`` (parsed parts, qualified with the connection's database and schema
+    where they are missing) in the account of the Snowflake connection ``conn_id``; None when unknown."""
+    from airflow_provider_dataeng.lineage import qualify, snowflake_context
+
+    sf = snowflake_context(conn_id)
+    return snowsight_table_url(sf.account, qualify(table, database=sf.database, schema=sf.schema))
+
+
 def push_snowsight_table_link(
     context: Context, operator: BaseOperator, conn_id: str, table: Sequence[str]
 ) -> str | None:
     """Push the table's Snowsight URL to XCom (when the account allows one); returns it. Never raises: a link
     is a convenience, not a reason to fail a load."""
     try:
-        from airflow_provider_dataeng.lineage import qualify, snowflake_context
-
-        sf = snowflake_context(conn_id)
-        url = snowsight_table_url(sf.account, qualify(table, database=sf.database, schema=sf.schema))
+        url = connection_table_url(conn_id, table)
         if url is not None and operator.do_xcom_push:
             context["ti"].xcom_push(key=SNOWSIGHT_XCOM_KEY, value=url)
         return url

@@ -43,7 +43,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser().error(f"--days must be between 1 and 365, got {args.days}")
     from airflow_provider_dataeng.health.pages import banner
     from airflow_provider_dataeng.health.report import report_files
-    from airflow_provider_dataeng.hooks.health import DataHealthHook, HealthSourceError, write_report
+    from airflow_provider_dataeng.hooks.health import (
+        DataHealthHook,
+        HealthSourceError,
+        first_line,
+        write_report,
+    )
 
     now = datetime.now(timezone.utc)
     since = now - timedelta(days=args.days)
@@ -58,15 +63,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             events = hook.asset_events(dag_ids={r.dag_id for r in results}, since=since, limit=5_000)
         except Exception as err:  # no metadata database here: the checks still make a report
-            notices.append(banner(f"pipeline counts left out: {str(err).splitlines()[0][:200]}", "info"))
+            notices.append(banner(f"pipeline counts left out: {first_line(err, 200)}", "info"))
     files = report_files(
         results, events, ui=args.airflow_url, days=args.days, generated_at=now, notices=notices
     )
-    options = {}
-    if args.out.startswith(("s3://", "s3a://")):
-        from airflow_provider_dataeng.sinks.storage import s3_storage_options
+    from airflow_provider_dataeng.sinks.storage import storage_options_for
 
-        options = s3_storage_options(args.aws_conn_id)
+    options = storage_options_for(args.out, args.aws_conn_id)
     written = write_report(files, args.out, options)
     print(f"{PROG}: {len(results)} results, {len(files) - 1} tables -> {written[-1]}")
     return 0

@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from airflow_provider_dataeng.quality.dialects import to_utc
+from airflow_provider_dataeng.quality.evaluate import as_number
+
 STATUS_RANK = {"pass": 0, "warn": 1, "fail": 2, "error": 3}
 COUNT_CHECKS = ("row_count_anomaly", "row_count")  # the series' source, in order of preference
 
@@ -66,10 +69,11 @@ class AssetEvent:
         if extra.get("materialized") in ("table", "view"):  # dbt's count of a CREATE (Snowflake says 1)
             return None
         if any(k in extra for k in ("inserted", "updated", "deleted")):
-            return sum(_int(extra.get(k)) for k in ("inserted", "updated", "deleted"))
+            return sum(int(as_number(extra.get(k)) or 0) for k in ("inserted", "updated", "deleted"))
         for key in ("rows_loaded", "records", "rows_affected"):
-            if isinstance(extra.get(key), (int, float)) and not isinstance(extra.get(key), bool):
-                return int(extra[key])
+            number = as_number(extra.get(key))
+            if number is not None:
+                return int(number)
         return None
 
     @property
@@ -178,12 +182,12 @@ def result_from_row(row: Sequence[Any]) -> Result:
     """A results-table row in :data:`~airflow_provider_dataeng.quality.history.COLUMNS` order."""
     (dag_id, task_id, run_id, logical_date, checked_at, table, check, check_type, columns, observed,
      observed_number, threshold, status, severity, note, details) = row  # fmt: skip
-    checked = utc(checked_at)
+    checked = to_utc(checked_at or None)
     return Result(
         dag_id=str(dag_id),
         task_id=str(task_id),
         run_id=str(run_id),
-        logical_date=utc(logical_date),
+        logical_date=to_utc(logical_date or None),
         checked_at=checked or datetime.fromtimestamp(0, timezone.utc),
         table=str(table),
         check=str(check),
@@ -199,17 +203,6 @@ def result_from_row(row: Sequence[Any]) -> Result:
     )
 
 
-def utc(value: Any) -> datetime | None:
-    """A database timestamp (naive = UTC, or ISO text from SQLite) as an aware UTC datetime."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    if not isinstance(value, datetime):
-        return None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-
-
 def _json(text: Any) -> Any:
     if not isinstance(text, str):
         return text
@@ -222,10 +215,6 @@ def _json(text: Any) -> Any:
 def _json_object(text: Any) -> dict[str, Any]:
     value = _json(text)
     return value if isinstance(value, dict) else {}
-
-
-def _int(value: Any) -> int:
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
 
 
 # -- shaping ------------------------------------------------------------------------------------------
@@ -272,13 +261,12 @@ def count_points(runs: Sequence[Run], check: str | None) -> list[CountPoint]:
             points.append(CountPoint(run, None, None, None, False))
             continue
         details = result.details
-        lower, upper = details.get("lower"), details.get("upper")
         points.append(
             CountPoint(
                 run,
                 result.observed_number,
-                float(lower) if isinstance(lower, (int, float)) else None,
-                float(upper) if isinstance(upper, (int, float)) else None,
+                as_number(details.get("lower")),
+                as_number(details.get("upper")),
                 result.check_type == "row_count_anomaly" and result.status != "pass",
             )
         )
@@ -297,16 +285,12 @@ def freshness_series(runs: Sequence[Run]) -> list[Freshness]:
             Freshness(
                 at=run.at,
                 lag=result.observed_number,
-                warn_after=_number(details.get("warn_after")),
-                error_after=_number(details.get("error_after")),
+                warn_after=as_number(details.get("warn_after")),
+                error_after=as_number(details.get("error_after")),
                 status=result.status,
             )
         )
     return series
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def events_by_run(events: Iterable[AssetEvent]) -> dict[tuple[str, str], list[AssetEvent]]:

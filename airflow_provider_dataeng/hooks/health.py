@@ -12,7 +12,8 @@ import logging
 from collections.abc import Collection
 from datetime import datetime
 
-from airflow_provider_dataeng.health.shape import AssetEvent, Result, result_from_row, utc
+from airflow_provider_dataeng.health.shape import AssetEvent, Result, result_from_row
+from airflow_provider_dataeng.quality.dialects import to_utc
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +57,12 @@ class DataHealthHook:
             else:
                 conn = connection.get_hook().get_conn()
         except Exception as err:  # the page shows it, naming the connection
-            raise HealthSourceError(f"cannot connect with {self.conn_id!r}: {_first_line(err)}") from err
+            raise HealthSourceError(f"cannot connect with {self.conn_id!r}: {first_line(err)}") from err
         session = SqlSession(conn, log, explicit_transactions=False)
         try:
             rows, _ = session.fetch_rows(query.sql, query.params, label="health")
         except Exception as err:
-            text = _first_line(err)
+            text = first_line(err)
             missing = any(marker in text.lower() for marker in _MISSING_TABLE)
             raise HealthSourceError(
                 f"cannot read {self.results_table} with {self.conn_id!r}: {text}", missing=missing
@@ -76,17 +77,12 @@ class DataHealthHook:
         try:
             from airflow.sdk import BaseHook
 
-            from airflow_provider_dataeng.lineage import qualify, snowflake_context
-            from airflow_provider_dataeng.links import snowsight_table_url
+            from airflow_provider_dataeng.links import connection_table_url
             from airflow_provider_dataeng.sql.identifiers import parse_object_name
 
             if (BaseHook.get_connection(self.conn_id).conn_type or "").lower() != "snowflake":
                 return None
-            sf = snowflake_context(self.conn_id)
-            parts = qualify(
-                parse_object_name(table, param="table").parts, database=sf.database, schema=sf.schema
-            )
-            return snowsight_table_url(sf.account, parts)
+            return connection_table_url(self.conn_id, parse_object_name(table, param="table").parts)
         except Exception:  # noqa: BLE001
             log.debug("no Snowsight link for %s", table, exc_info=True)
             return None
@@ -123,16 +119,17 @@ class DataHealthHook:
                 run_id=str(run_id or ""),
                 task_id=str(task_id or ""),
                 asset=str(name),
-                timestamp=utc(timestamp) or since,
+                timestamp=to_utc(timestamp) or since,
                 extra=extra if isinstance(extra, dict) else {},
             )
             for dag_id, run_id, task_id, name, timestamp, extra in rows
         ]
 
 
-def _first_line(err: BaseException) -> str:
+def first_line(err: BaseException, width: int = 300) -> str:
+    """An error as one line for a page or a command's output (its first line, at most ``width`` characters)."""
     text = str(err).strip() or type(err).__name__
-    return text.splitlines()[0][:300]
+    return text.splitlines()[0][:width]
 
 
 def write_report(

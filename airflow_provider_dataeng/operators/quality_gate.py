@@ -248,15 +248,14 @@ class QualityGateOperator(BaseOperator):
         pipeline counts from asset events are left out: a task does not read Airflow's database)."""
         from airflow_provider_dataeng.health.report import report_files
         from airflow_provider_dataeng.hooks.health import DataHealthHook, write_report
-        from airflow_provider_dataeng.sinks.storage import s3_storage_options
+        from airflow_provider_dataeng.sinks.storage import storage_options_for
 
         assert self.results_table is not None and self.report_destination is not None
         now = _utcnow()
         hook = DataHealthHook(self.snowflake_conn_id, self.results_table)
         results = hook.results(since=now - timedelta(days=self.report_days), limit=20_000)
         files = report_files(results, ui="", days=self.report_days, generated_at=now)
-        scheme = self.report_destination.split("://", 1)[0] if "://" in self.report_destination else ""
-        options = s3_storage_options(self.aws_conn_id) if scheme in ("s3", "s3a") else {}
+        options = storage_options_for(self.report_destination, self.aws_conn_id)
         written = write_report(files, self.report_destination, options)
         self.log.info("Data-health report (%d tables) written to %s", len(files) - 1, written[-1])
         return written[-1]

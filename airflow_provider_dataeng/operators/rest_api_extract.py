@@ -21,7 +21,7 @@ from airflow_provider_dataeng.assets import s3_prefix_asset
 from airflow_provider_dataeng.operators._shared import check_if_empty, nothing_to_do
 from airflow_provider_dataeng.sinks.destination import validate_types
 from airflow_provider_dataeng.sinks.formats import validate_format, validate_level
-from airflow_provider_dataeng.sinks.storage import S3_SCHEMES, check_destination_url
+from airflow_provider_dataeng.sinks.storage import check_destination_url, storage_options_for
 from airflow_provider_dataeng.validation import choice, flag, is_templated, non_negative_int, positive_int
 
 if TYPE_CHECKING:
@@ -236,15 +236,14 @@ class RestApiExtractOperator(BaseOperator):
 
     def _extract(self, context: Context, state: dict[str, Any] | None) -> dict[str, Any]:
         from airflow_provider_dataeng.hooks.rest_api import ApiAsksToWait, PageCursor, RestApiHook
-        from airflow_provider_dataeng.sinks import PartFileSink, s3_storage_options
+        from airflow_provider_dataeng.sinks import PartFileSink
 
         check_destination_url(self.destination)
         hook = RestApiHook(
             self.http_conn_id, retry_policy=self.http_retry_policy, max_concurrency=self.max_concurrency
         )
         self._lineage_source, self._lineage_manifest = hook.url_for(self.endpoint), None
-        scheme = self.destination.split("://", 1)[0]
-        options = s3_storage_options(self.aws_conn_id) if scheme in S3_SCHEMES else {}
+        options = storage_options_for(self.destination, self.aws_conn_id)
 
         def new_sink() -> PartFileSink:
             return PartFileSink(

@@ -21,7 +21,7 @@ from airflow.sdk import BaseOperator
 from airflow_provider_dataeng.assets import s3_prefix_asset
 from airflow_provider_dataeng.operators._shared import check_if_empty, nothing_to_do
 from airflow_provider_dataeng.sinks.formats import validate_format, validate_level
-from airflow_provider_dataeng.sinks.storage import S3_SCHEMES, check_destination_url
+from airflow_provider_dataeng.sinks.storage import check_destination_url, storage_options_for
 from airflow_provider_dataeng.sql_source.names import parse_column, parse_table
 from airflow_provider_dataeng.validation import choice, flag, is_templated, positive_int
 
@@ -469,7 +469,6 @@ class SqlExtractOperator(BaseOperator):
         ``tombstones``."""
         from airflow_provider_dataeng.hooks.sql_source import columns_named
         from airflow_provider_dataeng.sinks.key_file import KeyFileWriter, read_keys
-        from airflow_provider_dataeng.sinks.storage import s3_storage_options
         from airflow_provider_dataeng.sql_source import query
         from airflow_provider_dataeng.sql_source.deletes import KeyCodec, vanished
 
@@ -484,8 +483,7 @@ class SqlExtractOperator(BaseOperator):
                 for _ in writer.tee(current):
                     pass
             else:
-                scheme = previous_keys.split("://", 1)[0]
-                options = s3_storage_options(self.aws_conn_id) if scheme in S3_SCHEMES else {}
+                options = storage_options_for(previous_keys, self.aws_conn_id)
                 batch: list[bytes] = []
                 for row in vanished(read_keys(previous_keys, options), writer.tee(current), codec):
                     batch.append(codec.tombstone(row))
@@ -512,11 +510,10 @@ class SqlExtractOperator(BaseOperator):
     def _sinks(self, destination: str, columns: list[Column] | None, count: int = 1) -> list[Any]:
         """``count`` part-file sinks of the destination (one per page range), sharing one set of storage
         options (the AWS connection is looked up once)."""
-        from airflow_provider_dataeng.sinks import PartFileSink, s3_storage_options
+        from airflow_provider_dataeng.sinks import PartFileSink
         from airflow_provider_dataeng.sql_source.types import parquet_schema
 
-        scheme = destination.split("://", 1)[0]
-        options = s3_storage_options(self.aws_conn_id) if scheme in S3_SCHEMES else {}
+        options = storage_options_for(destination, self.aws_conn_id)
         schema = parquet_schema(columns) if self.part_format == "parquet" and columns is not None else None
         return [
             PartFileSink(

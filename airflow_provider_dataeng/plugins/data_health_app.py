@@ -23,7 +23,7 @@ from airflow.api_fastapi.core_api.security import get_user
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from airflow_provider_dataeng.hooks.health import DataHealthHook, HealthSourceError
+from airflow_provider_dataeng.hooks.health import DataHealthHook, HealthSourceError, first_line
 from airflow_provider_dataeng.plugins.data_health import URL_PREFIX
 
 DEFAULT_CONN_ID = "snowflake_default"
@@ -252,6 +252,6 @@ def read_results(
             lambda: DataHealthHook.asset_events(dag_ids=gate_dags, since=since, limit=EVENT_LIMIT),
         )
     except Exception as err:  # the metadata database: the results still show
-        read.notices.append(pages.banner(f"cannot read asset events: {str(err).splitlines()[0][:300]}"))
+        read.notices.append(pages.banner(f"cannot read asset events: {first_line(err)}"))
         read.errors.append(str(err))
     return read

@@ -76,6 +76,13 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
+def as_number(value: Any) -> float | None:
+    """A JSON number as a float; ``None`` for anything else (booleans included)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
 def _count(value: Any) -> int:
     return 0 if value is None else int(value)
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from airflow_provider_dataeng.quality.compiler import Query
 from airflow_provider_dataeng.quality.dialects import Dialect
-from airflow_provider_dataeng.quality.evaluate import CheckResult, jsonable
+from airflow_provider_dataeng.quality.evaluate import CheckResult, as_number, jsonable
 from airflow_provider_dataeng.sql.identifiers import parse_object_name
 
 #: (column, kind) of the results table; kinds map to the dialect's types.
@@ -105,12 +105,6 @@ def delete_run_sql(results_table: str, table: str, ids: RunIds, dialect: Dialect
     return Query(sql, params, "history:delete")
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value)
-
-
 def _details(result: CheckResult) -> str | None:
     details = dict(result.details)
     if result.failing_rows:
@@ -139,7 +133,7 @@ def insert_results_sql(
             "CHECK_TYPE": r.check_type,
             "COLUMN_NAMES": ",".join(r.columns) or None,
             "OBSERVED": None if observed is None else json.dumps(observed),
-            "OBSERVED_NUMBER": _number(observed),
+            "OBSERVED_NUMBER": as_number(observed),
             "THRESHOLD": r.threshold,
             "STATUS": r.status,
             "SEVERITY": r.severity,

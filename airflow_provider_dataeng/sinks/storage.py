@@ -40,6 +40,12 @@ def s3_storage_options(aws_conn_id: str | None) -> dict[str, Any]:
     return options
 
 
+def storage_options_for(url: str, aws_conn_id: str | None) -> dict[str, Any]:
+    """The fsspec options ``url`` needs: s3fs's from the AWS connection for ``s3://``/``s3a://``, none else."""
+    scheme, sep, _ = url.partition("://")
+    return s3_storage_options(aws_conn_id) if sep and scheme in S3_SCHEMES else {}
+
+
 def open_filesystem(destination: str, storage_options: dict[str, Any] | None = None) -> tuple[Any, str]:
     """``(fsspec filesystem, root path without protocol and trailing slash)`` for ``destination``."""
     from fsspec.core import url_to_fs
